@@ -1,0 +1,36 @@
+# TickStock shadow harness. `make demo` and `make test` work on a fresh machine with Python 3.11:
+# they create .venv and install the project into it when missing (idempotent, quick when done).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+RUN    ?= reports/runs
+
+.PHONY: demo test check bench gate clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m tickstock.demo
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+check: $(STAMP)
+	$(VENV)/bin/ruff check tickstock harness tests benchmarks
+	$(VENV)/bin/ruff format --check tickstock harness tests benchmarks
+	$(VENV)/bin/mypy tickstock harness
+	$(PY) -m harness.layers
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache reports/runs
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

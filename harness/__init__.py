@@ -1,0 +1,30 @@
+"""TickStock shadow-traffic comparison and replay harness: the public API notebooks and tools use."""
+
+from harness.errors import (
+    ConfigError,
+    ExitCode,
+    GateError,
+    HarnessError,
+    IncompleteRunError,
+    LiveError,
+    RecordingError,
+    StoreError,
+)
+from harness.model import Tick
+
+__version__ = "0.1.0"
+
+__all__ = sorted(
+    [
+        "ConfigError",
+        "ExitCode",
+        "GateError",
+        "HarnessError",
+        "IncompleteRunError",
+        "LiveError",
+        "RecordingError",
+        "StoreError",
+        "Tick",
+        "__version__",
+    ]
+)
