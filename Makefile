@@ -12,8 +12,8 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-	$(PY) -m pip install -q -e '.[dev]'
+	@echo "installing the project into $(VENV) (pip log: $(VENV)/pip.log)"
+	@$(PY) -m pip install -q -e '.[dev]' >$(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
 	@touch $(STAMP)
 
 demo: $(STAMP)

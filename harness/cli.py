@@ -32,6 +32,21 @@ def cli() -> None:
     """Shadow-replay TickStock's legacy and multi-channel stacks, diff them, gate rollout phases."""
 
 
+# --- recordings: info, validate, synth, import ---
+
+
+# --- replay core: replay, diff, runs ---
+
+
+# --- readiness: gate, report, compare, calibrate ---
+
+
+# --- live: feed, live ---
+
+
+# --- end of subcommands ---
+
+
 def main() -> None:
     cli(prog_name="harness")
 
