@@ -40,7 +40,7 @@ def test_boundaries_on_a_winter_and_a_summer_weekday(hms, status, period):
         ts = et(*day, *hms)
         assert detect_market_status(ts) == status
         assert get_market_period_detailed(ts) == period
-        assert format_et_hms(ts) == "%02d:%02d:%02d" % hms
+        assert format_et_hms(ts) == "{:02d}:{:02d}:{:02d}".format(*hms)
 
 
 def test_weekend_is_closed_but_period_has_no_weekday_check():
