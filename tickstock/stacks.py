@@ -47,7 +47,9 @@ class LegacyStack:
             raise ConfigError(f"legacy stack: mode must be 'replay' or 'live', got {mode!r}")
         self.mode = mode
         environ = os.environ if config.get("environment", True) else None
-        self.config = ConfigManager(config.get("tickstock"), path=config.get("config_file"), environ=environ)
+        self.config = ConfigManager(
+            config.get("tickstock"), path=config.get("config_file"), environ=environ
+        )
         subs = parse_subscriptions(config.get("users"), config.get("universes"))
         self.websocket_mgr = RecordingWebSocketManager(subs)
         self.service = MarketDataService(
@@ -68,7 +70,7 @@ class LegacyStack:
             out = [dict(d, tick_seq=seq) for d in tap]
         else:  # live: workers run asynchronously; attribute to the ticker's latest tick
             last = self._last_seq_by_ticker
-            out = [dict(d, tick_seq=last.get(d.get("ticker"), -1)) for d in tap]
+            out = [dict(d, tick_seq=last.get(d["ticker"], -1)) for d in tap]
         tap.clear()
         return out
 

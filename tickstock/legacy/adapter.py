@@ -15,7 +15,17 @@ from typing import Any
 from tickstock.legacy.market_hours import detect_market_status
 from tickstock.legacy.tick import InvalidTickError, TickData
 
-_OPTIONAL_FLOATS = ("bid", "ask", "tick_open", "tick_high", "tick_low", "tick_close", "tick_vwap", "vwap", "market_open_price")
+_OPTIONAL_FLOATS = (
+    "bid",
+    "ask",
+    "tick_open",
+    "tick_high",
+    "tick_low",
+    "tick_close",
+    "tick_vwap",
+    "vwap",
+    "market_open_price",
+)
 _OPTIONAL_INTS = ("tick_volume", "accumulated_volume")
 
 
@@ -40,7 +50,9 @@ def tick_to_tickdata(tick: Any) -> TickData:
     """TickData for a harness-style tick; InvalidTickError (with `reason`) when it is unusable."""
     ts = _int(getattr(tick, "ts", None))
     if type(ts) is not int or ts <= 0:
-        raise InvalidTickError("bad_timestamp", f"tick seq {getattr(tick, 'seq', '?')}: invalid ts {ts!r}")
+        raise InvalidTickError(
+            "bad_timestamp", f"tick seq {getattr(tick, 'seq', '?')}: invalid ts {ts!r}"
+        )
     seconds = ts / 1e9
     opt = {name: _num(getattr(tick, name, None)) for name in _OPTIONAL_FLOATS}
     for name in _OPTIONAL_INTS:

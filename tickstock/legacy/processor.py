@@ -16,7 +16,6 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from tickstock.clock import Clock
-from tickstock.legacy.detectors.event_detector import EventDetector
 from tickstock.legacy.events import BaseEvent, TrendEvent
 from tickstock.legacy.priority import PriorityManager
 from tickstock.legacy.stock_data import StockData
@@ -51,12 +50,16 @@ class EventProcessor:
         clock: Clock,
         stock_details: MutableMapping[str, StockData],
         priority_manager: PriorityManager,
-        detector: EventDetector | None = None,
+        detector: Any = None,
     ) -> None:
         self._clock = clock
         self.stock_details = stock_details
         self.priority_manager = priority_manager
-        self.detector = detector if detector is not None else EventDetector(config, clock)
+        if detector is None:
+            from tickstock.legacy.detectors.event_detector import EventDetector
+
+            detector = EventDetector(config, clock)
+        self.detector = detector
         core = config.get("CORE_UNIVERSE")
         self.core_universe: frozenset[str] | None = frozenset(core) if core else None
         self.tick_processor = TickProcessor()

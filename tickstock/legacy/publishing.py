@@ -76,7 +76,9 @@ def payload_event_count(payload: Mapping[str, Any]) -> int:
 class DataPublisher:
     """Collects transport dicts from the display queue into a bounded per-second buffer."""
 
-    def __init__(self, config: Any, clock: Clock, display_queue: DisplayQueue, *, live: bool = False) -> None:
+    def __init__(
+        self, config: Any, clock: Clock, display_queue: DisplayQueue, *, live: bool = False
+    ) -> None:
         self._clock = clock
         self._display = display_queue
         self._live = live
@@ -84,7 +86,9 @@ class DataPublisher:
         self._collection_timeout = float(config.get("COLLECTION_TIMEOUT"))
         self._max_events: int = config.get("COLLECTION_MAX_EVENTS")
         cap: int = config.get("MAX_BUFFER_SIZE")
-        self._buffer: dict[str, deque[dict[str, Any]]] = {k: deque(maxlen=cap) for k in PER_SECOND_LISTS}
+        self._buffer: dict[str, deque[dict[str, Any]]] = {
+            k: deque(maxlen=cap) for k in PER_SECOND_LISTS
+        }
         self._lock = threading.Lock()
         self._last_collect: float | None = None
         self.collected = 0
@@ -163,7 +167,9 @@ class DataPublisher:
         if not self._live or self._thread is not None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="tickstock-data-publisher", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="tickstock-data-publisher", daemon=True
+        )
         self._thread.start()
 
     def _run(self) -> None:
@@ -212,7 +218,9 @@ class WebSocketPublisher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _process_user_data(self, sub: UserSubscription, events: Mapping[str, Any]) -> dict[str, Any]:
+    def _process_user_data(
+        self, sub: UserSubscription, events: Mapping[str, Any]
+    ) -> dict[str, Any]:
         wants = sub.wants
         return {
             "highs": [e for e in events["highs"] if wants(e)],
@@ -265,7 +273,9 @@ class WebSocketPublisher:
         if not self._live or self._thread is not None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._timer, name="tickstock-emission-timer", daemon=True)
+        self._thread = threading.Thread(
+            target=self._timer, name="tickstock-emission-timer", daemon=True
+        )
         self._thread.start()
 
     def _timer(self) -> None:
@@ -279,7 +289,9 @@ class WebSocketPublisher:
                 continue  # a cycle is still running: skip this one, as TickStock does
             last = now
             self._running_since = now
-            threading.Thread(target=self._cycle_thread, name="tickstock-emission", daemon=True).start()
+            threading.Thread(
+                target=self._cycle_thread, name="tickstock-emission", daemon=True
+            ).start()
 
     def _cycle_thread(self) -> None:
         try:

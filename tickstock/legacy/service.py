@@ -64,20 +64,30 @@ class MarketDataService:
         clock: Clock | None = None,
         websocket_mgr: WebSocketManager | None = None,
         subscriptions: dict[str, UserSubscription] | None = None,
+        detector: Any = None,
     ) -> None:
         self.config = config if config is not None else ConfigManager()
         self.live = live
         self.clock: Clock = clock if clock is not None else (WallClock() if live else TickClock())
         self.websocket_mgr: WebSocketManager = (
-            websocket_mgr if websocket_mgr is not None else RecordingWebSocketManager(subscriptions or {})
+            websocket_mgr
+            if websocket_mgr is not None
+            else RecordingWebSocketManager(subscriptions or {})
         )
         cfg = self.config
         self.stock_details: dict[str, StockData] = {}
         self.display_queue = DisplayQueue(cfg.get("DISPLAY_QUEUE_SIZE"))
         self.priority_manager = PriorityManager(cfg, self.clock, live=live)
-        self.event_processor = EventProcessor(cfg, self.clock, self.stock_details, self.priority_manager)
+        self.event_processor = EventProcessor(
+            cfg, self.clock, self.stock_details, self.priority_manager, detector
+        )
         self.worker_pool = WorkerPoolManager(
-            cfg, self.clock, self.priority_manager, self.display_queue, self.stock_details, live=live
+            cfg,
+            self.clock,
+            self.priority_manager,
+            self.display_queue,
+            self.stock_details,
+            live=live,
         )
         self.data_publisher = DataPublisher(cfg, self.clock, self.display_queue, live=live)
         self.websocket_publisher = WebSocketPublisher(

@@ -56,7 +56,9 @@ def parse_subscriptions(
     users: Mapping[str, Any] | None, universes: Mapping[str, Any] | None
 ) -> dict[str, UserSubscription]:
     """Validate and resolve the users table; ConfigError names the user and key at fault."""
-    table = {name: frozenset(_str_list(t, f"universe {name!r}")) for name, t in (universes or {}).items()}
+    table = {
+        name: frozenset(_str_list(t, f"universe {name!r}")) for name, t in (universes or {}).items()
+    }
     out: dict[str, UserSubscription] = {}
     for user_id, spec in (users or {}).items():
         where = f"user {user_id!r}"
@@ -74,7 +76,9 @@ def parse_subscriptions(
                 if name not in table:
                     raise ConfigError(f"{where}.universes.{group}: unknown universe {name!r}")
                 tickers |= table[name]
-        types = frozenset(_str_list(spec.get("event_types", sorted(EVENT_TYPES)), f"{where}.event_types"))
+        types = frozenset(
+            _str_list(spec.get("event_types", sorted(EVENT_TYPES)), f"{where}.event_types")
+        )
         if types - EVENT_TYPES:
             raise ConfigError(f"{where}.event_types: unknown types {sorted(types - EVENT_TYPES)}")
         low = spec.get("low_event_filtering", {})
@@ -83,6 +87,10 @@ def parse_subscriptions(
         enabled = low.get("enabled", False)
         min_count = low.get("min_low_count", 2)
         if type(enabled) is not bool or type(min_count) is not int:
-            raise ConfigError(f"{where}.low_event_filtering: enabled is a bool, min_low_count an int")
-        out[str(user_id)] = UserSubscription(str(user_id), frozenset(tickers), types, enabled, min_count)
+            raise ConfigError(
+                f"{where}.low_event_filtering: enabled is a bool, min_low_count an int"
+            )
+        out[str(user_id)] = UserSubscription(
+            str(user_id), frozenset(tickers), types, enabled, min_count
+        )
     return out

@@ -51,7 +51,9 @@ class DisplayQueue:
                 self.tap.append(item[1])
         return True
 
-    def get_many(self, max_items: int, deadline: Callable[[], bool] | None = None) -> list[TransportItem]:
+    def get_many(
+        self, max_items: int, deadline: Callable[[], bool] | None = None
+    ) -> list[TransportItem]:
         """Up to `max_items` items, oldest first; stops early once `deadline()` says so."""
         out: list[TransportItem] = []
         with self._lock:
@@ -82,7 +84,9 @@ class WorkerPoolManager:
         self._stock_details = stock_details
         self._live = live
         size = config.get("WORKER_POOL_SIZE")
-        self.pool_size = max(config.get("WORKER_POOL_MIN_SIZE"), min(config.get("WORKER_POOL_MAX_SIZE"), size))
+        self.pool_size = max(
+            config.get("WORKER_POOL_MIN_SIZE"), min(config.get("WORKER_POOL_MAX_SIZE"), size)
+        )
         self.batch_size: int = config.get("WORKER_EVENT_BATCH_SIZE")
         self._timeout = float(config.get("WORKER_COLLECTION_TIMEOUT"))
         self.changed_tickers: set[str] = set()
@@ -100,7 +104,9 @@ class WorkerPoolManager:
                 if event_type == "high" or event_type == "low":
                     stock = self._stock_details.get(event.ticker)
                     if stock is None:
-                        stock = self._stock_details.setdefault(event.ticker, StockData(ticker=event.ticker))
+                        stock = self._stock_details.setdefault(
+                            event.ticker, StockData(ticker=event.ticker)
+                        )
                     with self._lock:
                         stock.add_event(event)
                         self.changed_tickers.add(event.ticker)
@@ -140,7 +146,9 @@ class WorkerPoolManager:
                 continue
             empty += 1
             # TickStock's idle back-off; waiting on the stop event lets shutdown wake it at once.
-            self._stop.wait(0.01 if empty < 10 else 0.05 if empty < 50 else 0.1 if empty < 100 else 0.5)
+            self._stop.wait(
+                0.01 if empty < 10 else 0.05 if empty < 50 else 0.1 if empty < 100 else 0.5
+            )
 
     def stop(self) -> None:
         """Stop threads and convert whatever is still queued, so nothing detected is lost."""
