@@ -94,5 +94,7 @@ def noise_floor_for(manifest: Mapping[str, Any], reports_dir: Path) -> NoiseFloo
             path = None
         if path is not None and path.is_file():
             cal = load(path)
-            return NoiseFloor(cal.floor, f"A/A calibration {path.name}, {len(cal.runs)} runs on {cal.host}")
+            return NoiseFloor(
+                cal.floor, f"A/A calibration {path.name}, {len(cal.runs)} runs on {cal.host}"
+            )
     return NoiseFloor(DEFAULT_NOISE_FLOOR, "default; no A/A calibration for this recording")

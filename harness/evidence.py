@@ -39,7 +39,7 @@ _EMPTY_SCHEMAS = {
     "direction VARCHAR, price DOUBLE, event_json VARCHAR",
     "diff": "ticker VARCHAR, type VARCHAR, direction VARCHAR, tick_seq BIGINT, "
     "primary_index INTEGER, candidate_index INTEGER, class VARCHAR, "
-    "fields STRUCT(path VARCHAR, \"primary\" VARCHAR, candidate VARCHAR)[], accepted_by VARCHAR",
+    'fields STRUCT(path VARCHAR, "primary" VARCHAR, candidate VARCHAR)[], accepted_by VARCHAR',
 }
 
 
@@ -119,7 +119,10 @@ def _flatten(prefix: str, value: Any) -> Iterator[tuple[str, float | None, str |
 def _alerts(stats: Mapping[str, Any]) -> list[tuple[str, str]]:
     raw = stats.get("alerts") or []
     if isinstance(raw, Mapping):
-        raw = [{"name": k, **(v if isinstance(v, Mapping) else {"severity": v})} for k, v in raw.items()]
+        raw = [
+            {"name": k, **(v if isinstance(v, Mapping) else {"severity": v})}
+            for k, v in raw.items()
+        ]
     out = []
     for a in raw if isinstance(raw, list) else []:
         if isinstance(a, Mapping):
@@ -160,7 +163,9 @@ def _stat_rows(scope: str, lat: LatencyStats | None, fig: SeedFigures) -> list[t
             (scope, "min_detectable_change", lat.min_detectable_change, None, None, lat.power_note),
             (scope, "too_small", float(lat.too_small), None, None, lat.power_note),
         ]
-    return [(s, m, None if v is None or math.isnan(v) else v, lo, hi, n) for s, m, v, lo, hi, n in rows]
+    return [
+        (s, m, None if v is None or math.isnan(v) else v, lo, hi, n) for s, m, v, lo, hi, n in rows
+    ]
 
 
 def _measure(
@@ -217,10 +222,16 @@ def open_evidence(
         )
     else:
         con.execute("CREATE VIEW diff AS SELECT * FROM diff_raw")
-    con.execute("CREATE VIEW unexplained AS SELECT * FROM diff WHERE class <> 'match' AND accepted_by IS NULL")
-    con.execute("CREATE TABLE expired_rules (id VARCHAR, reason VARCHAR, owner VARCHAR, expires DATE)")
+    con.execute(
+        "CREATE VIEW unexplained AS SELECT * FROM diff WHERE class <> 'match' AND accepted_by IS NULL"
+    )
+    con.execute(
+        "CREATE TABLE expired_rules (id VARCHAR, reason VARCHAR, owner VARCHAR, expires DATE)"
+    )
     for r in rules.expired(today):
-        con.execute("INSERT INTO expired_rules VALUES (?, ?, ?, ?)", [r.id, r.reason, r.owner, r.expires])
+        con.execute(
+            "INSERT INTO expired_rules VALUES (?, ?, ?, ?)", [r.id, r.reason, r.owner, r.expires]
+        )
 
     audit = manifest.get("audit") if isinstance(manifest.get("audit"), Mapping) else {}
     observed = con.execute("SELECT count(*) FROM observations").fetchone()[0]  # type: ignore[index]
@@ -245,7 +256,9 @@ def open_evidence(
     ]
     if flat:
         con.executemany("INSERT INTO stack_stats VALUES (?, ?, ?, ?)", flat)
-    con.execute("CREATE VIEW candidate_stats AS SELECT key, value, text FROM stack_stats WHERE stack = 'candidate'")
+    con.execute(
+        "CREATE VIEW candidate_stats AS SELECT key, value, text FROM stack_stats WHERE stack = 'candidate'"
+    )
     con.execute("CREATE TABLE candidate_alerts (name VARCHAR, severity VARCHAR)")
     alerts = _alerts(cand)
     if alerts:
@@ -259,7 +272,9 @@ def open_evidence(
     assert lat is not None
     rollout_fig = None
     if rollout:
-        _, rollout_fig = _measure(con, "ticker IN (SELECT ticker FROM rollout_tickers)", seed, False)
+        _, rollout_fig = _measure(
+            con, "ticker IN (SELECT ticker FROM rollout_tickers)", seed, False
+        )
     con.execute(
         "CREATE TABLE stats (scope VARCHAR, metric VARCHAR, value DOUBLE, low DOUBLE, high DOUBLE, note VARCHAR)"
     )

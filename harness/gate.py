@@ -18,8 +18,8 @@ from typing import Any
 
 import duckdb
 
-from harness.errors import ExitCode, GateError
 from harness.calibration import noise_floor_for
+from harness.errors import ExitCode, GateError
 from harness.evidence import Evidence, load_manifest, open_evidence
 from harness.ignore import EMPTY, load_rules
 
@@ -114,7 +114,10 @@ class GateResult:
     def reasons(self) -> list[str]:
         """The reasons of every check that is not a pass, most severe first."""
         order = [Status.FAIL, Status.NODATA, Status.INCONCLUSIVE]
-        bad = sorted((c for c in self.checks if c.status is not Status.PASS), key=lambda c: order.index(c.status))
+        bad = sorted(
+            (c for c in self.checks if c.status is not Status.PASS),
+            key=lambda c: order.index(c.status),
+        )
         return [f"{c.status.value} {c.check}: {c.reason}" for c in bad]
 
     @property
@@ -161,9 +164,13 @@ def check_read_only(con: duckdb.DuckDBPyConnection, sql: str, source: str) -> st
     except duckdb.Error as exc:
         raise GateError(f"{source}: SQL does not parse: {exc}") from None
     if len(statements) != 1:
-        raise GateError(f"{source}: a gate file must hold exactly one SELECT, found {len(statements)} statements")
+        raise GateError(
+            f"{source}: a gate file must hold exactly one SELECT, found {len(statements)} statements"
+        )
     if statements[0].type != duckdb.StatementType.SELECT:
-        raise GateError(f"{source}: gate SQL must be read-only (SELECT/WITH), found {statements[0].type.name}")
+        raise GateError(
+            f"{source}: gate SQL must be read-only (SELECT/WITH), found {statements[0].type.name}"
+        )
     return statements[0].query
 
 
@@ -178,14 +185,20 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, source: str) -> list[CheckRe
     if "detail" in names and "reason" not in names:
         names[names.index("detail")] = "reason"
     if names[:5] != list(_COLUMNS):
-        raise GateError(f"{source}: gate must return columns {', '.join(_COLUMNS)}; got {', '.join(names)}")
+        raise GateError(
+            f"{source}: gate must return columns {', '.join(_COLUMNS)}; got {', '.join(names)}"
+        )
     out = []
     for check, observed, threshold, status, reason in (r[:5] for r in data):
         try:
             st = Status(str(status))
         except ValueError:
             raise GateError(f"{source}: check {check!r} has unknown status {status!r}") from None
-        obs = None if observed is None or (isinstance(observed, float) and math.isnan(observed)) else float(observed)
+        obs = (
+            None
+            if observed is None or (isinstance(observed, float) and math.isnan(observed))
+            else float(observed)
+        )
         out.append(CheckResult(str(check), obs, str(threshold), st, str(reason)))
     return out
 

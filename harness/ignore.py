@@ -76,8 +76,7 @@ class RuleSet:
         `between`, a TIMESTAMPTZ column named `time_column`.
         """
         arms = [
-            f"WHEN {_rule_predicate(r, time_column)} THEN {_lit(r.id)}"
-            for r in self.active(today)
+            f"WHEN {_rule_predicate(r, time_column)} THEN {_lit(r.id)}" for r in self.active(today)
         ]
         if not arms:
             return "CAST(NULL AS VARCHAR)"

@@ -212,9 +212,8 @@ def latency_stats(
     hl = hodges_lehmann(c[hl_idx] - p[hl_idx])
     mdc = min_detectable_change(p, c)
     too_small = mdc > DECISION_MARGIN
-    note = (
-        f"{n} paired ticks detect a {mdc:.1%} latency change at 80 % power"
-        + (f"; too small to decide a {DECISION_MARGIN:.0%} margin" if too_small else "")
+    note = f"{n} paired ticks detect a {mdc:.1%} latency change at 80 % power" + (
+        f"; too small to decide a {DECISION_MARGIN:.0%} margin" if too_small else ""
     )
     return LatencyStats(
         n=n,

@@ -24,7 +24,9 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def verdict_document(results: list[GateResult], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def verdict_document(
+    results: list[GateResult], extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """One JSON document: overall verdict, and for a single phase its fields at top level too."""
     if not results:
         raise ValueError("no gate results")
@@ -42,8 +44,13 @@ def verdict_document(results: list[GateResult], extra: dict[str, Any] | None = N
     return doc
 
 
-def write_verdict(path: Path, results: list[GateResult], extra: dict[str, Any] | None = None) -> Path:
-    _atomic_write(path, json.dumps(verdict_document(results, extra), indent=2, sort_keys=True, default=str) + "\n")
+def write_verdict(
+    path: Path, results: list[GateResult], extra: dict[str, Any] | None = None
+) -> Path:
+    _atomic_write(
+        path,
+        json.dumps(verdict_document(results, extra), indent=2, sort_keys=True, default=str) + "\n",
+    )
     return path
 
 
@@ -66,7 +73,9 @@ def junit_xml(results: list[GateResult]) -> str:
                 ET.SubElement(case, "skipped", message=f"{c.status.value}: {msg}")
             ET.SubElement(case, "system-out").text = f"{c.status.value}: {msg}"
     ET.indent(suites)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )
 
 
 def write_junit(path: Path, results: list[GateResult]) -> Path:
@@ -81,7 +90,9 @@ def _fmt(v: float | None) -> str:
 
 
 def table_rows(result: GateResult) -> list[tuple[str, str, str, str, str]]:
-    return [(c.check, _fmt(c.observed), c.threshold, c.status.value, c.reason) for c in result.checks]
+    return [
+        (c.check, _fmt(c.observed), c.threshold, c.status.value, c.reason) for c in result.checks
+    ]
 
 
 def text_table(result: GateResult) -> str:
@@ -92,4 +103,6 @@ def text_table(result: GateResult) -> str:
     for r in rows:
         lines.append("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
     head = f"{result.run_id}  {result.phase}  verdict: {result.verdict.value.upper()}"
-    return "\n".join([head, *lines, f"recommendation: {result.recommendation}", f"dashboard: {result.dashboard}"])
+    return "\n".join(
+        [head, *lines, f"recommendation: {result.recommendation}", f"dashboard: {result.dashboard}"]
+    )

@@ -133,5 +133,7 @@ def make_run(
         "mode": "afap",
     }
     (run / "manifest.json").write_text(json.dumps(manifest))
-    (run / "stack_stats.json").write_text(json.dumps({"primary": {}, "candidate": stack_stats or {}}))
+    (run / "stack_stats.json").write_text(
+        json.dumps({"primary": {}, "candidate": stack_stats or {}})
+    )
     return run

@@ -49,10 +49,17 @@ def test_aa_run_cannot_prove_improvement_so_phase_four_does_not_pass(tmp_path):
 
 def test_two_times_slower_candidate_fails_every_latency_phase(tmp_path):
     r = _verdicts(make_run(tmp_path, slow=2.0, stack_stats=ROLLOUT))
-    for phase in ("phase_0_installation", "phase_1_parallel_testing", "phase_3_gradual_expansion", "phase_4_full_rollout"):
+    for phase in (
+        "phase_0_installation",
+        "phase_1_parallel_testing",
+        "phase_3_gradual_expansion",
+        "phase_4_full_rollout",
+    ):
         assert r[phase].verdict is Verdict.FAIL, phase
         assert _status(r[phase], "latency_ratio_ci_upper") is Status.FAIL
-    assert r["phase_2_limited_rollout"].verdict is Verdict.PASS  # the seed's phase 2 has no latency criterion
+    assert (
+        r["phase_2_limited_rollout"].verdict is Verdict.PASS
+    )  # the seed's phase 2 has no latency criterion
 
 
 def test_dropped_events_fail_every_phase(tmp_path):
@@ -69,7 +76,9 @@ def test_shifted_prices_and_extra_events_fail_the_event_checks(tmp_path):
     assert _status(r["phase_0_installation"], "event_match_percent") is Status.FAIL
     assert r["phase_1_parallel_testing"].verdict is Verdict.FAIL
     r = _verdicts(make_run(tmp_path, "extra", extra=2, stack_stats=ROLLOUT))
-    assert _status(r["phase_2_limited_rollout"], "rollout_extra_events") is Status.PASS  # extras on AAPL
+    assert (
+        _status(r["phase_2_limited_rollout"], "rollout_extra_events") is Status.PASS
+    )  # extras on AAPL
     assert _status(r["phase_2_limited_rollout"], "unexplained_differences") is Status.FAIL
     assert r["phase_2_limited_rollout"].verdict is Verdict.FAIL
 
@@ -114,7 +123,10 @@ def test_phase_two_without_rollout_tickers_is_nodata(tmp_path):
 
 
 def test_reported_critical_alert_and_fallback_incident_fail(tmp_path):
-    stats = {"alerts": [{"name": "channel_latency", "severity": "critical"}], "fallback_incidents": 1}
+    stats = {
+        "alerts": [{"name": "channel_latency", "severity": "critical"}],
+        "fallback_incidents": 1,
+    }
     res = _verdicts(make_run(tmp_path, stack_stats=stats))["phase_1_parallel_testing"]
     assert _status(res, "reported_critical_alerts") is Status.FAIL
     assert _status(res, "reported_fallback_incidents") is Status.FAIL
@@ -154,7 +166,11 @@ def test_gate_sql_with_wrong_columns_or_status_is_an_error(tmp_path):
     with pytest.raises(GateError, match="must return columns"):
         evaluate(ev, "phase_1_parallel_testing", sql="SELECT 1 AS x")
     with pytest.raises(GateError, match="unknown status 'OK'"):
-        evaluate(ev, "phase_1_parallel_testing", sql="SELECT 'c' AS check, 1.0 AS observed, 't' AS threshold, 'OK' AS status, 'r' AS reason")
+        evaluate(
+            ev,
+            "phase_1_parallel_testing",
+            sql="SELECT 'c' AS check, 1.0 AS observed, 't' AS threshold, 'OK' AS status, 'r' AS reason",
+        )
 
 
 def test_verdict_json_and_junit_carry_every_check(tmp_path):
@@ -177,7 +193,9 @@ def test_cli_gate_prints_table_writes_artefacts_and_exits_with_verdict(tmp_path)
     assert json.loads((run / "verdict.json").read_text())["verdict"] == "fail"
     assert (run / "junit.xml").is_file()
     ok = make_run(tmp_path, "aa")
-    assert CliRunner().invoke(cli, ["gate", str(ok), "--phase", "phase_0_installation"]).exit_code == 0
+    assert (
+        CliRunner().invoke(cli, ["gate", str(ok), "--phase", "phase_0_installation"]).exit_code == 0
+    )
     assert CliRunner().invoke(cli, ["gate", str(ok), "--all"]).exit_code == 3  # phase 4 win rate
 
 
@@ -185,6 +203,9 @@ def test_cli_gate_errors_are_exit_five(tmp_path):
     run = make_run(tmp_path)
     res = CliRunner().invoke(cli, ["gate", str(run), "--phase", "nope"])
     assert res.exit_code == 5 and "unknown phase" in res.output
-    assert CliRunner().invoke(cli, ["gate", "../etc", "--phase", "phase_0_installation"]).exit_code == 5
+    assert (
+        CliRunner().invoke(cli, ["gate", "../etc", "--phase", "phase_0_installation"]).exit_code
+        == 5
+    )
     with pytest.raises(StoreError):
         open_evidence(tmp_path)

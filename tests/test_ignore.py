@@ -38,7 +38,9 @@ def test_accepted_rows_stay_in_the_diff_marked_with_their_rule(tmp_path):
     assert rows == [("field_mismatch", "KD-001")] * 4
     res = evaluate(ev, "phase_0_installation")
     assert res.verdict is Verdict.PASS
-    assert "4 accepted" in next(c.reason for c in res.checks if c.check == "unexplained_differences")
+    assert "4 accepted" in next(
+        c.reason for c in res.checks if c.check == "unexplained_differences"
+    )
 
 
 def test_expired_rule_stops_applying_and_says_so(tmp_path):
@@ -60,22 +62,35 @@ def test_time_window_matches_eastern_time_of_the_causing_tick(tmp_path):
     # Fixture ticks start 09:30 ET, one per second; the shifted events are the first four
     # event ticks (seq 0, 7, 14, 21 → 09:30:00–09:30:21).
     inside = RULE.format(expires="2027-01-31", extra='between = ["09:30", "09:31"]')
-    ev = open_evidence(make_run(tmp_path, "a", shifted=4), rules=load_rules(_write(tmp_path, inside)), today=TODAY)
+    ev = open_evidence(
+        make_run(tmp_path, "a", shifted=4), rules=load_rules(_write(tmp_path, inside)), today=TODAY
+    )
     assert ev.con.execute("SELECT count(*) FROM unexplained").fetchone()[0] == 0
     outside = RULE.format(expires="2027-01-31", extra='between = ["10:00", "11:00"]')
-    ev = open_evidence(make_run(tmp_path, "b", shifted=4), rules=load_rules(_write(tmp_path, outside)), today=TODAY)
+    ev = open_evidence(
+        make_run(tmp_path, "b", shifted=4), rules=load_rules(_write(tmp_path, outside)), today=TODAY
+    )
     assert ev.con.execute("SELECT count(*) FROM unexplained").fetchone()[0] == 4
 
 
 @pytest.mark.parametrize(
     "body, message",
     [
-        ('[[rule]]\nid="a"\nreason="r"\nowner="o"\nexpires=2027-01-01\ncolour="red"\n', "unknown key"),
+        (
+            '[[rule]]\nid="a"\nreason="r"\nowner="o"\nexpires=2027-01-01\ncolour="red"\n',
+            "unknown key",
+        ),
         ('[[rule]]\nid="a"\nreason="r"\nexpires=2027-01-01\n', "missing required key.*owner"),
         ('[[rule]]\nid="a"\nreason="r"\nowner="o"\nexpires="soon"\n', "TOML date"),
-        ('[[rule]]\nid="a"\nreason="r"\nowner="o"\nexpires=2027-01-01\nclass="match"\n', "unknown class"),
+        (
+            '[[rule]]\nid="a"\nreason="r"\nowner="o"\nexpires=2027-01-01\nclass="match"\n',
+            "unknown class",
+        ),
         ('[[rule]]\nid="a"\nreason="r"\nowner="o"\nexpires=2027-01-01\n' * 2, "duplicate rule id"),
-        ('[[rule]]\nid="a"\nreason="r"\nowner="o"\nexpires=2027-01-01\nbetween=["9h","10"]\n', "HH:MM"),
+        (
+            '[[rule]]\nid="a"\nreason="r"\nowner="o"\nexpires=2027-01-01\nbetween=["9h","10"]\n',
+            "HH:MM",
+        ),
         ("rule = [", "invalid TOML"),
     ],
     ids=["unknown-key", "no-owner", "bad-date", "match-class", "duplicate", "bad-time", "bad-toml"],
@@ -87,5 +102,7 @@ def test_bad_rule_files_are_clear_errors(tmp_path, body, message):
 
 def test_rule_values_with_quotes_cannot_inject_sql(tmp_path):
     body = RULE.format(expires="2027-01-31", extra="ticker = \"x' OR 1=1 OR '\"")
-    ev = open_evidence(make_run(tmp_path, shifted=2), rules=load_rules(_write(tmp_path, body)), today=TODAY)
+    ev = open_evidence(
+        make_run(tmp_path, shifted=2), rules=load_rules(_write(tmp_path, body)), today=TODAY
+    )
     assert ev.con.execute("SELECT count(*) FROM unexplained").fetchone()[0] == 2
