@@ -64,12 +64,14 @@ class MarketAnalyticsManager:
         self._now = now
 
     def record_performance_metric(self, component: str, metric_name: str, value: float) -> None:
-        self._buffer.append(AnalyticsRecord(self._now, "performance", component, metric_name,
-                                            float(value)))
+        self._buffer.append(
+            AnalyticsRecord(self._now, "performance", component, metric_name, float(value))
+        )
 
     def record_event_count(self, component: str, event_type: str, count: int) -> None:
-        self._buffer.append(AnalyticsRecord(self._now, "event_count", component, event_type,
-                                            float(count)))
+        self._buffer.append(
+            AnalyticsRecord(self._now, "event_count", component, event_type, float(count))
+        )
 
     def due(self, now: float) -> bool:
         return self._last_sync is None or now - self._last_sync >= self.sync_interval_seconds

@@ -270,7 +270,9 @@ class TickChannel(ProcessingChannel):
             self._last_sweep = now
         elif now - self._last_sweep >= CACHE_SWEEP_SECONDS:
             self._last_sweep = now
-            for stale in [t for t, seen in self._last_seen.items() if now - seen > CACHE_IDLE_SECONDS]:
+            for stale in [
+                t for t, seen in self._last_seen.items() if now - seen > CACHE_IDLE_SECONDS
+            ]:
                 del self._stock_data_cache[stale]
                 del self._last_seen[stale]
         self._last_seen[ticker] = now

@@ -201,7 +201,7 @@ class ChannelConfigurationManager:
         return channel_config
 
     def _global(self, key: str) -> Any:
-        value = self.global_config.get(key)
+        value = self.global_config.get(key, None)
         if value is None:
             raise ChannelConfigError(f"global configuration has no value for {key}")
         return value

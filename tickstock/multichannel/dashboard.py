@@ -44,9 +44,7 @@ class PerformanceComparisonDashboard:
         }
 
     @staticmethod
-    def _generate_recommendations(
-        metrics: Mapping[str, Any], comparison: Mapping[str, Any]
-    ) -> str:
+    def _generate_recommendations(metrics: Mapping[str, Any], comparison: Mapping[str, Any]) -> str:
         """Generate rollout recommendations based on performance data."""
         if comparison["channel_success_rate"] >= 95 and comparison["channel_win_rate"] >= 70:
             return RECOMMEND

@@ -1,10 +1,10 @@
 """Errors of the multi-channel stack: bad channel files, bad environment overrides, bad phases.
 
-    MultichannelError (ValueError)
-    ├── ChannelConfigError       unreadable/unknown channel file, unknown key, missing global key
-    ├── EnvironmentOverrideError an environment variable whose value does not convert
-    ├── RolloutError             unknown phase or flag, bad rollout percentage
-    └── ConditionError           an alert condition the safe parser rejects
+MultichannelError (ValueError)
+├── ChannelConfigError       unreadable/unknown channel file, unknown key, missing global key
+├── EnvironmentOverrideError an environment variable whose value does not convert
+├── RolloutError             unknown phase or flag, bad rollout percentage
+└── ConditionError           an alert condition the safe parser rejects
 """
 
 from __future__ import annotations

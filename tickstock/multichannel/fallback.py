@@ -123,7 +123,9 @@ class AutomaticFallbackManager:
         self, now: float, reasons: tuple[str, ...], stats: dict[str, Any], lost: int
     ) -> FallbackIncident:
         """Trigger emergency fallback to legacy system."""
-        logger.critical("EMERGENCY FALLBACK: Multi-channel system disabled (%s)", "; ".join(reasons))
+        logger.critical(
+            "EMERGENCY FALLBACK: Multi-channel system disabled (%s)", "; ".join(reasons)
+        )
         self.integrator.config.enable_multi_channel = False
         incident = FallbackIncident(
             now, reasons, float(stats["error_rate"]), float(stats["avg_routing_time_ms"]), lost

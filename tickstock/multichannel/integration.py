@@ -76,9 +76,9 @@ class MarketDataServiceIntegrator:
         if self.installed:
             return False
         service = self.market_data_service
-        self._shadowed_instance_attr = vars(service).get(_HANDLER) if hasattr(
-            service, "__dict__"
-        ) else None
+        self._shadowed_instance_attr = (
+            vars(service).get(_HANDLER) if hasattr(service, "__dict__") else None
+        )
         self._original = getattr(service, _HANDLER)
         setattr(service, _HANDLER, self.enhanced_handle_websocket_tick)
         self._sync_channel_switches()

@@ -53,9 +53,7 @@ def parse_condition(text: str) -> Condition:
             f"alert condition {text!r} is not of the form 'source.metric OP number' "
             f"(OP one of {' '.join(_OPS)})"
         )
-    return Condition(
-        match["source"], match["metric"], match["op"], float(match["value"])
-    )
+    return Condition(match["source"], match["metric"], match["op"], float(match["value"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +148,15 @@ class SystemMonitor:
             sink(alert)
         return alert
 
-    def record(self, name: str, severity: str, condition: str, value: float, now: float,
-               description: str = "") -> Alert:
+    def record(
+        self,
+        name: str,
+        severity: str,
+        condition: str,
+        value: float,
+        now: float,
+        description: str = "",
+    ) -> Alert:
         """Record an alert raised outside the rules (e.g. an emergency fallback)."""
         alert = Alert(name, severity, condition, value, now, description)
         self.alerts.append(alert)

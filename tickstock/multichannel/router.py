@@ -71,7 +71,13 @@ def identify_data_type(data: Any) -> ChannelType | None:
     name = type(data).__name__.lower()
     if isinstance(data, dict):
         keys = set(data)
-        ohlcv = {"open", "high", "low", "close", "volume"} <= keys or {"o", "h", "l", "c", "v"} <= keys
+        ohlcv = {"open", "high", "low", "close", "volume"} <= keys or {
+            "o",
+            "h",
+            "l",
+            "c",
+            "v",
+        } <= keys
         if {"ticker", "price", "timestamp"} <= keys and not ohlcv:
             return ChannelType.TICK
         if ohlcv:
@@ -186,11 +192,15 @@ class DataChannelRouter:
 
     def _observe(self, measured_ms: float, decided_ms: float) -> None:
         self._total_ms += measured_ms
-        self._ema_ms = measured_ms if self._ema_ms is None else (
-            EMA_ALPHA * measured_ms + (1 - EMA_ALPHA) * self._ema_ms
+        self._ema_ms = (
+            measured_ms
+            if self._ema_ms is None
+            else (EMA_ALPHA * measured_ms + (1 - EMA_ALPHA) * self._ema_ms)
         )
-        self._decision_ema_ms = decided_ms if self._decision_ema_ms is None else (
-            EMA_ALPHA * decided_ms + (1 - EMA_ALPHA) * self._decision_ema_ms
+        self._decision_ema_ms = (
+            decided_ms
+            if self._decision_ema_ms is None
+            else (EMA_ALPHA * decided_ms + (1 - EMA_ALPHA) * self._decision_ema_ms)
         )
 
     def get_routing_statistics(self) -> dict[str, Any]:
