@@ -6,13 +6,15 @@ one-line message and their exit code (design.md §10), never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from harness import __version__
-from harness.errors import HarnessError
+from harness.errors import ConfigError, HarnessError
 
 
 class HarnessGroup(click.Group):
@@ -35,6 +37,81 @@ def cli() -> None:
 # --- recordings: info, validate, synth, import ---
 
 
+def _print_json(obj: Any) -> None:
+    import json
+
+    click.echo(json.dumps(obj, indent=1, default=str))
+
+
+@cli.command("info")
+@click.argument("recording", type=click.Path())
+@click.option("--top", default=10, show_default=True, help="How many top tickers to list.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def info_cmd(recording: str, top: int, as_json: bool) -> None:
+    """Describe a recording: tickers, ticks, time span, sessions, top tickers, size."""
+    from harness.summary import summarize_recording
+
+    s = summarize_recording(recording, top=top)
+    if as_json:
+        _print_json(s)
+        return
+    click.echo(f"recording  {s['name']}  ({s['path']})")
+    click.echo(f"source     {s['source']}")
+    click.echo(f"sha256     {s['sha256']}")
+    click.echo(
+        f"ticks      {s['ticks']:,}   tickers {s['tickers']:,}   files {s['files']}   size {s['size_bytes'] / 1e6:.1f} MB"
+    )
+    click.echo(f"span       {s['first_time']} .. {s['last_time']}  (dates {', '.join(s['dates'])})")
+    click.echo("sessions   " + "   ".join(f"{k} {v:,}" for k, v in s["sessions"].items()))
+    click.echo("top        " + ", ".join(f"{t['ticker']} {t['ticks']:,}" for t in s["top_tickers"]))
+
+
+@cli.command("validate")
+@click.argument("recording", type=click.Path())
+@click.option(
+    "--repair", is_flag=True, help="Finalise a crashed recording, keeping every complete part file."
+)
+@click.option(
+    "--max-problems", default=50, show_default=True, help="Show at most this many problems."
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def validate_cmd(recording: str, repair: bool, max_problems: int, as_json: bool) -> None:
+    """Check a recording (manifest, hashes, schema, every row); exit 5 if anything is wrong."""
+    from harness.errors import RecordingError
+    from harness.validation import repair_recording, validate_recording
+
+    if repair:
+        manifest, removed = repair_recording(recording)
+        click.echo(
+            f"repaired {recording}: kept {len(manifest['files'])} part file(s), "
+            f"{manifest['tick_count']:,} ticks; set aside {len(removed)}: {', '.join(removed) or '-'}"
+        )
+    problems = validate_recording(recording, max_problems=max_problems)
+    if as_json:
+        _print_json(
+            [
+                {
+                    "kind": p.kind,
+                    "file": p.file,
+                    "column": p.column,
+                    "row": p.row,
+                    "message": p.message,
+                }
+                for p in problems
+            ]
+        )
+    else:
+        for p in problems:
+            click.echo(str(p))
+    if problems:
+        shown = [p for p in problems if p.kind != "truncated"]
+        raise RecordingError(
+            f"{recording}: {len(shown)}{'+' if len(shown) < len(problems) else ''} problem(s); first: {shown[0] if shown else problems[0]}"
+        )
+    if not as_json:
+        click.echo(f"ok: {recording} is a valid recording")
+
+
 # --- replay core: replay, diff, runs ---
 
 
@@ -42,6 +119,100 @@ def cli() -> None:
 
 
 # --- live: feed, live ---
+
+
+def _secret_from_env(var: str | None) -> str | None:
+    """The value of the environment variable named by --key-env (never echoed)."""
+    if var is None:
+        return None
+    value = os.environ.get(var)
+    if not value:
+        raise ConfigError(f"--key-env {var}: environment variable {var} is not set or empty")
+    return value
+
+
+@cli.command()
+@click.argument("recording", type=click.Path(path_type=Path))
+@click.option(
+    "--port", type=int, default=8765, show_default=True, help="TCP port (0 picks a free one)."
+)
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback)."
+)
+@click.option(
+    "--speed",
+    default="1",
+    show_default=True,
+    help="N× real time, or 'max' (as fast as clients read).",
+)
+@click.option("--loop", is_flag=True, help="Replay the recording forever, time moving forward.")
+@click.option("--key-env", help="Require the API key held in this environment variable.")
+@click.option(
+    "--batch-ms",
+    type=int,
+    default=100,
+    show_default=True,
+    help="Feed-time window batched per frame.",
+)
+@click.option(
+    "--max-batch", type=int, default=500, show_default=True, help="Most messages per frame."
+)
+@click.option(
+    "--min-clients", type=int, default=1, show_default=True, help="Start once this many subscribed."
+)
+@click.option("--once", is_flag=True, help="Exit after the recording has been served once.")
+@click.option("--chaos-drop-after", type=int, help="Abort a connection after it got N messages.")
+@click.option(
+    "--chaos-drop-limit", type=int, default=1, show_default=True, help="Most aborts per server."
+)
+@click.option(
+    "--chaos-malformed-every", type=int, help="Send a malformed frame before every Nth frame."
+)
+@click.option("--chaos-stall-after", type=int, help="Stall a connection once after N messages.")
+@click.option(
+    "--chaos-stall-seconds", type=float, default=5.0, show_default=True, help="Length of the stall."
+)
+def feed(
+    recording: Path,
+    port: int,
+    host: str,
+    speed: str,
+    loop: bool,
+    key_env: str | None,
+    batch_ms: int,
+    max_batch: int,
+    min_clients: int,
+    once: bool,
+    chaos_drop_after: int | None,
+    chaos_drop_limit: int,
+    chaos_malformed_every: int | None,
+    chaos_stall_after: int | None,
+    chaos_stall_seconds: float,
+) -> None:
+    """Serve RECORDING over the Polygon stocks WebSocket protocol (ws://HOST:PORT/stocks)."""
+    from harness.feed import Chaos, FeedConfig, parse_speed, run_feed
+
+    chaos = Chaos(
+        chaos_drop_after,
+        chaos_drop_limit,
+        chaos_malformed_every,
+        chaos_stall_after,
+        chaos_stall_seconds,
+    )
+    config = FeedConfig(
+        recording,
+        host,
+        port,
+        parse_speed(speed),
+        loop,
+        _secret_from_env(key_env),
+        batch_ms,
+        max_batch,
+        min_clients=min_clients,
+        chaos=chaos,
+    )
+    frames = run_feed(config, once, lambda line: click.echo(line, err=True))
+    click.echo(f"feed stopped after {frames} frames", err=True)
 
 
 # --- end of subcommands ---
