@@ -131,7 +131,9 @@ def _default_accept(accept: str | None) -> Path | None:
 @click.option("--phase", "phases", multiple=True, help="Rollout phase to gate (repeatable).")
 @click.option("--all", "all_phases", is_flag=True, help="Gate every rollout phase.")
 @click.option("--accept", type=click.Path(dir_okay=False), help="Accepted-differences TOML.")
-@click.option("--junit", type=click.Path(dir_okay=False), help="JUnit XML path (default RUN/junit.xml).")
+@click.option(
+    "--junit", type=click.Path(dir_okay=False), help="JUnit XML path (default RUN/junit.xml)."
+)
 @click.option("--runs-root", default="reports/runs", show_default=True, help="Where run ids live.")
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date for rule expiry.")
 @click.option("--json", "as_json", is_flag=True, help="Print verdict.json instead of tables.")
@@ -166,16 +168,39 @@ def gate(
     junit_path = write_junit(Path(junit) if junit else run_dir / "junit.xml", results)
     evidence.close()
     if as_json:
-        click.echo(json.dumps(verdict_document(results, extra), indent=2, sort_keys=True, default=str))
+        click.echo(
+            json.dumps(verdict_document(results, extra), indent=2, sort_keys=True, default=str)
+        )
     else:
         for r in results:
             click.echo(text_table(r))
             click.echo("")
         for rule in evidence.rules.expired(evidence.today):
-            click.echo(f"expired rule {rule.id} (owner {rule.owner}, expired {rule.expires}) no longer applies")
+            click.echo(
+                f"expired rule {rule.id} (owner {rule.owner}, expired {rule.expires}) no longer applies"
+            )
         verdict = overall(results)
         click.echo(f"verdict: {verdict.value}  ({verdict_path}, {junit_path})")
     sys.exit(overall(results).exit_code)
+
+
+@cli.command()
+@click.argument("run")
+@click.option("--accept", type=click.Path(dir_okay=False), help="Accepted-differences TOML.")
+@click.option("--runs-root", default="reports/runs", show_default=True, help="Where run ids live.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date for rule expiry.")
+def report(run: str, accept: str | None, runs_root: str, today: Any) -> None:
+    """Write RUN/report.html (self-contained) and RUN/report.md with every phase's verdict."""
+    from harness.evidence import resolve_run
+    from harness.report import build_report
+
+    run_dir = resolve_run(run, runs_root)
+    files = build_report(
+        run_dir, accept=_default_accept(accept), today=today.date() if today else None
+    )
+    for r in files.results:
+        click.echo(f"{r.phase:28s} {r.verdict.value}")
+    click.echo(f"report: {files.html} ({files.seconds:.2f} s); markdown: {files.markdown}")
 
 
 # --- live: feed, live ---
