@@ -164,7 +164,7 @@ def test_unknown_path_is_rejected_with_404(recording: Path) -> None:
 
 
 def test_bad_recording_and_bad_speed_fail_before_binding(tmp_path: Path) -> None:
-    with pytest.raises(RecordingError, match="not a recording"):
+    with pytest.raises(RecordingError, match="does not exist"):
         FeedThread(FeedConfig(tmp_path / "missing")).start()
     with pytest.raises(ConfigError, match="speed"):
         FeedConfig(tmp_path, speed=0)
@@ -176,8 +176,21 @@ def test_cli_feed_serves_once_on_a_free_port_and_requires_the_key_variable(recor
     import sys
 
     env = {**os.environ, "FEED_KEY": "k1"}
-    cmd = [sys.executable, "-m", "harness", "feed", str(recording), "--port", "0", "--speed", "max", "--once"]
-    proc = subprocess.Popen([*cmd, "--key-env", "FEED_KEY"], env=env, stderr=subprocess.PIPE, text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "harness",
+        "feed",
+        str(recording),
+        "--port",
+        "0",
+        "--speed",
+        "max",
+        "--once",
+    ]
+    proc = subprocess.Popen(
+        [*cmd, "--key-env", "FEED_KEY"], env=env, stderr=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()
@@ -188,7 +201,9 @@ def test_cli_feed_serves_once_on_a_free_port_and_requires_the_key_variable(recor
         assert proc.wait(30) == 0
     finally:
         proc.kill()
-    missing = subprocess.run([*cmd, "--key-env", "NO_SUCH_VAR_X"], capture_output=True, text=True, timeout=30)
+    missing = subprocess.run(
+        [*cmd, "--key-env", "NO_SUCH_VAR_X"], capture_output=True, text=True, timeout=30
+    )
     assert missing.returncode == 5 and "NO_SUCH_VAR_X is not set" in missing.stderr
 
 
