@@ -14,17 +14,15 @@ from harness.model import Tick
 
 __version__ = "0.1.0"
 
-__all__ = sorted(
-    [
-        "ConfigError",
-        "ExitCode",
-        "GateError",
-        "HarnessError",
-        "IncompleteRunError",
-        "LiveError",
-        "RecordingError",
-        "StoreError",
-        "Tick",
-        "__version__",
-    ]
-)
+__all__ = [
+    "ConfigError",
+    "ExitCode",
+    "GateError",
+    "HarnessError",
+    "IncompleteRunError",
+    "LiveError",
+    "RecordingError",
+    "StoreError",
+    "Tick",
+    "__version__",
+]

@@ -35,6 +35,81 @@ def cli() -> None:
 # --- recordings: info, validate, synth, import ---
 
 
+def _print_json(obj: Any) -> None:
+    import json
+
+    click.echo(json.dumps(obj, indent=1, default=str))
+
+
+@cli.command("info")
+@click.argument("recording", type=click.Path())
+@click.option("--top", default=10, show_default=True, help="How many top tickers to list.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def info_cmd(recording: str, top: int, as_json: bool) -> None:
+    """Describe a recording: tickers, ticks, time span, sessions, top tickers, size."""
+    from harness.summary import summarize_recording
+
+    s = summarize_recording(recording, top=top)
+    if as_json:
+        _print_json(s)
+        return
+    click.echo(f"recording  {s['name']}  ({s['path']})")
+    click.echo(f"source     {s['source']}")
+    click.echo(f"sha256     {s['sha256']}")
+    click.echo(
+        f"ticks      {s['ticks']:,}   tickers {s['tickers']:,}   files {s['files']}   size {s['size_bytes'] / 1e6:.1f} MB"
+    )
+    click.echo(f"span       {s['first_time']} .. {s['last_time']}  (dates {', '.join(s['dates'])})")
+    click.echo("sessions   " + "   ".join(f"{k} {v:,}" for k, v in s["sessions"].items()))
+    click.echo("top        " + ", ".join(f"{t['ticker']} {t['ticks']:,}" for t in s["top_tickers"]))
+
+
+@cli.command("validate")
+@click.argument("recording", type=click.Path())
+@click.option(
+    "--repair", is_flag=True, help="Finalise a crashed recording, keeping every complete part file."
+)
+@click.option(
+    "--max-problems", default=50, show_default=True, help="Show at most this many problems."
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def validate_cmd(recording: str, repair: bool, max_problems: int, as_json: bool) -> None:
+    """Check a recording (manifest, hashes, schema, every row); exit 5 if anything is wrong."""
+    from harness.errors import RecordingError
+    from harness.validation import repair_recording, validate_recording
+
+    if repair:
+        manifest, removed = repair_recording(recording)
+        click.echo(
+            f"repaired {recording}: kept {len(manifest['files'])} part file(s), "
+            f"{manifest['tick_count']:,} ticks; set aside {len(removed)}: {', '.join(removed) or '-'}"
+        )
+    problems = validate_recording(recording, max_problems=max_problems)
+    if as_json:
+        _print_json(
+            [
+                {
+                    "kind": p.kind,
+                    "file": p.file,
+                    "column": p.column,
+                    "row": p.row,
+                    "message": p.message,
+                }
+                for p in problems
+            ]
+        )
+    else:
+        for p in problems:
+            click.echo(str(p))
+    if problems:
+        shown = [p for p in problems if p.kind != "truncated"]
+        raise RecordingError(
+            f"{recording}: {len(shown)}{'+' if len(shown) < len(problems) else ''} problem(s); first: {shown[0] if shown else problems[0]}"
+        )
+    if not as_json:
+        click.echo(f"ok: {recording} is a valid recording")
+
+
 # --- replay core: replay, diff, runs ---
 
 

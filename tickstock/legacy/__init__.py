@@ -1,0 +1,1 @@
+"""TickStock's legacy direct path: MarketDataService → EventProcessor → detectors → publishers."""
