@@ -100,8 +100,12 @@ class DiffConfig:
                 key=tuple(key.get("fields", DEFAULT_KEY)),
                 tick_seq_tolerance=int(key.get("tick_seq_tolerance", 0)),
                 ignore=tuple(ign.get("fields", DEFAULT_IGNORE)),
-                default_tolerance=_tolerance(tol.get("default", {"abs": 1e-9, "rel": 1e-9}), origin),
-                tolerances={k: _tolerance(v, origin) for k, v in dict(tol.get("fields", {})).items()},
+                default_tolerance=_tolerance(
+                    tol.get("default", {"abs": 1e-9, "rel": 1e-9}), origin
+                ),
+                tolerances={
+                    k: _tolerance(v, origin) for k, v in dict(tol.get("fields", {})).items()
+                },
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{origin}: {exc}") from exc

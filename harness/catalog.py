@@ -19,9 +19,27 @@ import pyarrow as pa
 from harness.store import DEFAULT_ROOT, EVENT_DIRS, list_runs
 
 RUN_COLUMNS = (
-    "run_id", "status", "recorded_status", "recording", "recording_sha256", "primary", "candidate",
-    "aa", "ticks", "audit_ok", "match_rate", "missing", "extra", "field_mismatch", "verdict",
-    "seed", "mode", "started", "finished", "reason", "path",
+    "run_id",
+    "status",
+    "recorded_status",
+    "recording",
+    "recording_sha256",
+    "primary",
+    "candidate",
+    "aa",
+    "ticks",
+    "audit_ok",
+    "match_rate",
+    "missing",
+    "extra",
+    "field_mismatch",
+    "verdict",
+    "seed",
+    "mode",
+    "started",
+    "finished",
+    "reason",
+    "path",
 )
 
 
@@ -34,29 +52,31 @@ def run_rows(root: str | Path = DEFAULT_ROOT) -> list[dict[str, Any]]:
         summary = m.get("summary") or {}
         diff = summary.get("diff") or {}
         verdict = m.get("verdict")
-        rows.append({
-            "run_id": m.get("run_id"),
-            "status": m.get("status"),
-            "recorded_status": m.get("recorded_status"),
-            "recording": rec.get("name"),
-            "recording_sha256": rec.get("sha256"),
-            "primary": (m.get("primary") or {}).get("factory"),
-            "candidate": (m.get("candidate") or {}).get("factory"),
-            "aa": m.get("aa"),
-            "ticks": audit.get("read"),
-            "audit_ok": audit.get("ok"),
-            "match_rate": summary.get("match_rate"),
-            "missing": diff.get("missing"),
-            "extra": diff.get("extra"),
-            "field_mismatch": diff.get("field_mismatch"),
-            "verdict": verdict.get("verdict") if isinstance(verdict, dict) else verdict,
-            "seed": m.get("seed"),
-            "mode": m.get("mode"),
-            "started": m.get("started"),
-            "finished": m.get("finished"),
-            "reason": m.get("reason"),
-            "path": m.get("path"),
-        })
+        rows.append(
+            {
+                "run_id": m.get("run_id"),
+                "status": m.get("status"),
+                "recorded_status": m.get("recorded_status"),
+                "recording": rec.get("name"),
+                "recording_sha256": rec.get("sha256"),
+                "primary": (m.get("primary") or {}).get("factory"),
+                "candidate": (m.get("candidate") or {}).get("factory"),
+                "aa": m.get("aa"),
+                "ticks": audit.get("read"),
+                "audit_ok": audit.get("ok"),
+                "match_rate": summary.get("match_rate"),
+                "missing": diff.get("missing"),
+                "extra": diff.get("extra"),
+                "field_mismatch": diff.get("field_mismatch"),
+                "verdict": verdict.get("verdict") if isinstance(verdict, dict) else verdict,
+                "seed": m.get("seed"),
+                "mode": m.get("mode"),
+                "started": m.get("started"),
+                "finished": m.get("finished"),
+                "reason": m.get("reason"),
+                "path": m.get("path"),
+            }
+        )
     return rows
 
 
@@ -68,24 +88,41 @@ def _glob_view(con: duckdb.DuckDBPyConnection, name: str, glob: str, select: str
         )
 
 
-def open_catalog(root: str | Path = DEFAULT_ROOT, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+def open_catalog(
+    root: str | Path = DEFAULT_ROOT, database: str = ":memory:"
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with views over all runs under `root` (views only where files exist)."""
     base = Path(root).resolve()
     con = duckdb.connect(database)
     rows = run_rows(base)
     table = pa.Table.from_pylist(
-        [{k: (json.dumps(v) if isinstance(v, dict | list) else v) for k, v in r.items()} for r in rows],
+        [
+            {k: (json.dumps(v) if isinstance(v, dict | list) else v) for k, v in r.items()}
+            for r in rows
+        ],
         schema=pa.schema([(c, pa.string()) for c in RUN_COLUMNS]) if not rows else None,
     )
     con.register("_runs", table)
     con.execute("create or replace view runs as select * from _runs")
     rid = "regexp_extract(filename, '([^/]+)/[^/]+/[^/]+$', 1)"
-    _glob_view(con, "observations", f"{base}/*/observations/*.parquet",
-               f"{rid} as run_id, * exclude (filename)")
+    _glob_view(
+        con,
+        "observations",
+        f"{base}/*/observations/*.parquet",
+        f"{rid} as run_id, * exclude (filename)",
+    )
     stack = "regexp_extract(filename, 'events_([a-z]+)/[^/]+$', 1)"
-    _glob_view(con, "events", f"{base}/*/events_*/*.parquet",
-               f"{rid} as run_id, {stack} as stack, * exclude (filename)")
-    _glob_view(con, "diff", f"{base}/*/diff.parquet",
-               "regexp_extract(filename, '([^/]+)/diff.parquet$', 1) as run_id, * exclude (filename)")
+    _glob_view(
+        con,
+        "events",
+        f"{base}/*/events_*/*.parquet",
+        f"{rid} as run_id, {stack} as stack, * exclude (filename)",
+    )
+    _glob_view(
+        con,
+        "diff",
+        f"{base}/*/diff.parquet",
+        "regexp_extract(filename, '([^/]+)/diff.parquet$', 1) as run_id, * exclude (filename)",
+    )
     assert set(EVENT_DIRS.values()) == {"events_primary", "events_candidate"}
     return con

@@ -137,8 +137,13 @@ def _progress_bar(total: int | None, enabled: bool) -> Any:
     class _Bar:
         def __enter__(self) -> Any:
             self.progress = Progress(
-                TextColumn("replay"), BarColumn(), MofNCompleteColumn(), _Rate(),
-                TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+                TextColumn("replay"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                _Rate(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
             )
             self.progress.__enter__()
             task = self.progress.add_task("replay", total=total)
@@ -152,33 +157,78 @@ def _progress_bar(total: int | None, enabled: bool) -> Any:
 
 @cli.command()
 @click.argument("recording", type=click.Path(exists=True, file_okay=False))
-@click.option("--primary", default="tickstock.stacks:legacy", show_default=True,
-              help="Primary stack factory, package.module:function.")
-@click.option("--candidate", default=None, help="Candidate stack factory (default: the primary, A/A).")
+@click.option(
+    "--primary",
+    default="tickstock.stacks:legacy",
+    show_default=True,
+    help="Primary stack factory, package.module:function.",
+)
+@click.option(
+    "--candidate", default=None, help="Candidate stack factory (default: the primary, A/A)."
+)
 @click.option("--aa", is_flag=True, help="A/A run: the candidate is the primary with its config.")
-@click.option("--set", "sets", multiple=True, metavar="SIDE.KEY=VALUE",
-              help="Stack config, e.g. candidate.phase=phase_1_parallel_testing (typed; repeatable).")
-@click.option("--stack-config", type=click.Path(dir_okay=False), help="TOML with [primary]/[candidate].")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="SIDE.KEY=VALUE",
+    help="Stack config, e.g. candidate.phase=phase_1_parallel_testing (typed; repeatable).",
+)
+@click.option(
+    "--stack-config", type=click.Path(dir_okay=False), help="TOML with [primary]/[candidate]."
+)
 @click.option("--mode", default="afap", show_default=True, help="afap, realtime or speed=N.")
 @click.option("--tickers", default=None, help="Comma-separated tickers to replay.")
 @click.option("--from", "from_", default=None, help="Start time (ISO, UTC if naive; or ns).")
 @click.option("--to", "to", default=None, help="End time, exclusive (ISO or ns).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Replay at most N ticks.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds call order and faults.")
-@click.option("--tick-timeout", type=float, default=5.0, show_default=True,
-              help="Seconds one stack call may take before it is a timeout observation (0: off).")
-@click.option("--max-hangs", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Consecutive timeouts on one ticker that abort the run as incomplete.")
-@click.option("--inject", default=None, help="Candidate faults: error_rate=,delay_ms=,drop_rate=,hang_ticker=")
+@click.option(
+    "--tick-timeout",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Seconds one stack call may take before it is a timeout observation (0: off).",
+)
+@click.option(
+    "--max-hangs",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Consecutive timeouts on one ticker that abort the run as incomplete.",
+)
+@click.option(
+    "--inject", default=None, help="Candidate faults: error_rate=,delay_ms=,drop_rate=,hang_ticker="
+)
 @click.option("--diff-config", type=click.Path(dir_okay=False), help="TOML diff config.")
-@click.option("--runs-dir", default="reports/runs", show_default=True, help="Where run directories go.")
+@click.option(
+    "--runs-dir", default="reports/runs", show_default=True, help="Where run directories go."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when a terminal).")
-def replay(recording: str, primary: str, candidate: str | None, aa: bool, sets: tuple[str, ...],
-           stack_config: str | None, mode: str, tickers: str | None, from_: str | None,
-           to: str | None, limit: int | None, seed: int, tick_timeout: float, max_hangs: int,
-           inject: str | None, diff_config: str | None, runs_dir: str, as_json: bool,
-           progress: bool | None) -> None:
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar (default: when a terminal)."
+)
+def replay(
+    recording: str,
+    primary: str,
+    candidate: str | None,
+    aa: bool,
+    sets: tuple[str, ...],
+    stack_config: str | None,
+    mode: str,
+    tickers: str | None,
+    from_: str | None,
+    to: str | None,
+    limit: int | None,
+    seed: int,
+    tick_timeout: float,
+    max_hangs: int,
+    inject: str | None,
+    diff_config: str | None,
+    runs_dir: str,
+    as_json: bool,
+    progress: bool | None,
+) -> None:
     """Shadow-replay RECORDING through primary and candidate, diff their events, store the run."""
     import json
 
@@ -186,10 +236,10 @@ def replay(recording: str, primary: str, candidate: str | None, aa: bool, sets: 
     from harness.errors import IncompleteRunError
     from harness.faults import FaultSpec
     from harness.replay import run_shadow
+    from harness.run_summary import render
     from harness.runner import RunOptions
     from harness.sources import Pace, open_source, paced, parse_time
     from harness.stack_config import stack_configs
-    from harness.run_summary import render
 
     configs = stack_configs(sets, stack_config)
     pace = Pace.parse(mode)
@@ -206,9 +256,21 @@ def replay(recording: str, primary: str, candidate: str | None, aa: bool, sets: 
     filters = {"tickers": names, "from": from_, "to": to, "limit": limit}
     with _progress_bar(total, bool(show)) as advance:
         result = run_shadow(
-            paced(ticks, pace), primary, candidate, configs["primary"], configs["candidate"],
-            options, faults, runs_dir, source.as_dict(), source.expected, pace.label, filters,
-            cfg, window, advance,
+            paced(ticks, pace),
+            primary,
+            candidate,
+            configs["primary"],
+            configs["candidate"],
+            options,
+            faults,
+            runs_dir,
+            source.as_dict(),
+            source.expected,
+            pace.label,
+            filters,
+            cfg,
+            window,
+            advance,
         )
     if as_json:
         click.echo(json.dumps({**result.summary, "path": str(result.path)}, indent=2, default=str))
@@ -229,8 +291,8 @@ def diff(run: str, diff_config: str | None, runs_dir: str, as_json: bool) -> Non
 
     from harness.align import DiffConfig
     from harness.replay import diff_run
-    from harness.store import open_run
     from harness.run_summary import render
+    from harness.store import open_run
 
     stored = open_run(run, runs_dir)
     summary = diff_run(stored, DiffConfig.load(diff_config))
@@ -266,7 +328,6 @@ def runs(runs_dir: str, limit: int | None, as_json: bool) -> None:
             f"{str(r['ticks'] if r['ticks'] is not None else '-'):>9} {match:>9} "
             f"{str(r['verdict'] or '-'):<12} {r['primary']} vs {r['candidate']}"
         )
-
 
 
 # --- readiness: gate, report, compare, calibrate ---

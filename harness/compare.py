@@ -43,7 +43,9 @@ def classify(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
     tol_rows = [("", cfg.default_tolerance.abs, cfg.default_tolerance.rel, 1)] + [
         (k, t.abs, t.rel, 0) for k, t in cfg.tolerances.items()
     ]
-    con.execute("create or replace temp table _tol (path varchar, abs double, rel double, is_default int)")
+    con.execute(
+        "create or replace temp table _tol (path varchar, abs double, rel double, is_default int)"
+    )
     con.executemany("insert into _tol values (?, ?, ?, ?)", tol_rows)
     numeric = "('UBIGINT', 'BIGINT', 'DOUBLE', 'HUGEINT')"
     con.execute(
@@ -74,7 +76,7 @@ def classify(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
         from judged where not same group by pair_id"""
     )
     con.execute(
-        f"""create or replace temp table diff as
+        """create or replace temp table diff as
         with base as (
           select c.*, f.fields,
                  case when c.pid is null then 'extra'
@@ -114,11 +116,14 @@ def event_hashes(con: duckdb.DuckDBPyConnection, ignore: tuple[str, ...]) -> dic
     out = {}
     for side in ("primary", "candidate"):
         h = hashlib.sha256()
-        reader = con.sql(
+        rel = con.sql(
             f"""select tick_seq::varchar || ' ' || emit_index::varchar || ' ' ||
                        {_strip("event_json", patch)} || chr(10) as line
                 from events_{side} order by shard, emit_pos"""
-        ).fetch_record_batch(200_000)
+        )
+        # newer DuckDB names it to_arrow_reader, 1.x fetch_arrow_reader
+        reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader
+        reader = reader(200_000)
         for batch in reader:
             h.update("".join(batch.column(0).to_pylist()).encode())
         out[side] = h.hexdigest()

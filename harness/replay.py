@@ -13,6 +13,7 @@ files into the same run directory) and `finish_run` with all shard outcomes.
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
@@ -25,10 +26,13 @@ from harness.align import DiffConfig
 from harness.compare import TickLookup, classify, event_hashes, first_divergence
 from harness.errors import IncompleteRunError
 from harness.faults import FaultSpec, FaultyStack
-from harness.runner import SIDES, RunOptions, RunOutcome, ShadowRunner, StackCounts
-from harness.stack import load_stack
-from harness.store import DEFAULT_ROOT, Run, RunWriter
 from harness.run_summary import build
+from harness.runner import SIDES, RunOptions, RunOutcome, ShadowRunner, StackCounts
+from harness.stack import load_stack, resolve_factory
+from harness.store import DEFAULT_ROOT, Run, RunWriter
+
+DEFAULT_OPTIONS = RunOptions()
+NO_FAULTS = FaultSpec()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +59,14 @@ class RunResult:
 
 def _git_sha() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=5, cwd=Path(harness.__file__).parent, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(harness.__file__).parent,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None
@@ -69,14 +79,18 @@ def _versions() -> dict[str, str | None]:
         ts_version = getattr(tickstock, "__version__", None)
     except ImportError:
         ts_version = None
-    return {"harness": harness.__version__, "tickstock": ts_version, "python": platform.python_version()}
+    return {
+        "harness": harness.__version__,
+        "tickstock": ts_version,
+        "python": platform.python_version(),
+    }
 
 
 def start_run(
     primary: StackSpec,
     candidate: StackSpec,
-    options: RunOptions = RunOptions(),
-    inject: FaultSpec = FaultSpec(),
+    options: RunOptions = DEFAULT_OPTIONS,
+    inject: FaultSpec = NO_FAULTS,
     root: str | Path = DEFAULT_ROOT,
     recording: Mapping[str, Any] | None = None,
     mode: str = "afap",
@@ -96,8 +110,12 @@ def start_run(
         "mode": mode,
         "filters": dict(filters or {}),
         "inject": inject.as_dict() if inject.active else None,
-        "options": {"tick_timeout_s": options.tick_timeout_s, "max_hangs": options.max_hangs,
-                    "batch_size": options.batch_size, "cpu_time": options.cpu_time},
+        "options": {
+            "tick_timeout_s": options.tick_timeout_s,
+            "max_hangs": options.max_hangs,
+            "batch_size": options.batch_size,
+            "cpu_time": options.cpu_time,
+        },
         "shards": shards,
         **dict(extra or {}),
     }
@@ -109,8 +127,8 @@ def shadow_shard(
     ticks: Iterable[Any],
     primary: StackSpec,
     candidate: StackSpec,
-    options: RunOptions = RunOptions(),
-    inject: FaultSpec = FaultSpec(),
+    options: RunOptions = DEFAULT_OPTIONS,
+    inject: FaultSpec = NO_FAULTS,
     progress: Callable[[int], None] | None = None,
 ) -> RunOutcome:
     """Load both stacks, shadow `ticks` into run_dir's part files for `options.shard`, close."""
@@ -121,13 +139,15 @@ def shadow_shard(
     if inject.active:
         c = FaultyStack(c, inject, options.seed)
     try:
-        return ShadowRunner(p, c, PartSink(Path(run_dir), options.shard), options).run(ticks, progress)
+        return ShadowRunner(p, c, PartSink(Path(run_dir), options.shard), options).run(
+            ticks, progress
+        )
     finally:
         for stack in (p, c):
-            try:
+            with contextlib.suppress(
+                Exception
+            ):  # a stack failing to close is not the run's problem
                 stack.close()
-            except Exception:  # a stack failing to close is its problem, not the run's
-                pass
 
 
 def _merge_stats(outcomes: list[RunOutcome]) -> dict[str, Any]:
@@ -138,7 +158,11 @@ def _merge_stats(outcomes: list[RunOutcome]) -> dict[str, Any]:
         acc: dict[str, Any] = dict(outcomes[0].stats.get(side, {}))
         for o in outcomes[1:]:
             for k, v in o.stats.get(side, {}).items():
-                if isinstance(v, int | float) and not isinstance(v, bool) and isinstance(acc.get(k), int | float):
+                if (
+                    isinstance(v, int | float)
+                    and not isinstance(v, bool)
+                    and isinstance(acc.get(k), int | float)
+                ):
                     acc[k] = acc[k] + v
         merged[side] = acc
     merged["by_shard"] = [o.stats for o in outcomes]
@@ -154,15 +178,28 @@ def finish_run(
 ) -> RunResult:
     """Merge shard audits, write stack stats, diff and summary, and set the final status."""
     read = sum(o.read for o in outcomes)
-    counts = {side: StackCounts(*(sum(getattr(getattr(o, side), f) for o in outcomes)
-                                  for f in ("processed", "errored", "timed_out", "events")))
-              for side in SIDES}
+    counts = {
+        side: StackCounts(
+            *(
+                sum(getattr(getattr(o, side), f) for o in outcomes)
+                for f in ("processed", "errored", "timed_out", "events")
+            )
+        )
+        for side in SIDES
+    }
     problems = [p for o in outcomes for p in o.audit_problems]
     aborted = next((o.aborted for o in outcomes if o.aborted), None)
     if expected is not None and aborted is None and read != expected:
         problems.append(f"read {read} ticks but the source holds {expected}")
-    total = RunOutcome(read, counts["primary"], counts["candidate"], _merge_stats(outcomes),
-                       sum(o.wall_ns for o in outcomes), aborted, tuple(problems))
+    total = RunOutcome(
+        read,
+        counts["primary"],
+        counts["candidate"],
+        _merge_stats(outcomes),
+        sum(o.wall_ns for o in outcomes),
+        aborted,
+        tuple(problems),
+    )
     audit = total.audit()
     audit["expected"] = expected
     status = "complete" if total.audit_ok else "incomplete"
@@ -190,7 +227,9 @@ def diff_run(
     stats: dict[str, Any] = {}
     if (run.path / "stack_stats.json").exists():
         stats = run.json("stack_stats.json")
-    declared = [f for side in SIDES for f in (stats.get(side, {}) or {}).get("ignorable_fields", [])]
+    declared = [
+        f for side in SIDES for f in (stats.get(side, {}) or {}).get("ignorable_fields", [])
+    ]
     cfg = (diff_config or DiffConfig()).with_ignored(declared)
     con = run.connect(with_diff=False)
     try:
@@ -198,7 +237,9 @@ def diff_run(
         run.write_query_parquet("select * from diff", "diff.parquet", con)
         divergence = first_divergence(con, ticks=tick_lookup)
         run.write_json("first_divergence.json", divergence if divergence else {"seq": None})
-        summary = build(con, dict(manifest or run.manifest), event_hashes(con, cfg.ignore), divergence)
+        summary = build(
+            con, dict(manifest or run.manifest), event_hashes(con, cfg.ignore), divergence
+        )
     finally:
         con.close()
     summary["diff_config"] = cfg.as_dict()
@@ -214,8 +255,8 @@ def run_shadow(
     candidate: str | None = None,
     primary_config: Mapping[str, Any] | None = None,
     candidate_config: Mapping[str, Any] | None = None,
-    options: RunOptions = RunOptions(),
-    inject: FaultSpec = FaultSpec(),
+    options: RunOptions = DEFAULT_OPTIONS,
+    inject: FaultSpec = NO_FAULTS,
     root: str | Path = DEFAULT_ROOT,
     recording: Mapping[str, Any] | None = None,
     expected: int | None = None,
@@ -229,6 +270,8 @@ def run_shadow(
     """Shadow primary and candidate (the primary again when None: A/A) over any tick iterable."""
     p = StackSpec(primary, dict(primary_config or {}))
     c = p if candidate is None else StackSpec(candidate, dict(candidate_config or {}))
+    for spec in (p, c):
+        resolve_factory(spec.factory)  # a bad spec fails before a run directory exists
     writer = start_run(p, c, options, inject, root, recording, mode, filters, 1, extra_manifest)
     try:
         outcome = shadow_shard(writer.path, ticks, p, c, options, inject, progress)

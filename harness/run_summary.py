@@ -22,7 +22,10 @@ def latency(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, float | None]
         ).fetchone()
         assert row is not None
         q, mean, cpu, n = row
-        us = (lambda v: None if v is None else round(float(v) / 1000.0, 3))
+
+        def us(v):
+            return None if v is None else round(float(v) / 1000.0, 3)
+
         out[side] = {
             "p50_us": us(q[0]) if q else None,
             "p90_us": us(q[1]) if q else None,

@@ -116,8 +116,12 @@ class RunOutcome:
         out: dict[str, Any] = {"read": self.read}
         for side in SIDES:
             c: StackCounts = getattr(self, side)
-            out[side] = {"processed": c.processed, "errored": c.errored, "timed_out": c.timed_out,
-                         "events": c.events}
+            out[side] = {
+                "processed": c.processed,
+                "errored": c.errored,
+                "timed_out": c.timed_out,
+                "events": c.events,
+            }
         out["ok"] = self.audit_ok
         out["problems"] = list(self.audit_problems)
         return out
@@ -219,12 +223,13 @@ class ShadowRunner:
             for side, s in self.sides.items()
         }
         problems = list(flush_problems) + _audit(read, counts, stats, aborted)
-        return RunOutcome(read, counts["primary"], counts["candidate"], stats, wall, aborted,
-                          tuple(problems))
+        return RunOutcome(
+            read, counts["primary"], counts["candidate"], stats, wall, aborted, tuple(problems)
+        )
 
     def _call(self, side: _Side, tick: Any, seq: int) -> tuple[int, int, int, str | None, bool]:
         """One timed, guarded stack call → (wall ns, cpu ns, n events, error text, timed out)."""
-        armed, timeout = self._armed, self.opt.tick_timeout_s
+        armed, timeout = self._armed, self.opt.tick_timeout_s or 0.0
         use_alarm, cpu = self._use_alarm, self.opt.cpu_time
         tt = time.thread_time_ns if cpu else _zero
         pc = time.perf_counter_ns
@@ -250,7 +255,7 @@ class ShadowRunner:
             side.errored += 1
             return pc() - t0, tt() - c0, 0, _error_text(exc), False
         c1 = tt()
-        if timeout is not None and not use_alarm and t1 - t0 > timeout * 1e9:
+        if timeout and not use_alarm and t1 - t0 > timeout * 1e9:
             return self._timed_out(side, tick, t1 - t0, c1 - c0)
         if side.hangs:
             side.hangs.pop(tick.ticker, None)
@@ -263,19 +268,33 @@ class ShadowRunner:
             side.ev_index.extend(range(n))
         return t1 - t0, c1 - c0, n, None, False
 
-    def _timed_out(self, side: _Side, tick: Any, wall: int, cpu: int) -> tuple[int, int, int, str, bool]:
+    def _timed_out(
+        self, side: _Side, tick: Any, wall: int, cpu: int
+    ) -> tuple[int, int, int, str, bool]:
         side.timed_out += 1
         side.hangs[tick.ticker] = side.hangs.get(tick.ticker, 0) + 1
         return wall, cpu, 0, f"TickTimeout: exceeded {self.opt.tick_timeout_s} s", True
 
-    def _loop(self, ticks: Iterable[Any], progress: Callable[[int], None] | None) -> tuple[int, str | None]:
+    def _loop(
+        self, ticks: Iterable[Any], progress: Callable[[int], None] | None
+    ) -> tuple[int, str | None]:
         opt = self.opt
         prim, cand = self.sides["primary"], self.sides["candidate"]
         order = random.Random(f"order:{opt.seed}:{opt.shard}")
         cols: dict[str, list[Any]] = {name: [] for name in OBSERVATION_SCHEMA.names}
         seqs, tickers, tss, firsts = cols["seq"], cols["ticker"], cols["ts"], cols["first"]
-        p_ns, c_ns, p_cpu, c_cpu = cols["primary_ns"], cols["candidate_ns"], cols["primary_cpu_ns"], cols["candidate_cpu_ns"]
-        p_err, c_err, p_to, c_to = cols["primary_error"], cols["candidate_error"], cols["primary_timeout"], cols["candidate_timeout"]
+        p_ns, c_ns, p_cpu, c_cpu = (
+            cols["primary_ns"],
+            cols["candidate_ns"],
+            cols["primary_cpu_ns"],
+            cols["candidate_cpu_ns"],
+        )
+        p_err, c_err, p_to, c_to = (
+            cols["primary_error"],
+            cols["candidate_error"],
+            cols["primary_timeout"],
+            cols["candidate_timeout"],
+        )
         p_ev, c_ev = cols["primary_events"], cols["candidate_events"]
         call = self._call
         batch, flush_ns = opt.batch_size, int(opt.flush_interval_s * 1e9)
@@ -332,8 +351,10 @@ class ShadowRunner:
     def _hang_check(self, tick: Any) -> str | None:
         for name, side in self.sides.items():
             if side.hangs.get(tick.ticker, 0) >= self.opt.max_hangs:
-                return (f"{name} hung on ticker {tick.ticker} at seq {tick.seq} "
-                        f"({self.opt.max_hangs} consecutive timeouts of {self.opt.tick_timeout_s} s)")
+                return (
+                    f"{name} hung on ticker {tick.ticker} at seq {tick.seq} "
+                    f"({self.opt.max_hangs} consecutive timeouts of {self.opt.tick_timeout_s} s)"
+                )
         return None
 
     def _write(self, cols: dict[str, list[Any]]) -> None:
@@ -378,14 +399,18 @@ def _safe_stats(stack: Any) -> dict[str, Any]:
         return {"stats_error": _error_text(exc)}
 
 
-def _audit(read: int, counts: dict[str, StackCounts], stats: dict[str, Any], aborted: str | None) -> list[str]:
+def _audit(
+    read: int, counts: dict[str, StackCounts], stats: dict[str, Any], aborted: str | None
+) -> list[str]:
     """Tick conservation per stack, also against the stack's own `ticks_processed` if it reports one."""
     problems = []
     for side, c in counts.items():
         seen = c.processed + c.errored + c.timed_out
         if aborted is None and seen != read:
-            problems.append(f"{side}: read {read} ≠ processed {c.processed} + errored {c.errored} "
-                            f"+ timed out {c.timed_out}")
+            problems.append(
+                f"{side}: read {read} ≠ processed {c.processed} + errored {c.errored} "
+                f"+ timed out {c.timed_out}"
+            )
         own = stats.get(side, {}).get("ticks_processed")
         if isinstance(own, int) and not isinstance(own, bool):
             rejected = stats[side].get("ticks_rejected", 0)

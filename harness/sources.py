@@ -81,7 +81,9 @@ def parse_time(text: str | None, what: str) -> int | None:
     try:
         dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ConfigError(f"{what} {text!r}: use an ISO datetime (2024-06-21T14:30:00Z) or ns") from exc
+        raise ConfigError(
+            f"{what} {text!r}: use an ISO datetime (2024-06-21T14:30:00Z) or ns"
+        ) from exc
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1000
@@ -98,8 +100,12 @@ class RecordingSource:
     expected: int | None  # ticks the filters should yield, when knowable without reading
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "name": self.name, "sha256": self.sha256,
-                "tick_count": self.tick_count}
+        return {
+            "path": self.path,
+            "name": self.name,
+            "sha256": self.sha256,
+            "tick_count": self.tick_count,
+        }
 
 
 def open_source(
@@ -110,11 +116,14 @@ def open_source(
     limit: int | None = None,
 ) -> tuple[RecordingSource, Iterator[Any], Callable[[str, int, int], list[dict[str, Any]]]]:
     """Open a recording: its description, the filtered tick iterator and a window lookup for diffs."""
-    from harness.recording import open_recording  # the recording reader (issue: recordings)
+    from harness.recording import check_recording, open_recording
 
+    check_recording(path)  # validation happens before any replay (design.md §3)
     rec = open_recording(path)
     manifest = rec.manifest
-    get = manifest.get if isinstance(manifest, dict) else (lambda k, d=None: getattr(manifest, k, d))
+    get = (
+        manifest.get if isinstance(manifest, dict) else (lambda k, d=None: getattr(manifest, k, d))
+    )
     count = get("tick_count")
     unfiltered = not tickers and start_ns is None and end_ns is None
     expected = count if unfiltered and isinstance(count, int) else None
@@ -127,6 +136,11 @@ def open_source(
     def window(ticker: str, lo_ns: int, hi_ns: int) -> list[dict[str, Any]]:
         return [t._asdict() for t in rec.ticks([ticker], lo_ns, hi_ns + 1)]
 
-    src = RecordingSource(str(path), str(get("name") or Path(path).name), rec.sha256,
-                          count if isinstance(count, int) else None, expected)
+    src = RecordingSource(
+        str(path),
+        str(get("name") or Path(path).name),
+        rec.sha256,
+        count if isinstance(count, int) else None,
+        expected,
+    )
     return src, ticks, window

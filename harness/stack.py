@@ -36,6 +36,21 @@ class Stack(Protocol):
 
 def load_stack(spec: str, config: Mapping[str, Any] | None = None) -> Stack:
     """Import `package.module:function` and call it with `config`; any importable factory works."""
+    factory = resolve_factory(spec)
+    try:
+        stack = factory(dict(config or {}))
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ConfigError(f"stack {spec!r} rejected its config: {exc}") from exc
+    missing = [
+        m for m in ("process", "flush", "stats", "close") if not callable(getattr(stack, m, None))
+    ]
+    if missing:
+        raise ConfigError(f"stack {spec!r} lacks Stack methods: {', '.join(missing)}")
+    return stack
+
+
+def resolve_factory(spec: str) -> Any:
+    """The factory callable named by `package.module:function` (ConfigError if there is none)."""
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise ConfigError(f"stack spec {spec!r} must look like 'package.module:function'")
@@ -46,14 +61,7 @@ def load_stack(spec: str, config: Mapping[str, Any] | None = None) -> Stack:
     factory = getattr(module, attr, None)
     if factory is None or not callable(factory):
         raise ConfigError(f"stack spec {spec!r}: {module_name!r} has no callable {attr!r}")
-    try:
-        stack = factory(dict(config or {}))
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ConfigError(f"stack {spec!r} rejected its config: {exc}") from exc
-    missing = [m for m in ("process", "flush", "stats", "close") if not callable(getattr(stack, m, None))]
-    if missing:
-        raise ConfigError(f"stack {spec!r} lacks Stack methods: {', '.join(missing)}")
-    return stack
+    return factory
 
 
 _FAKE_KNOBS: dict[str, type] = {
@@ -81,7 +89,9 @@ class FakeStack:
         cfg = dict(config or {})
         unknown = sorted(set(cfg) - set(_FAKE_KNOBS))
         if unknown:
-            raise ConfigError(f"fake stack: unknown config keys {unknown}; known {sorted(_FAKE_KNOBS)}")
+            raise ConfigError(
+                f"fake stack: unknown config keys {unknown}; known {sorted(_FAKE_KNOBS)}"
+            )
         for key, value in cfg.items():
             want = _FAKE_KNOBS[key]
             if want is float and isinstance(value, int) and not isinstance(value, bool):
@@ -110,6 +120,7 @@ class FakeStack:
         self._events = 0
         self._skipped = 0
         self._raised = 0
+        self._damage_counts = {"dropped": 0, "altered": 0, "extra": 0}
 
     def process(self, tick: Any) -> list[dict[str, Any]]:
         self._ticks += 1
@@ -171,14 +182,18 @@ class FakeStack:
 
     def _damage(self, tick: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rng = self._rng.random
+        counts = self._damage_counts
         out = []
         for ev in events:
             if self._drop and rng() < self._drop:
+                counts["dropped"] += 1
                 continue
             if self._alter and rng() < self._alter:
+                counts["altered"] += 1
                 ev["price"] = ev["price"] + self._shift
             out.append(ev)
         if self._extra and rng() < self._extra:
+            counts["extra"] += 1
             out.append(self._event(tick, "extra", "none"))
         return out
 
@@ -194,6 +209,7 @@ class FakeStack:
             "skipped": self._skipped,
             "raised": self._raised,
             "tickers": len(self._state),
+            "defects": dict(self._damage_counts),
             "ignorable_fields": ["event_id"] if self._wall_ids else [],
         }
 

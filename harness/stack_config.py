@@ -26,7 +26,7 @@ def parse_value(text: str) -> Any:
     low = s.lower()
     if low in ("true", "false"):
         return low == "true"
-    if s[:1] in "[{\"":
+    if s[:1] in '[{"':
         try:
             return json.loads(s)
         except json.JSONDecodeError as exc:
@@ -76,7 +76,9 @@ def load_toml(path: str | Path) -> dict[str, dict[str, Any]]:
         raise ConfigError(f"stack config {p}: invalid TOML: {exc}") from exc
     unknown = sorted(set(data) - set(SIDES))
     if unknown:
-        raise ConfigError(f"stack config {p}: unknown tables {unknown}; expected [primary]/[candidate]")
+        raise ConfigError(
+            f"stack config {p}: unknown tables {unknown}; expected [primary]/[candidate]"
+        )
     return {side: dict(data.get(side, {})) for side in SIDES}
 
 

@@ -12,6 +12,7 @@ The cross-run DuckDB catalog lives in harness/catalog.py.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -68,7 +69,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode())
+    atomic_write_bytes(
+        path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode()
+    )
 
 
 def read_json(path: Path) -> Any:
@@ -109,7 +112,9 @@ class PartSink:
 class RunWriter:
     """Creates a run directory, owns its manifest and keeps its heartbeat fresh until finish()."""
 
-    def __init__(self, root: str | Path, manifest: Mapping[str, Any], run_id: str | None = None) -> None:
+    def __init__(
+        self, root: str | Path, manifest: Mapping[str, Any], run_id: str | None = None
+    ) -> None:
         self.run_id = validate_run_id(run_id or new_run_id(manifest))
         self.root = Path(root)
         self.path = self.root / self.run_id
@@ -129,7 +134,9 @@ class RunWriter:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.write_manifest()
-        self._beat = threading.Thread(target=self._heartbeat, name=f"heartbeat-{self.run_id}", daemon=True)
+        self._beat = threading.Thread(
+            target=self._heartbeat, name=f"heartbeat-{self.run_id}", daemon=True
+        )
         self._beat.start()
 
     def sink(self, shard: int = 0) -> PartSink:
@@ -178,7 +185,11 @@ def effective_status(manifest: Mapping[str, Any], now: float | None = None) -> s
     if status != "running":
         return status
     pid = manifest.get("pid")
-    if manifest.get("host") == socket.gethostname() and isinstance(pid, int) and not _pid_alive(pid):
+    if (
+        manifest.get("host") == socket.gethostname()
+        and isinstance(pid, int)
+        and not _pid_alive(pid)
+    ):
         return "incomplete"
     beat = manifest.get("heartbeat")
     try:
@@ -188,7 +199,9 @@ def effective_status(manifest: Mapping[str, Any], now: float | None = None) -> s
     return "incomplete" if (now or time.time()) - ts > STALE_AFTER_S else "running"
 
 
-def _view(con: duckdb.DuckDBPyConnection, name: str, paths: list[Path], schema: pa.Schema | None) -> None:
+def _view(
+    con: duckdb.DuckDBPyConnection, name: str, paths: list[Path], schema: pa.Schema | None
+) -> None:
     """View `name` over the part files, or over an empty table of `schema` when there are none."""
     if paths:
         listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
@@ -218,7 +231,12 @@ class Run:
     def connect(self, with_diff: bool = True) -> duckdb.DuckDBPyConnection:
         """A new DuckDB connection with this run's views (without `diff` for a re-diff)."""
         con = duckdb.connect()
-        _view(con, "observations", sorted((self.path / "observations").glob("*.parquet")), OBSERVATION_SCHEMA)
+        _view(
+            con,
+            "observations",
+            sorted((self.path / "observations").glob("*.parquet")),
+            OBSERVATION_SCHEMA,
+        )
         for side, sub in EVENT_DIRS.items():
             _view(con, f"events_{side}", sorted((self.path / sub).glob("*.parquet")), EVENT_SCHEMA)
         if with_diff and (self.path / "diff.parquet").exists():
@@ -231,21 +249,24 @@ class Run:
             self._con.close()
         self._con = None
 
-    def sql(self, query: str, params: Any = None) -> duckdb.DuckDBPyRelation | duckdb.DuckDBPyConnection:
-        return self.con.sql(query) if params is None else self.con.execute(query, params)
+    def sql(self, query: str, params: Any = None) -> duckdb.DuckDBPyConnection:
+        """Run `query` on this run's views; fetch with .fetchall(), .fetchone(), .df(), .arrow()."""
+        return self.con.execute(query, params) if params is not None else self.con.execute(query)
 
     def observations(self) -> Any:
-        return self.con.sql("select * from observations order by shard, seq").df()
+        return self.con.execute("select * from observations order by shard, seq").df()
 
     def events(self, side: str) -> Any:
         if side not in EVENT_DIRS:
             raise StoreError(f"unknown stack side {side!r}; use primary or candidate")
-        return self.con.sql(f"select * from events_{side} order by shard, emit_pos").df()
+        return self.con.execute(f"select * from events_{side} order by shard, emit_pos").df()
 
     def diff(self) -> Any:
         if not (self.path / "diff.parquet").exists():
-            raise StoreError(f"run {self.run_id} has no diff.parquet (run `harness diff {self.path}`)")
-        return self.con.sql("select * from diff").df()
+            raise StoreError(
+                f"run {self.run_id} has no diff.parquet (run `harness diff {self.path}`)"
+            )
+        return self.con.execute("select * from diff").df()
 
     def json(self, name: str) -> Any:
         """A JSON side file (summary.json, stack_stats.json, first_divergence.json, verdict.json)."""
@@ -254,7 +275,9 @@ class Run:
     def write_json(self, name: str, obj: Any) -> None:
         atomic_write_json(self.path / name, obj)
 
-    def write_query_parquet(self, query: str, name: str, con: duckdb.DuckDBPyConnection | None = None) -> None:
+    def write_query_parquet(
+        self, query: str, name: str, con: duckdb.DuckDBPyConnection | None = None
+    ) -> None:
         """Atomically write the result of `query` (on `con`, default this run's) as `name`."""
         target = self.path / name
         tmp = target.with_name(f".{target.name}.tmp")
@@ -286,7 +309,7 @@ def open_run(ref: str | Path, root: str | Path = DEFAULT_ROOT) -> Run:
 
 def list_runs(root: str | Path = DEFAULT_ROOT) -> list[dict[str, Any]]:
     """Every run's manifest (newest first) with `status` replaced by its effective status."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     base = Path(root)
     if not base.is_dir():
         return rows
@@ -304,10 +327,8 @@ def list_runs(root: str | Path = DEFAULT_ROOT) -> list[dict[str, Any]]:
         for side_file in ("summary.json", "verdict.json"):
             f = d / side_file
             if f.exists():
-                try:
+                with contextlib.suppress(StoreError):
                     manifest[side_file.removesuffix(".json")] = read_json(f)
-                except StoreError:
-                    pass
         rows.append(manifest)
     rows.sort(key=lambda m: str(m.get("started", "")), reverse=True)
     return rows
