@@ -6,13 +6,15 @@ one-line message and their exit code (design.md §10), never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from harness import __version__
-from harness.errors import HarnessError
+from harness.errors import ConfigError, HarnessError
 
 
 class HarnessGroup(click.Group):
@@ -333,7 +335,161 @@ def runs(runs_dir: str, limit: int | None, as_json: bool) -> None:
 # --- readiness: gate, report, compare, calibrate ---
 
 
+def _default_accept(accept: str | None) -> Path | None:
+    """--accept FILE, else ./accepted-differences.toml when present (stated in the output)."""
+    if accept:
+        return Path(accept)
+    default = Path("accepted-differences.toml")
+    return default if default.is_file() else None
+
+
+@cli.command()
+@click.argument("run")
+@click.option("--phase", "phases", multiple=True, help="Rollout phase to gate (repeatable).")
+@click.option("--all", "all_phases", is_flag=True, help="Gate every rollout phase.")
+@click.option("--accept", type=click.Path(dir_okay=False), help="Accepted-differences TOML.")
+@click.option("--junit", type=click.Path(dir_okay=False), help="JUnit XML path (default RUN/junit.xml).")
+@click.option("--runs-root", default="reports/runs", show_default=True, help="Where run ids live.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date for rule expiry.")
+@click.option("--json", "as_json", is_flag=True, help="Print verdict.json instead of tables.")
+def gate(
+    run: str,
+    phases: tuple[str, ...],
+    all_phases: bool,
+    accept: str | None,
+    junit: str | None,
+    runs_root: str,
+    today: Any,
+    as_json: bool,
+) -> None:
+    """Gate RUN for rollout phases: table, verdict.json, junit.xml; exit 0 pass / 3 fail / 4 inconclusive."""
+    import json
+
+    from harness.errors import ConfigError
+    from harness.evidence import resolve_run
+    from harness.gate import PHASES, gate_run, overall
+    from harness.verdict import text_table, verdict_document, write_junit, write_verdict
+
+    if all_phases == bool(phases):
+        raise ConfigError("give --phase PHASE (repeatable) or --all")
+    selected = PHASES if all_phases else tuple(phases)
+    run_dir = resolve_run(run, runs_root)
+    accept_path = _default_accept(accept)
+    evidence, results = gate_run(
+        run_dir, selected, accept=accept_path, today=today.date() if today else None
+    )
+    extra = {"accepted_differences": str(accept_path) if accept_path else None}
+    verdict_path = write_verdict(run_dir / "verdict.json", results, extra)
+    junit_path = write_junit(Path(junit) if junit else run_dir / "junit.xml", results)
+    evidence.close()
+    if as_json:
+        click.echo(json.dumps(verdict_document(results, extra), indent=2, sort_keys=True, default=str))
+    else:
+        for r in results:
+            click.echo(text_table(r))
+            click.echo("")
+        for rule in evidence.rules.expired(evidence.today):
+            click.echo(f"expired rule {rule.id} (owner {rule.owner}, expired {rule.expires}) no longer applies")
+        verdict = overall(results)
+        click.echo(f"verdict: {verdict.value}  ({verdict_path}, {junit_path})")
+    sys.exit(overall(results).exit_code)
+
+
 # --- live: feed, live ---
+
+
+def _secret_from_env(var: str | None) -> str | None:
+    """The value of the environment variable named by --key-env (never echoed)."""
+    if var is None:
+        return None
+    value = os.environ.get(var)
+    if not value:
+        raise ConfigError(f"--key-env {var}: environment variable {var} is not set or empty")
+    return value
+
+
+@cli.command()
+@click.argument("recording", type=click.Path(path_type=Path))
+@click.option(
+    "--port", type=int, default=8765, show_default=True, help="TCP port (0 picks a free one)."
+)
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback)."
+)
+@click.option(
+    "--speed",
+    default="1",
+    show_default=True,
+    help="N× real time, or 'max' (as fast as clients read).",
+)
+@click.option("--loop", is_flag=True, help="Replay the recording forever, time moving forward.")
+@click.option("--key-env", help="Require the API key held in this environment variable.")
+@click.option(
+    "--batch-ms",
+    type=int,
+    default=100,
+    show_default=True,
+    help="Feed-time window batched per frame.",
+)
+@click.option(
+    "--max-batch", type=int, default=500, show_default=True, help="Most messages per frame."
+)
+@click.option(
+    "--min-clients", type=int, default=1, show_default=True, help="Start once this many subscribed."
+)
+@click.option("--once", is_flag=True, help="Exit after the recording has been served once.")
+@click.option("--chaos-drop-after", type=int, help="Abort a connection after it got N messages.")
+@click.option(
+    "--chaos-drop-limit", type=int, default=1, show_default=True, help="Most aborts per server."
+)
+@click.option(
+    "--chaos-malformed-every", type=int, help="Send a malformed frame before every Nth frame."
+)
+@click.option("--chaos-stall-after", type=int, help="Stall a connection once after N messages.")
+@click.option(
+    "--chaos-stall-seconds", type=float, default=5.0, show_default=True, help="Length of the stall."
+)
+def feed(
+    recording: Path,
+    port: int,
+    host: str,
+    speed: str,
+    loop: bool,
+    key_env: str | None,
+    batch_ms: int,
+    max_batch: int,
+    min_clients: int,
+    once: bool,
+    chaos_drop_after: int | None,
+    chaos_drop_limit: int,
+    chaos_malformed_every: int | None,
+    chaos_stall_after: int | None,
+    chaos_stall_seconds: float,
+) -> None:
+    """Serve RECORDING over the Polygon stocks WebSocket protocol (ws://HOST:PORT/stocks)."""
+    from harness.feed import Chaos, FeedConfig, parse_speed, run_feed
+
+    chaos = Chaos(
+        chaos_drop_after,
+        chaos_drop_limit,
+        chaos_malformed_every,
+        chaos_stall_after,
+        chaos_stall_seconds,
+    )
+    config = FeedConfig(
+        recording,
+        host,
+        port,
+        parse_speed(speed),
+        loop,
+        _secret_from_env(key_env),
+        batch_ms,
+        max_batch,
+        min_clients=min_clients,
+        chaos=chaos,
+    )
+    frames = run_feed(config, once, lambda line: click.echo(line, err=True))
+    click.echo(f"feed stopped after {frames} frames", err=True)
 
 
 # --- end of subcommands ---
