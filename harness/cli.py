@@ -112,6 +112,37 @@ def validate_cmd(recording: str, repair: bool, max_problems: int, as_json: bool)
         click.echo(f"ok: {recording} is a valid recording")
 
 
+
+@cli.command("synth")
+@click.argument("out", type=click.Path())
+@click.option("--date", "day", default="2026-03-10", show_default=True, help="Trading day (YYYY-MM-DD, a weekday).")
+@click.option("--tickers", default=4000, show_default=True, help="Number of tickers.")
+@click.option("--ticks", default=10_000_000, show_default=True, help="Total ticks in the day.")
+@click.option("--seed", default=0, show_default=True, help="Random seed (same seed, same day).")
+@click.option("--name", default=None, help="Recording name (default: directory name).")
+@click.option("--rows-per-file", default=2_000_000, show_default=True, help="Rows per Parquet part file.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing recording at OUT.")
+def synth_cmd(out: str, day: str, tickers: int, ticks: int, seed: int, name: str | None,
+              rows_per_file: int, overwrite: bool) -> None:
+    """Generate a seeded synthetic market day (pre-market, regular, after-hours) as a recording."""
+    import time
+
+    from rich.progress import Progress
+
+    from harness.synth import synthesize_day
+
+    started = time.perf_counter()
+    with Progress(transient=True) as bar:
+        task = bar.add_task("synth", total=1)
+        manifest = synthesize_day(
+            out, day, tickers=tickers, ticks=ticks, seed=seed, name=name,
+            rows_per_file=rows_per_file, overwrite=overwrite,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    secs = time.perf_counter() - started
+    click.echo(f"wrote {out}: {manifest['tick_count']:,} ticks, {len(manifest['tickers']):,} tickers, "
+               f"{len(manifest['files'])} file(s) in {secs:.1f} s")
+
 # --- replay core: replay, diff, runs ---
 
 
