@@ -112,18 +112,33 @@ def validate_cmd(recording: str, repair: bool, max_problems: int, as_json: bool)
         click.echo(f"ok: {recording} is a valid recording")
 
 
-
 @cli.command("synth")
 @click.argument("out", type=click.Path())
-@click.option("--date", "day", default="2026-03-10", show_default=True, help="Trading day (YYYY-MM-DD, a weekday).")
+@click.option(
+    "--date",
+    "day",
+    default="2026-03-10",
+    show_default=True,
+    help="Trading day (YYYY-MM-DD, a weekday).",
+)
 @click.option("--tickers", default=4000, show_default=True, help="Number of tickers.")
 @click.option("--ticks", default=10_000_000, show_default=True, help="Total ticks in the day.")
 @click.option("--seed", default=0, show_default=True, help="Random seed (same seed, same day).")
 @click.option("--name", default=None, help="Recording name (default: directory name).")
-@click.option("--rows-per-file", default=2_000_000, show_default=True, help="Rows per Parquet part file.")
+@click.option(
+    "--rows-per-file", default=2_000_000, show_default=True, help="Rows per Parquet part file."
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing recording at OUT.")
-def synth_cmd(out: str, day: str, tickers: int, ticks: int, seed: int, name: str | None,
-              rows_per_file: int, overwrite: bool) -> None:
+def synth_cmd(
+    out: str,
+    day: str,
+    tickers: int,
+    ticks: int,
+    seed: int,
+    name: str | None,
+    rows_per_file: int,
+    overwrite: bool,
+) -> None:
     """Generate a seeded synthetic market day (pre-market, regular, after-hours) as a recording."""
     import time
 
@@ -135,13 +150,22 @@ def synth_cmd(out: str, day: str, tickers: int, ticks: int, seed: int, name: str
     with Progress(transient=True) as bar:
         task = bar.add_task("synth", total=1)
         manifest = synthesize_day(
-            out, day, tickers=tickers, ticks=ticks, seed=seed, name=name,
-            rows_per_file=rows_per_file, overwrite=overwrite,
+            out,
+            day,
+            tickers=tickers,
+            ticks=ticks,
+            seed=seed,
+            name=name,
+            rows_per_file=rows_per_file,
+            overwrite=overwrite,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     secs = time.perf_counter() - started
-    click.echo(f"wrote {out}: {manifest['tick_count']:,} ticks, {len(manifest['tickers']):,} tickers, "
-               f"{len(manifest['files'])} file(s) in {secs:.1f} s")
+    click.echo(
+        f"wrote {out}: {manifest['tick_count']:,} ticks, {len(manifest['tickers']):,} tickers, "
+        f"{len(manifest['files'])} file(s) in {secs:.1f} s"
+    )
+
 
 # --- replay core: replay, diff, runs ---
 
@@ -379,7 +403,9 @@ def _default_accept(accept: str | None) -> Path | None:
 @click.option("--phase", "phases", multiple=True, help="Rollout phase to gate (repeatable).")
 @click.option("--all", "all_phases", is_flag=True, help="Gate every rollout phase.")
 @click.option("--accept", type=click.Path(dir_okay=False), help="Accepted-differences TOML.")
-@click.option("--junit", type=click.Path(dir_okay=False), help="JUnit XML path (default RUN/junit.xml).")
+@click.option(
+    "--junit", type=click.Path(dir_okay=False), help="JUnit XML path (default RUN/junit.xml)."
+)
 @click.option("--runs-root", default="reports/runs", show_default=True, help="Where run ids live.")
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date for rule expiry.")
 @click.option("--json", "as_json", is_flag=True, help="Print verdict.json instead of tables.")
@@ -414,13 +440,17 @@ def gate(
     junit_path = write_junit(Path(junit) if junit else run_dir / "junit.xml", results)
     evidence.close()
     if as_json:
-        click.echo(json.dumps(verdict_document(results, extra), indent=2, sort_keys=True, default=str))
+        click.echo(
+            json.dumps(verdict_document(results, extra), indent=2, sort_keys=True, default=str)
+        )
     else:
         for r in results:
             click.echo(text_table(r))
             click.echo("")
         for rule in evidence.rules.expired(evidence.today):
-            click.echo(f"expired rule {rule.id} (owner {rule.owner}, expired {rule.expires}) no longer applies")
+            click.echo(
+                f"expired rule {rule.id} (owner {rule.owner}, expired {rule.expires}) no longer applies"
+            )
         verdict = overall(results)
         click.echo(f"verdict: {verdict.value}  ({verdict_path}, {junit_path})")
     sys.exit(overall(results).exit_code)
