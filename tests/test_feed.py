@@ -176,8 +176,21 @@ def test_cli_feed_serves_once_on_a_free_port_and_requires_the_key_variable(recor
     import sys
 
     env = {**os.environ, "FEED_KEY": "k1"}
-    cmd = [sys.executable, "-m", "harness", "feed", str(recording), "--port", "0", "--speed", "max", "--once"]
-    proc = subprocess.Popen([*cmd, "--key-env", "FEED_KEY"], env=env, stderr=subprocess.PIPE, text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "harness",
+        "feed",
+        str(recording),
+        "--port",
+        "0",
+        "--speed",
+        "max",
+        "--once",
+    ]
+    proc = subprocess.Popen(
+        [*cmd, "--key-env", "FEED_KEY"], env=env, stderr=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()
@@ -188,7 +201,9 @@ def test_cli_feed_serves_once_on_a_free_port_and_requires_the_key_variable(recor
         assert proc.wait(30) == 0
     finally:
         proc.kill()
-    missing = subprocess.run([*cmd, "--key-env", "NO_SUCH_VAR_X"], capture_output=True, text=True, timeout=30)
+    missing = subprocess.run(
+        [*cmd, "--key-env", "NO_SUCH_VAR_X"], capture_output=True, text=True, timeout=30
+    )
     assert missing.returncode == 5 and "NO_SUCH_VAR_X is not set" in missing.stderr
 
 
