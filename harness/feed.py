@@ -28,9 +28,10 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from harness.errors import ConfigError, RecordingError
-from harness.model import TICK_FIELDS, Tick
+from harness.errors import ConfigError
+from harness.model import Tick
 from harness.polygon import EXT_HEADER, is_aggregate, tick_to_message
+from harness.recording import open_recording
 
 PATH = "/stocks"
 END_STATUS = "end_of_recording"
@@ -96,37 +97,9 @@ class Frame:
 
 
 def read_ticks(recording: Path, limit: int | None = None) -> Iterator[Tick]:
-    """The recording's ticks in (ts, seq) order, read with pyarrow."""
-    import pyarrow.dataset as ds
-
-    if not recording.is_dir():
-        raise RecordingError(f"{recording}: not a recording directory")
-    try:
-        dataset = ds.dataset(
-            recording, format="parquet", partitioning="hive", exclude_invalid_files=True
-        )
-        columns = [c for c in TICK_FIELDS if c in dataset.schema.names]
-        table = dataset.to_table(columns=columns).sort_by(
-            [("ts", "ascending"), ("seq", "ascending")]
-        )
-    except (OSError, ValueError) as exc:
-        raise RecordingError(f"{recording}: cannot read: {exc}") from exc
-    missing = [c for c in ("seq", "ts", "ticker", "price", "volume") if c not in columns]
-    if missing:
-        raise RecordingError(f"{recording}: missing required column(s) {missing}")
-    for batch in table.to_batches(max_chunksize=4096):
-        cols = {n: batch.column(n) for n in columns}
-        if "ts" in cols:
-            cols["ts"] = cols["ts"].cast("int64")
-        if "recv_ts" in cols:
-            cols["recv_ts"] = cols["recv_ts"].cast("int64")
-        rows = [cols[n].to_pylist() for n in columns]
-        for values in zip(*rows, strict=True):
-            yield Tick(**dict(zip(columns, values, strict=True)))
-            if limit is not None:
-                limit -= 1
-                if limit <= 0:
-                    return
+    """The recording's ticks in (ts, seq) order, streamed (the reader verifies the order)."""
+    ticks = open_recording(recording).ticks(batch_size=4096)
+    return ticks if limit is None else itertools.islice(ticks, limit)
 
 
 def frames_of(

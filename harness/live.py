@@ -112,6 +112,8 @@ class LiveSummary:
     feed_delay: LagSummary
     queue_depth_max: int
     queue_size: int
+    late: int
+    late_max_ms: float
     ended_by: str
     error: str | None
 
@@ -134,6 +136,8 @@ class LiveSummary:
             "feed_delay": self.feed_delay.as_dict(),
             "queue_depth_max": self.queue_depth_max,
             "queue_size": self.queue_size,
+            "late": self.late,
+            "late_max_ms": self.late_max_ms,
             "ended_by": self.ended_by,
             "error": self.error,
             "complete": self.complete,
@@ -179,6 +183,9 @@ class LiveSource:
         self._ended_by = "running"
         self._error: str | None = None
         self._first_recv_ns: int | None = None
+        self._max_ts = 0
+        self._late = 0
+        self._late_max_ns = 0
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -250,6 +257,8 @@ class LiveSource:
             feed_delay=self._delay.summary(),
             queue_depth_max=self._depth_max,
             queue_size=self.config.queue_size,
+            late=self._late,
+            late_max_ms=self._late_max_ns / 1e6,
             ended_by=self._ended_by,
             error=self._error,
         )
@@ -362,6 +371,13 @@ class LiveSource:
             self._accept(tick, fseq, recv_ns)
 
     def _accept(self, tick: Tick, fseq: int | None, recv_ns: int) -> None:
+        if tick.ts < self._max_ts:
+            # Arrival order is processing order; a recording must also be in (ts, seq) order, so a
+            # tick older than one already seen takes that time (counted, lateness kept).
+            self._late += 1
+            self._late_max_ns = max(self._late_max_ns, self._max_ts - tick.ts)
+            tick = tick._replace(ts=self._max_ts)
+        self._max_ts = tick.ts
         if self._pending_gap is not None:
             self._close_gap(open_ended=False, fseq=fseq, now=recv_ns)
         if fseq is not None:

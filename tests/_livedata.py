@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from harness.model import Tick
+from harness.recording import RecordingWriter
 
 BASE_NS = 1_767_364_200_000_000_000  # 2026-01-02 14:30:00 UTC, a trading day's open
 
@@ -43,26 +40,8 @@ def sample_ticks(n: int = 120, ns_offset: int = 123) -> list[Tick]:
     return ticks
 
 
-_TYPES = {
-    "seq": pa.int64(),
-    "ts": pa.timestamp("ns", tz="UTC"),
-    "ticker": pa.string(),
-    "volume": pa.int64(),
-    "tick_volume": pa.int64(),
-    "accumulated_volume": pa.int64(),
-    "recv_ts": pa.timestamp("ns", tz="UTC"),
-    "source": pa.string(),
-}
-
-
 def write_recording(path: Path, ticks: list[Tick]) -> Path:
-    """Write `ticks` as a one-file hive-partitioned recording directory."""
-    part = path / "date=2026-01-02"
-    part.mkdir(parents=True, exist_ok=True)
-    columns = {
-        name: pa.array([getattr(t, name) for t in ticks], _TYPES.get(name, pa.float64()))
-        for name in Tick._fields
-    }
-    pq.write_table(pa.table(columns), part / "part-00000.parquet")
-    (path / "recording.json").write_text(json.dumps({"schema_version": 1, "name": path.name}))
+    """Write `ticks` (in (ts, seq) order) as a finalised recording."""
+    with RecordingWriter(path, source="synthetic") as writer:
+        writer.write_ticks(ticks)
     return path

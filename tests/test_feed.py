@@ -164,7 +164,7 @@ def test_unknown_path_is_rejected_with_404(recording: Path) -> None:
 
 
 def test_bad_recording_and_bad_speed_fail_before_binding(tmp_path: Path) -> None:
-    with pytest.raises(RecordingError, match="not a recording"):
+    with pytest.raises(RecordingError, match="does not exist"):
         FeedThread(FeedConfig(tmp_path / "missing")).start()
     with pytest.raises(ConfigError, match="speed"):
         FeedConfig(tmp_path, speed=0)

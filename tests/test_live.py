@@ -146,3 +146,16 @@ def test_bad_options_are_config_errors() -> None:
         LiveConfig("http://x")
     with pytest.raises(ConfigError, match="queue"):
         LiveConfig(queue_size=0)
+
+
+def test_a_tick_older_than_one_already_seen_takes_that_time_and_is_counted(tmp_path: Path) -> None:
+    ticks = sample_ticks(6)
+    late = ticks[4]._replace(ts=ticks[1].ts, seq=4)
+    source = LiveSource(LiveConfig("ws://127.0.0.1:9/stocks"))
+    for tick in [*ticks[:4], late, ticks[5]]:
+        source._accept(tick, None, tick.ts + 5)
+    got = [source._queue.get_nowait() for _ in range(6)]
+    assert [t.ts for t in got] == sorted(t.ts for t in got)
+    assert got[4].ts == ticks[3].ts and got[4].price == late.price
+    summary = source.summary()
+    assert summary.late == 1 and summary.late_max_ms == (ticks[3].ts - ticks[1].ts) / 1e6
