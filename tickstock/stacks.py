@@ -1,0 +1,121 @@
+"""Stack factories the harness loads by name (design.md §4): `tickstock.stacks:legacy`, …
+
+A Stack takes harness ticks (read by attribute), returns the transport dicts each tick put on the
+display queue (each with `tick_seq`), and reports JSON-able `stats()`.
+
+`legacy(config)` keys (all optional):
+    mode         "replay" (default; deterministic, tick-time clocks) or "live" (threads, wall clock)
+    tickstock    {KEY: value} ConfigManager overrides (Profile 2 keys, see tickstock/legacy/config.py)
+    config_file  path of a JSON/TOML file of ConfigManager keys
+    environment  read TICKSTOCK_<KEY> variables (default True); every non-default value in effect
+                 is reported in stats()["config_overrides"], so a run records what it used
+    universes    {name: [tickers]}; users {user_id: {universes, event_types, low_event_filtering}}
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from tickstock.legacy.adapter import tick_to_tickdata
+from tickstock.legacy.config import ConfigError, ConfigManager
+from tickstock.legacy.publishing import RecordingWebSocketManager
+from tickstock.legacy.service import MarketDataService
+from tickstock.legacy.tick import InvalidTickError
+from tickstock.legacy.users import parse_subscriptions
+
+#: Transport fields that differ between runs or stacks without meaning a behaviour change:
+#: `event_id` embeds a per-detector counter; `surge_age` is serialisation time − event time
+#: (0.0 in replay, wall-clock dependent live).
+LEGACY_IGNORABLE_FIELDS = ("event_id", "surge_age")
+_LEGACY_KEYS = frozenset({"mode", "tickstock", "config_file", "environment", "universes", "users"})
+
+
+class LegacyStack:
+    """The legacy direct path behind the Stack protocol."""
+
+    name = "legacy"
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        config = dict(config or {})
+        unknown = set(config) - _LEGACY_KEYS
+        if unknown:
+            raise ConfigError(f"legacy stack: unknown config keys {sorted(unknown)}")
+        mode = config.get("mode", "replay")
+        if mode not in ("replay", "live"):
+            raise ConfigError(f"legacy stack: mode must be 'replay' or 'live', got {mode!r}")
+        self.mode = mode
+        environ = os.environ if config.get("environment", True) else None
+        self.config = ConfigManager(
+            config.get("tickstock"), path=config.get("config_file"), environ=environ
+        )
+        subs = parse_subscriptions(config.get("users"), config.get("universes"))
+        self.websocket_mgr = RecordingWebSocketManager(subs)
+        self.service = MarketDataService(
+            self.config, live=mode == "live", websocket_mgr=self.websocket_mgr, subscriptions=subs
+        )
+        self._tap: list[dict[str, Any]] = []
+        self.service.display_queue.tap = self._tap
+        self._last_seq_by_ticker: dict[str, int] = {}
+        self._adapter_invalid: dict[str, int] = {}
+        if mode == "live":
+            self.service.start()
+
+    def _take(self, seq: int | None) -> list[dict[str, Any]]:
+        tap = self._tap
+        if not tap:
+            return []
+        if seq is not None:
+            out = [dict(d, tick_seq=seq) for d in tap]
+        else:  # live: workers run asynchronously; attribute to the ticker's latest tick
+            last = self._last_seq_by_ticker
+            out = [dict(d, tick_seq=last.get(d["ticker"], -1)) for d in tap]
+        tap.clear()
+        return out
+
+    def process(self, tick: Any) -> list[dict[str, Any]]:
+        seq = tick.seq
+        try:
+            td = tick_to_tickdata(tick)
+        except InvalidTickError as exc:
+            svc = self.service
+            svc.ticks_received += 1
+            svc.invalid[exc.reason] += 1
+            return []
+        if self.mode == "live":
+            self._last_seq_by_ticker[td.ticker] = seq
+            self.service.handle_websocket_tick(td)
+            return self._take(None)
+        self.service.handle_websocket_tick(td)
+        return self._take(seq) if self._tap else []
+
+    def flush(self) -> list[dict[str, Any]]:
+        self.service.flush()
+        return self._take(None)
+
+    def stats(self) -> dict[str, Any]:
+        s = self.service.stats()
+        s["mode"] = self.mode
+        s["emitted_per_user"] = dict(sorted(self.websocket_mgr.events_per_user.items()))
+        s["ignorable_fields"] = list(LEGACY_IGNORABLE_FIELDS)
+        s["config_overrides"] = self.config.overrides()
+        return s
+
+    def close(self) -> None:
+        if self.mode == "live":
+            self.service.flush()
+        self.service.display_queue.tap = None
+
+
+def legacy(config: Mapping[str, Any] | None = None) -> LegacyStack:
+    """`tickstock.stacks:legacy` — MarketDataService → EventProcessor → … → WebSocketPublisher."""
+    return LegacyStack(config)
+
+
+def multichannel(config: Mapping[str, Any] | None = None) -> Any:
+    """`tickstock.stacks:multichannel` — MarketDataService with the seed's integrator installed,
+    configured for a rollout phase (see tickstock/multichannel/stack.py for the config keys)."""
+    from tickstock.multichannel.stack import MultichannelStack
+
+    return MultichannelStack(config)
