@@ -78,7 +78,8 @@ def info_cmd(recording: str, top: int, as_json: bool) -> None:
 def validate_cmd(recording: str, repair: bool, max_problems: int, as_json: bool) -> None:
     """Check a recording (manifest, hashes, schema, every row); exit 5 if anything is wrong."""
     from harness.errors import RecordingError
-    from harness.validation import repair_recording, validate_recording
+    from harness.repair import repair_recording
+    from harness.validation import validate_recording
 
     if repair:
         manifest, removed = repair_recording(recording)

@@ -276,7 +276,7 @@ def import_file(
         rows_per_file=rows_per_file,
         overwrite=overwrite,
     ) as writer:
-        batches = con.sql(sql).fetch_record_batch(256 * 1024)
+        batches = con.sql(sql).to_arrow_reader(256 * 1024)
         for batch in batches:
             writer.write_batch(batch)
             written += batch.num_rows
