@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip(
+    "tickstock.legacy.detectors.event_detector", reason="needs the legacy detectors"
+)
+
 from tickstock.clock import TickClock
 from tickstock.legacy.config import ConfigManager
 from tickstock.legacy.events import HighLowEvent

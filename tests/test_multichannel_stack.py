@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip(
+    "tickstock.legacy.detectors.event_detector", reason="needs the legacy detectors"
+)
+
 import json
 import random
 
