@@ -59,7 +59,9 @@ def public_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def _recording_ref(record: RecordOptions | None, manifest: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def _recording_ref(
+    record: RecordOptions | None, manifest: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
     if record is None:
         return None
     ref: dict[str, Any] = {"path": str(record.path), "name": record.path.name, "sha256": None}
@@ -97,8 +99,8 @@ def run_live(
     candidate: str | None = None,
     primary_config: Mapping[str, Any] | None = None,
     candidate_config: Mapping[str, Any] | None = None,
-    options: RunOptions = RunOptions(),
-    inject: FaultSpec = FaultSpec(),
+    options: RunOptions | None = None,
+    inject: FaultSpec | None = None,
     root: str | Path = DEFAULT_ROOT,
     record: RecordOptions | None = None,
     diff_config: DiffConfig | None = None,
@@ -109,6 +111,8 @@ def run_live(
 
     Raises LiveError before creating anything when the feed is unreachable or refuses the key.
     """
+    options = options if options is not None else RunOptions()
+    inject = inject if inject is not None else FaultSpec()
     p = StackSpec(primary, dict(primary_config or {}))
     c = p if candidate is None else StackSpec(candidate, dict(candidate_config or {}))
     recorder = None
@@ -137,7 +141,9 @@ def run_live(
             "duration_s": live.duration_s,
         }
     }
-    run = start_run(p, c, options, inject, root, _recording_ref(record, None), "live", None, 1, extra)
+    run = start_run(
+        p, c, options, inject, root, _recording_ref(record, None), "live", None, 1, extra
+    )
     if on_start is not None:
         on_start(str(run.path))
     try:
@@ -148,14 +154,18 @@ def run_live(
         source.join()
         summary = source.summary()
         manifest = recorder.finalise() if recorder is not None else None
-        run.update(live={**extra["live"], **summary.as_dict()}, recording=_recording_ref(record, manifest))
+        run.update(
+            live={**extra["live"], **summary.as_dict()}, recording=_recording_ref(record, manifest)
+        )
         run.finish("error", reason=f"{type(exc).__name__}: {exc}")
         raise
     source.stop("end")
     source.join()
     summary = source.summary()
     manifest = recorder.finalise() if recorder is not None else None
-    run.update(live={**extra["live"], **summary.as_dict()}, recording=_recording_ref(record, manifest))
+    run.update(
+        live={**extra["live"], **summary.as_dict()}, recording=_recording_ref(record, manifest)
+    )
     result = finish_run(run, [outcome], expected=summary.received, diff_config=diff_config)
     return LiveResult(result, summary, manifest)
 

@@ -26,7 +26,13 @@ LEGACY = "tickstock.stacks:legacy"
 
 def _events(run_path: Path) -> list[tuple[int, str]]:
     table = pq.read_table(run_path / "events_primary.parquet", columns=["tick_seq", "event_json"])
-    return sorted(zip(table.column("tick_seq").to_pylist(), table.column("event_json").to_pylist(), strict=True))
+    return sorted(
+        zip(
+            table.column("tick_seq").to_pylist(),
+            table.column("event_json").to_pylist(),
+            strict=True,
+        )
+    )
 
 
 @pytest.fixture
@@ -34,7 +40,9 @@ def recording(tmp_path: Path) -> Path:
     return write_recording(tmp_path / "original", sample_ticks(300))
 
 
-def test_live_shadows_and_records_a_feed_that_replays_to_the_same_events(recording: Path, tmp_path: Path) -> None:
+def test_live_shadows_and_records_a_feed_that_replays_to_the_same_events(
+    recording: Path, tmp_path: Path
+) -> None:
     runs = tmp_path / "runs"
     with FeedThread(FeedConfig(recording, speed=None, key="feed-key-42")) as feed:
         result = run_live(
@@ -64,10 +72,16 @@ def test_live_shadows_and_records_a_feed_that_replays_to_the_same_events(recordi
             assert b"feed-key-42" not in path.read_bytes(), path
 
 
-def test_a_disconnect_mid_stream_reconnects_and_the_gap_is_in_the_manifest(recording: Path, tmp_path: Path) -> None:
+def test_a_disconnect_mid_stream_reconnects_and_the_gap_is_in_the_manifest(
+    recording: Path, tmp_path: Path
+) -> None:
     chaos = Chaos(drop_after=100)
-    with FeedThread(FeedConfig(recording, speed=None, max_batch=20, client_queue=2, chaos=chaos)) as feed:
-        result = run_live(LiveConfig(feed.url, duration_s=60, backoff_initial_s=0.05), LEGACY, root=tmp_path)
+    with FeedThread(
+        FeedConfig(recording, speed=None, max_batch=20, client_queue=2, chaos=chaos)
+    ) as feed:
+        result = run_live(
+            LiveConfig(feed.url, duration_s=60, backoff_initial_s=0.05), LEGACY, root=tmp_path
+        )
     manifest = json.loads((result.run.path / "manifest.json").read_text())
     gaps = manifest["live"]["gaps"]
     assert result.run.status == "complete" and manifest["live"]["connects"] == 2 and len(gaps) == 1
@@ -77,7 +91,9 @@ def test_a_disconnect_mid_stream_reconnects_and_the_gap_is_in_the_manifest(recor
 
 
 def test_malformed_frames_are_counted_in_the_run_manifest(recording: Path, tmp_path: Path) -> None:
-    with FeedThread(FeedConfig(recording, speed=None, max_batch=25, chaos=Chaos(malformed_every=3))) as feed:
+    with FeedThread(
+        FeedConfig(recording, speed=None, max_batch=25, chaos=Chaos(malformed_every=3))
+    ) as feed:
         result = run_live(LiveConfig(feed.url, duration_s=60), LEGACY, root=tmp_path)
         sent = feed.server.malformed_sent if feed.server else 0
     manifest = json.loads((result.run.path / "manifest.json").read_text())
@@ -85,7 +101,9 @@ def test_malformed_frames_are_counted_in_the_run_manifest(recording: Path, tmp_p
     assert result.run.status == "complete" and result.live.received == 300
 
 
-def test_a_slow_candidate_shows_as_lag_and_overflow_is_counted_not_silent(recording: Path, tmp_path: Path) -> None:
+def test_a_slow_candidate_shows_as_lag_and_overflow_is_counted_not_silent(
+    recording: Path, tmp_path: Path
+) -> None:
     with FeedThread(FeedConfig(recording, speed=None)) as feed:
         result = run_live(
             LiveConfig(feed.url, duration_s=60, queue_size=20),
@@ -105,12 +123,23 @@ def test_a_slow_candidate_shows_as_lag_and_overflow_is_counted_not_silent(record
     assert open_recording(tmp_path / "rec").tick_count == 300  # the recording keeps every tick
 
 
-def test_cli_live_with_a_wrong_key_exits_5_with_one_line_and_creates_nothing(recording: Path, tmp_path: Path) -> None:
+def test_cli_live_with_a_wrong_key_exits_5_with_one_line_and_creates_nothing(
+    recording: Path, tmp_path: Path
+) -> None:
     with FeedThread(FeedConfig(recording, key="right")) as feed:
         out = CliRunner().invoke(
             cli,
-            ["live", "--url", feed.url, "--key-env", "LIVE_TEST_KEY", "--runs-dir", str(tmp_path / "runs"),
-             "--record", str(tmp_path / "rec")],
+            [
+                "live",
+                "--url",
+                feed.url,
+                "--key-env",
+                "LIVE_TEST_KEY",
+                "--runs-dir",
+                str(tmp_path / "runs"),
+                "--record",
+                str(tmp_path / "rec"),
+            ],
             env={"LIVE_TEST_KEY": "wrong-secret-7"},
         )
     assert out.exit_code == 5
@@ -120,16 +149,33 @@ def test_cli_live_with_a_wrong_key_exits_5_with_one_line_and_creates_nothing(rec
 
 
 def test_cli_live_on_an_unreachable_url_exits_5(tmp_path: Path) -> None:
-    out = CliRunner().invoke(cli, ["live", "--url", "ws://127.0.0.1:9/stocks", "--runs-dir", str(tmp_path)])
+    out = CliRunner().invoke(
+        cli, ["live", "--url", "ws://127.0.0.1:9/stocks", "--runs-dir", str(tmp_path)]
+    )
     assert out.exit_code == 5 and "cannot connect to ws://127.0.0.1:9/stocks" in out.output
 
 
-def test_cli_live_shadows_records_and_prints_the_feed_figures(recording: Path, tmp_path: Path) -> None:
+def test_cli_live_shadows_records_and_prints_the_feed_figures(
+    recording: Path, tmp_path: Path
+) -> None:
     with FeedThread(FeedConfig(recording, speed=None)) as feed:
         out = CliRunner().invoke(
             cli,
-            ["live", "--url", feed.url, "--duration", "60s", "--record", str(tmp_path / "rec"),
-             "--runs-dir", str(tmp_path / "runs"), "--candidate", LEGACY, "--seed", "3"],
+            [
+                "live",
+                "--url",
+                feed.url,
+                "--duration",
+                "60s",
+                "--record",
+                str(tmp_path / "rec"),
+                "--runs-dir",
+                str(tmp_path / "runs"),
+                "--candidate",
+                LEGACY,
+                "--seed",
+                "3",
+            ],
         )
     assert out.exit_code == 0, out.output
     assert "feed: 300 ticks received, 300 shadowed, 0 dropped" in out.output
@@ -137,4 +183,7 @@ def test_cli_live_shadows_records_and_prints_the_feed_figures(recording: Path, t
 
 
 def test_urls_are_stored_without_credentials() -> None:
-    assert public_url("wss://user:pw@socket.polygon.io:443/stocks?apiKey=abc") == "wss://socket.polygon.io:443/stocks"
+    assert (
+        public_url("wss://user:pw@socket.polygon.io:443/stocks?apiKey=abc")
+        == "wss://socket.polygon.io:443/stocks"
+    )
