@@ -112,10 +112,101 @@ def validate_cmd(recording: str, repair: bool, max_problems: int, as_json: bool)
         click.echo(f"ok: {recording} is a valid recording")
 
 
+
+@cli.command("synth")
+@click.argument("out", type=click.Path())
+@click.option("--date", "day", default="2026-03-10", show_default=True, help="Trading day (YYYY-MM-DD, a weekday).")
+@click.option("--tickers", default=4000, show_default=True, help="Number of tickers.")
+@click.option("--ticks", default=10_000_000, show_default=True, help="Total ticks in the day.")
+@click.option("--seed", default=0, show_default=True, help="Random seed (same seed, same day).")
+@click.option("--name", default=None, help="Recording name (default: directory name).")
+@click.option("--rows-per-file", default=2_000_000, show_default=True, help="Rows per Parquet part file.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing recording at OUT.")
+def synth_cmd(out: str, day: str, tickers: int, ticks: int, seed: int, name: str | None,
+              rows_per_file: int, overwrite: bool) -> None:
+    """Generate a seeded synthetic market day (pre-market, regular, after-hours) as a recording."""
+    import time
+
+    from rich.progress import Progress
+
+    from harness.synth import synthesize_day
+
+    started = time.perf_counter()
+    with Progress(transient=True) as bar:
+        task = bar.add_task("synth", total=1)
+        manifest = synthesize_day(
+            out, day, tickers=tickers, ticks=ticks, seed=seed, name=name,
+            rows_per_file=rows_per_file, overwrite=overwrite,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    secs = time.perf_counter() - started
+    click.echo(f"wrote {out}: {manifest['tick_count']:,} ticks, {len(manifest['tickers']):,} tickers, "
+               f"{len(manifest['files'])} file(s) in {secs:.1f} s")
+
 # --- replay core: replay, diff, runs ---
 
 
 # --- readiness: gate, report, compare, calibrate ---
+
+
+def _default_accept(accept: str | None) -> Path | None:
+    """--accept FILE, else ./accepted-differences.toml when present (stated in the output)."""
+    if accept:
+        return Path(accept)
+    default = Path("accepted-differences.toml")
+    return default if default.is_file() else None
+
+
+@cli.command()
+@click.argument("run")
+@click.option("--phase", "phases", multiple=True, help="Rollout phase to gate (repeatable).")
+@click.option("--all", "all_phases", is_flag=True, help="Gate every rollout phase.")
+@click.option("--accept", type=click.Path(dir_okay=False), help="Accepted-differences TOML.")
+@click.option("--junit", type=click.Path(dir_okay=False), help="JUnit XML path (default RUN/junit.xml).")
+@click.option("--runs-root", default="reports/runs", show_default=True, help="Where run ids live.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date for rule expiry.")
+@click.option("--json", "as_json", is_flag=True, help="Print verdict.json instead of tables.")
+def gate(
+    run: str,
+    phases: tuple[str, ...],
+    all_phases: bool,
+    accept: str | None,
+    junit: str | None,
+    runs_root: str,
+    today: Any,
+    as_json: bool,
+) -> None:
+    """Gate RUN for rollout phases: table, verdict.json, junit.xml; exit 0 pass / 3 fail / 4 inconclusive."""
+    import json
+
+    from harness.errors import ConfigError
+    from harness.evidence import resolve_run
+    from harness.gate import PHASES, gate_run, overall
+    from harness.verdict import text_table, verdict_document, write_junit, write_verdict
+
+    if all_phases == bool(phases):
+        raise ConfigError("give --phase PHASE (repeatable) or --all")
+    selected = PHASES if all_phases else tuple(phases)
+    run_dir = resolve_run(run, runs_root)
+    accept_path = _default_accept(accept)
+    evidence, results = gate_run(
+        run_dir, selected, accept=accept_path, today=today.date() if today else None
+    )
+    extra = {"accepted_differences": str(accept_path) if accept_path else None}
+    verdict_path = write_verdict(run_dir / "verdict.json", results, extra)
+    junit_path = write_junit(Path(junit) if junit else run_dir / "junit.xml", results)
+    evidence.close()
+    if as_json:
+        click.echo(json.dumps(verdict_document(results, extra), indent=2, sort_keys=True, default=str))
+    else:
+        for r in results:
+            click.echo(text_table(r))
+            click.echo("")
+        for rule in evidence.rules.expired(evidence.today):
+            click.echo(f"expired rule {rule.id} (owner {rule.owner}, expired {rule.expires}) no longer applies")
+        verdict = overall(results)
+        click.echo(f"verdict: {verdict.value}  ({verdict_path}, {junit_path})")
+    sys.exit(overall(results).exit_code)
 
 
 # --- live: feed, live ---

@@ -1,0 +1,304 @@
+"""The evidence of one run as a sandboxed DuckDB connection: the views and tables gates query.
+
+Views over the run directory's Parquet files (design.md §7): `observations`, `events_primary`,
+`events_candidate`, `diff` (with `accepted_by` recomputed from the accepted-differences rules at
+evaluation time), `unexplained` (diff rows that differ and no active rule accepts). Tables built
+here: `run_info`, `stats(scope, metric, value, low, high, note)`, `stack_stats(stack, key, value,
+text)` with view `candidate_stats`, `rollout_tickers(ticker)`, `candidate_alerts(name,
+severity)`, `expired_rules`. After setup the connection may only read files inside the run
+directory and its configuration is locked, so nothing a gate file says can write anywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from harness.errors import StoreError
+from harness.ignore import EMPTY, RuleSet
+from harness.stats import LatencyStats, SeedFigures, latency_stats, seed_figures
+
+#: Relative latency noise floor used when no A/A calibration exists for the recording; stated
+#: next to every latency check so nothing is widened silently.
+DEFAULT_NOISE_FLOOR = 0.10
+
+_EMPTY_SCHEMAS = {
+    "observations": "seq BIGINT, ticker VARCHAR, ts TIMESTAMPTZ, first VARCHAR, primary_ns BIGINT, "
+    "candidate_ns BIGINT, primary_cpu_ns BIGINT, candidate_cpu_ns BIGINT, primary_error VARCHAR, "
+    "candidate_error VARCHAR, candidate_timeout BOOLEAN, primary_events INTEGER, "
+    "candidate_events INTEGER, shard INTEGER",
+    "events": "tick_seq BIGINT, emit_index INTEGER, ticker VARCHAR, type VARCHAR, "
+    "direction VARCHAR, price DOUBLE, event_json VARCHAR",
+    "diff": "ticker VARCHAR, type VARCHAR, direction VARCHAR, tick_seq BIGINT, "
+    "primary_index INTEGER, candidate_index INTEGER, class VARCHAR, "
+    'fields STRUCT(path VARCHAR, "primary" VARCHAR, candidate VARCHAR)[], accepted_by VARCHAR',
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NoiseFloor:
+    """Relative latency-ratio noise of A/A runs on this recording, and where it came from."""
+
+    floor: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """An open, sandboxed connection over one run plus the statistics computed for it."""
+
+    run_dir: Path
+    manifest: Mapping[str, Any]
+    con: duckdb.DuckDBPyConnection
+    latency: LatencyStats
+    figures: SeedFigures
+    rollout_figures: SeedFigures | None
+    noise: NoiseFloor
+    rules: RuleSet
+    today: dt.date
+    stack_stats: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest.get("run_id", self.run_dir.name))
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _sql_path(p: Path) -> str:
+    return "'" + str(p).replace("'", "''") + "'"
+
+
+def load_manifest(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "manifest.json"
+    if not path.is_file():
+        raise StoreError(f"{run_dir}: not a run directory (no manifest.json)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise StoreError(f"{path}: corrupt manifest: {exc}") from None
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: manifest must be a JSON object")
+    return data
+
+
+def _load_stack_stats(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "stack_stats.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise StoreError(f"{path}: corrupt stack stats: {exc}") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _flatten(prefix: str, value: Any) -> Iterator[tuple[str, float | None, str | None]]:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _flatten(f"{prefix}.{k}" if prefix else str(k), v)
+    elif isinstance(value, bool):
+        yield prefix, float(value), str(value).lower()
+    elif isinstance(value, int | float):
+        yield prefix, float(value), None
+    elif isinstance(value, str):
+        yield prefix, None, value
+    else:
+        yield prefix, None, json.dumps(value, sort_keys=True, default=str)
+
+
+def _alerts(stats: Mapping[str, Any]) -> list[tuple[str, str]]:
+    raw = stats.get("alerts") or []
+    if isinstance(raw, Mapping):
+        raw = [
+            {"name": k, **(v if isinstance(v, Mapping) else {"severity": v})}
+            for k, v in raw.items()
+        ]
+    out = []
+    for a in raw if isinstance(raw, list) else []:
+        if isinstance(a, Mapping):
+            out.append((str(a.get("name", a.get("rule", "?"))), str(a.get("severity", "unknown"))))
+        else:
+            out.append((str(a), "unknown"))
+    return out
+
+
+def _rollout_tickers(stats: Mapping[str, Any]) -> list[str]:
+    raw = stats.get("rollout_tickers")
+    if raw is None and isinstance(stats.get("rollout"), Mapping):
+        raw = stats["rollout"].get("tickers")
+    return sorted({str(t) for t in raw}) if isinstance(raw, list) else []
+
+
+def _view(con: duckdb.DuckDBPyConnection, name: str, files: list[Path], schema: str) -> None:
+    if files:
+        listing = "[" + ", ".join(_sql_path(f) for f in files) + "]"
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({listing})")
+    else:
+        con.execute(f"CREATE TABLE {name} ({schema})")
+
+
+def _stat_rows(scope: str, lat: LatencyStats | None, fig: SeedFigures) -> list[tuple]:
+    rows: list[tuple] = [(scope, k, float(v), None, None, None) for k, v in fig.to_dict().items()]
+    if lat is not None:
+        for name, iv in (("ratio_median", lat.ratio_median), ("ratio_mean", lat.ratio_mean)):
+            note = f"bootstrap {lat.bootstrap_resamples}× on {lat.bootstrap_sample} of {lat.n} paired ticks, seed {lat.seed}"
+            rows.append((scope, name, iv.point, iv.low, iv.high, note))
+        for stack, pc in (("primary", lat.primary), ("candidate", lat.candidate)):
+            for q in ("p50", "p90", "p99", "mean"):
+                rows.append((scope, f"{stack}_{q}_ns", getattr(pc, q), None, None, None))
+        rows += [
+            (scope, "latency_n", float(lat.n), None, None, None),
+            (scope, "wilcoxon_p", lat.wilcoxon_p, None, None, f"on {lat.wilcoxon_sample} ticks"),
+            (scope, "hl_shift_ns", lat.hl_shift_ns, None, None, f"on {lat.hl_sample} ticks"),
+            (scope, "min_detectable_change", lat.min_detectable_change, None, None, lat.power_note),
+            (scope, "too_small", float(lat.too_small), None, None, lat.power_note),
+        ]
+    return [
+        (s, m, None if v is None or math.isnan(v) else v, lo, hi, n) for s, m, v, lo, hi, n in rows
+    ]
+
+
+def _measure(
+    con: duckdb.DuckDBPyConnection, where: str, seed: int, with_latency: bool
+) -> tuple[LatencyStats | None, SeedFigures]:
+    cols = con.execute(
+        "SELECT coalesce(primary_ns, 0)::DOUBLE AS p, coalesce(candidate_ns, 0)::DOUBLE AS c, "
+        "primary_error IS NOT NULL AS pf, candidate_error IS NOT NULL AS cf, "
+        f"coalesce(candidate_timeout, false) AS t FROM observations WHERE {where} ORDER BY seq"
+    ).fetchnumpy()
+    p, c = np.asarray(cols["p"]), np.asarray(cols["c"])
+    pf, cf, t = (np.asarray(cols[k], dtype=bool) for k in ("pf", "cf", "t"))
+    fig = seed_figures(p, c, pf, cf, t)
+    if not with_latency:
+        return None, fig
+    ok = ~pf & ~cf & ~t
+    return latency_stats(p[ok], c[ok], seed=seed), fig
+
+
+def open_evidence(
+    run_dir: str | Path,
+    *,
+    rules: RuleSet = EMPTY,
+    today: dt.date | None = None,
+    noise: NoiseFloor | None = None,
+    seed: int = 0,
+) -> Evidence:
+    """Open a run directory as gate evidence (raises StoreError when it is not a run)."""
+    rd = Path(run_dir).resolve()
+    manifest = load_manifest(rd)
+    stack_stats = _load_stack_stats(rd)
+    today = today or dt.date.today()
+    noise = noise or NoiseFloor(DEFAULT_NOISE_FLOOR, "default (no A/A calibration found)")
+    con = duckdb.connect(":memory:")
+    con.execute("LOAD icu")
+    obs_files = sorted((rd / "observations").glob("*.parquet"))
+    _view(con, "observations", obs_files, _EMPTY_SCHEMAS["observations"])
+    for side in ("primary", "candidate"):
+        f = rd / f"events_{side}.parquet"
+        _view(con, f"events_{side}", [f] if f.is_file() else [], _EMPTY_SCHEMAS["events"])
+    diff_file = rd / "diff.parquet"
+    _view(con, "diff_raw", [diff_file] if diff_file.is_file() else [], _EMPTY_SCHEMAS["diff"])
+    if rules.rules:
+        if rules.needs_time(today):
+            src = (
+                "SELECT d.* EXCLUDE (accepted_by), o.ts AS tick_time FROM diff_raw d "
+                "LEFT JOIN (SELECT seq, ts FROM observations) o ON o.seq = d.tick_seq"
+            )
+        else:
+            src = "SELECT * EXCLUDE (accepted_by), NULL::TIMESTAMPTZ AS tick_time FROM diff_raw"
+        con.execute(
+            f"CREATE VIEW diff AS SELECT * EXCLUDE (tick_time), "
+            f"{rules.sql_case(today)} AS accepted_by FROM ({src})"
+        )
+    else:
+        con.execute("CREATE VIEW diff AS SELECT * FROM diff_raw")
+    con.execute(
+        "CREATE VIEW unexplained AS SELECT * FROM diff WHERE class <> 'match' AND accepted_by IS NULL"
+    )
+    con.execute(
+        "CREATE TABLE expired_rules (id VARCHAR, reason VARCHAR, owner VARCHAR, expires DATE)"
+    )
+    for r in rules.expired(today):
+        con.execute(
+            "INSERT INTO expired_rules VALUES (?, ?, ?, ?)", [r.id, r.reason, r.owner, r.expires]
+        )
+
+    audit = manifest.get("audit") if isinstance(manifest.get("audit"), Mapping) else {}
+    observed = con.execute("SELECT count(*) FROM observations").fetchone()[0]  # type: ignore[index]
+    con.execute(
+        "CREATE TABLE run_info AS SELECT ?::VARCHAR AS run_id, ?::VARCHAR AS status, "
+        "?::BOOLEAN AS audit_ok, ?::BIGINT AS ticks_read, ?::BIGINT AS ticks_observed",
+        [
+            str(manifest.get("run_id", rd.name)),
+            str(manifest.get("status", "unknown")),
+            bool(audit.get("ok", False)),
+            audit.get("read"),
+            observed,
+        ],
+    )
+    cand = stack_stats.get("candidate") if isinstance(stack_stats.get("candidate"), Mapping) else {}
+    con.execute("CREATE TABLE stack_stats (stack VARCHAR, key VARCHAR, value DOUBLE, text VARCHAR)")
+    flat = [
+        (stack, k, v, t)
+        for stack, s in stack_stats.items()
+        if isinstance(s, Mapping)
+        for k, v, t in _flatten("", s)
+    ]
+    if flat:
+        con.executemany("INSERT INTO stack_stats VALUES (?, ?, ?, ?)", flat)
+    con.execute(
+        "CREATE VIEW candidate_stats AS SELECT key, value, text FROM stack_stats WHERE stack = 'candidate'"
+    )
+    con.execute("CREATE TABLE candidate_alerts (name VARCHAR, severity VARCHAR)")
+    alerts = _alerts(cand)
+    if alerts:
+        con.executemany("INSERT INTO candidate_alerts VALUES (?, ?)", alerts)
+    con.execute("CREATE TABLE rollout_tickers (ticker VARCHAR)")
+    rollout = _rollout_tickers(cand)
+    if rollout:
+        con.executemany("INSERT INTO rollout_tickers VALUES (?)", [(t,) for t in rollout])
+
+    lat, fig = _measure(con, "true", seed, True)
+    assert lat is not None
+    rollout_fig = None
+    if rollout:
+        _, rollout_fig = _measure(
+            con, "ticker IN (SELECT ticker FROM rollout_tickers)", seed, False
+        )
+    con.execute(
+        "CREATE TABLE stats (scope VARCHAR, metric VARCHAR, value DOUBLE, low DOUBLE, high DOUBLE, note VARCHAR)"
+    )
+    rows = _stat_rows("all", lat, fig)
+    if rollout_fig is not None:
+        rows += _stat_rows("rollout", None, rollout_fig)
+    rows.append(("all", "noise_floor", noise.floor, None, None, noise.source))
+    con.executemany("INSERT INTO stats VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    con.execute(f"SET allowed_directories=[{_sql_path(rd)}]")
+    con.execute("SET enable_external_access=false")
+    con.execute("SET lock_configuration=true")
+    return Evidence(rd, manifest, con, lat, fig, rollout_fig, noise, rules, today, stack_stats)
+
+
+def resolve_run(arg: str | Path, runs_root: str | Path = "reports/runs") -> Path:
+    """A run given as a directory path, or as a run id under `runs_root`."""
+    p = Path(arg)
+    if p.is_dir():
+        return p
+    name = str(arg)
+    if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+        raise StoreError(f"{name!r}: not a run directory and not a valid run id")
+    candidate = Path(runs_root) / name
+    if not candidate.is_dir():
+        raise StoreError(f"run {name!r} not found (looked for {candidate})")
+    return candidate

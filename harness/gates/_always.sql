@@ -1,0 +1,79 @@
+-- Checks every phase carries: run completeness, the seed dashboard's ladder and readiness
+-- booleans, its monitoring alerts and automatic-fallback triggers (design.md §9), measured by the
+-- harness from observations; plus cross-checks of what the candidate stack itself reports.
+WITH m AS (SELECT * FROM measured WHERE scope = 'all'),
+     d AS (SELECT * FROM diff_counts WHERE scope = 'all'),
+     r AS (SELECT * FROM run_info)
+SELECT 'run_complete' AS check, r.ticks_observed::DOUBLE AS observed,
+       'status complete, tick audit ok' AS threshold,
+       CASE WHEN r.ticks_observed = 0 THEN 'NODATA'
+            WHEN r.status = 'complete' AND r.audit_ok THEN 'PASS'
+            ELSE 'INCONCLUSIVE' END AS status,
+       printf('status %s, audit ok %s, %d ticks read, %d observed', r.status, r.audit_ok,
+              coalesce(r.ticks_read, -1), r.ticks_observed) AS reason
+FROM r
+UNION ALL
+SELECT 'unexplained_differences', d.unexplained, '= 0', zero_status(d.unexplained, d.total),
+       CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
+            ELSE printf('%d of %d diff rows differ without an accepting rule (%d missing, %d extra, %d field, %d order; %d accepted)',
+                        d.unexplained, d.total, d.missing, d.extra, d.field_mismatch, d.order_diff, d.accepted) END
+FROM d
+UNION ALL
+SELECT 'ready_for_next_phase', m.success_rate_percent, '>= 95 % success',
+       CASE WHEN m.ticks = 0 THEN 'NODATA' WHEN m.success_rate_percent >= 95 THEN 'PASS' ELSE 'FAIL' END,
+       printf('candidate processed %.2f %% of %d ticks without error or timeout', m.success_rate_percent, m.ticks::BIGINT)
+FROM m
+UNION ALL
+SELECT 'stability_confirmed', m.fallback_rate_percent, '< 5 % fallback',
+       CASE WHEN m.ticks = 0 THEN 'NODATA' WHEN m.fallback_rate_percent < 5 THEN 'PASS' ELSE 'FAIL' END,
+       printf('%.2f %% of ticks would fall back to legacy (candidate error or timeout)', m.fallback_rate_percent)
+FROM m
+UNION ALL
+SELECT 'dashboard_recommendation', m.win_rate_percent, 'not STOP (success >= 90 %)',
+       CASE WHEN m.ticks = 0 THEN 'NODATA' WHEN m.success_rate_percent >= 90 THEN 'PASS' ELSE 'FAIL' END,
+       CASE WHEN m.success_rate_percent >= 95 AND m.win_rate_percent >= 70 THEN 'RECOMMEND'
+            WHEN m.success_rate_percent >= 90 THEN 'CAUTION' ELSE 'STOP' END
+       || printf(' (success %.2f %%, win rate %.2f %%)', m.success_rate_percent, coalesce(m.win_rate_percent, 'nan'::DOUBLE))
+FROM m
+UNION ALL
+SELECT 'alert_error_rate', m.fallback_rate_percent, '<= 5 % (warning alert)',
+       CASE WHEN m.ticks = 0 THEN 'NODATA' WHEN m.fallback_rate_percent <= 5 THEN 'PASS' ELSE 'FAIL' END,
+       printf('candidate error+timeout rate %.2f %%', m.fallback_rate_percent)
+FROM m
+UNION ALL
+SELECT 'alert_routing_latency', m.candidate_mean_ns / 1e6, '<= 50 ms (critical alert)',
+       CASE WHEN m.candidate_mean_ns IS NULL THEN 'NODATA' WHEN m.candidate_mean_ns / 1e6 <= 50 THEN 'PASS' ELSE 'FAIL' END,
+       printf('candidate mean processing time %.4f ms per tick', coalesce(m.candidate_mean_ns / 1e6, 'nan'::DOUBLE))
+FROM m
+UNION ALL
+SELECT 'fallback_trigger_error_rate', m.fallback_rate_percent, '<= 10 %',
+       CASE WHEN m.ticks = 0 THEN 'NODATA' WHEN m.fallback_rate_percent <= 10 THEN 'PASS' ELSE 'FAIL' END,
+       printf('automatic fallback fires above 10 %% errors; measured %.2f %%', m.fallback_rate_percent)
+FROM m
+UNION ALL
+SELECT 'fallback_trigger_latency', m.candidate_mean_ns / 1e6, '<= 100 ms',
+       CASE WHEN m.candidate_mean_ns IS NULL THEN 'NODATA' WHEN m.candidate_mean_ns / 1e6 <= 100 THEN 'PASS' ELSE 'FAIL' END,
+       printf('automatic fallback fires above 100 ms; measured %.4f ms', coalesce(m.candidate_mean_ns / 1e6, 'nan'::DOUBLE))
+FROM m
+UNION ALL
+SELECT 'fallback_trigger_event_loss', d.missing, '= 0 missing', zero_status(d.missing, d.total),
+       CASE WHEN d.total = 0 THEN 'no events to compare'
+            ELSE printf('%d primary events without a candidate counterpart (unexplained)', d.missing) END
+FROM d
+UNION ALL
+SELECT 'reported_critical_alerts', count(a.name), '= 0',
+       CASE WHEN count(a.name) = 0 THEN 'PASS' ELSE 'FAIL' END,
+       'candidate reported critical alerts: ' || coalesce(string_agg(a.name, ', '), 'none')
+FROM candidate_alerts a
+WHERE lower(a.severity) = 'critical'
+HAVING EXISTS (SELECT 1 FROM candidate_stats WHERE key = 'alerts')
+UNION ALL
+SELECT 'reported_fallback_incidents', n, '= 0', CASE WHEN n = 0 THEN 'PASS' ELSE 'FAIL' END,
+       printf('candidate reported %d emergency fallback incident(s)', n::BIGINT)
+FROM (SELECT coalesce(value, json_array_length(text)::DOUBLE) AS n FROM candidate_stats
+      WHERE key = 'fallback_incidents')
+UNION ALL
+SELECT 'reported_recommendation', NULL, 'not STOP',
+       CASE WHEN text LIKE 'STOP%' THEN 'FAIL' ELSE 'PASS' END,
+       'candidate dashboard says: ' || text
+FROM candidate_stats WHERE key = 'dashboard.recommendations'

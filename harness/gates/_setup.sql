@@ -1,0 +1,72 @@
+-- Engine-owned setup run before any gate file: summary views and the macros gates share.
+-- (Gate files themselves may only SELECT; this file is trusted and never user-supplied.)
+
+CREATE VIEW latency AS
+SELECT r.value AS point, r.low, r.high,
+       (SELECT value FROM stats WHERE scope = 'all' AND metric = 'ratio_mean') AS mean_point,
+       (SELECT low FROM stats WHERE scope = 'all' AND metric = 'ratio_mean') AS mean_low,
+       (SELECT high FROM stats WHERE scope = 'all' AND metric = 'ratio_mean') AS mean_high,
+       (SELECT value FROM stats WHERE scope = 'all' AND metric = 'latency_n') AS n,
+       (SELECT value FROM stats WHERE metric = 'noise_floor') AS floor,
+       (SELECT note FROM stats WHERE metric = 'noise_floor') AS floor_source,
+       (SELECT note FROM stats WHERE scope = 'all' AND metric = 'too_small') AS power_note
+FROM stats r WHERE r.scope = 'all' AND r.metric = 'ratio_median';
+
+CREATE VIEW measured AS
+SELECT scope,
+       max(value) FILTER (metric = 'ticks') AS ticks,
+       max(value) FILTER (metric = 'paired') AS paired,
+       max(value) FILTER (metric = 'success_rate_percent') AS success_rate_percent,
+       max(value) FILTER (metric = 'fallback_rate_percent') AS fallback_rate_percent,
+       max(value) FILTER (metric = 'win_rate_percent') AS win_rate_percent,
+       max(value) FILTER (metric = 'avg_time_improvement_ms') AS avg_time_improvement_ms,
+       max(value) FILTER (metric = 'primary_error_rate_percent') AS primary_error_rate_percent,
+       max(value) FILTER (metric = 'candidate_error_rate_percent') AS candidate_error_rate_percent,
+       max(value) FILTER (metric = 'candidate_timeout_rate_percent') AS candidate_timeout_rate_percent,
+       max(value) FILTER (metric = 'candidate_mean_ns') AS candidate_mean_ns
+FROM stats GROUP BY scope;
+
+CREATE VIEW diff_counts AS
+SELECT s.scope,
+       count(d.class) AS total,
+       count(*) FILTER (d.class = 'match') AS matched,
+       count(*) FILTER (d.class <> 'match' AND d.accepted_by IS NOT NULL) AS accepted,
+       count(*) FILTER (d.class <> 'match' AND d.accepted_by IS NULL) AS unexplained,
+       count(*) FILTER (d.class = 'missing' AND d.accepted_by IS NULL) AS missing,
+       count(*) FILTER (d.class = 'extra' AND d.accepted_by IS NULL) AS extra,
+       count(*) FILTER (d.class = 'field_mismatch' AND d.accepted_by IS NULL) AS field_mismatch,
+       count(*) FILTER (d.class = 'order' AND d.accepted_by IS NULL) AS order_diff
+FROM (VALUES ('all'), ('rollout')) s(scope)
+LEFT JOIN diff d
+  ON s.scope = 'all' OR d.ticker IN (SELECT ticker FROM rollout_tickers)
+GROUP BY s.scope;
+
+CREATE VIEW rollout AS
+SELECT (SELECT count(*) FROM rollout_tickers) AS reported,
+       (SELECT count(DISTINCT ticker) FROM observations
+         WHERE ticker IN (SELECT ticker FROM rollout_tickers)) AS observed_tickers,
+       (SELECT count(*) FROM observations
+         WHERE ticker IN (SELECT ticker FROM rollout_tickers)) AS ticks,
+       (SELECT count(DISTINCT ticker) FROM observations) AS all_tickers;
+
+-- Latency ratio status: PASS only when the whole 95 % CI is within the threshold; FAIL only when
+-- the whole CI is beyond the threshold plus the calibrated noise floor; anything between is
+-- INCONCLUSIVE (a CI straddling the threshold, or an excess the machine's noise can explain).
+CREATE MACRO ratio_status(lo, hi, t, nf, strict) AS
+  CASE WHEN hi IS NULL OR isnan(hi) THEN 'NODATA'
+       WHEN (strict AND hi < t) OR (NOT strict AND hi <= t) THEN 'PASS'
+       WHEN lo > t + nf THEN 'FAIL'
+       ELSE 'INCONCLUSIVE' END;
+
+CREATE MACRO ratio_reason(pt, lo, hi, t, nf, src, power) AS
+  CASE WHEN hi IS NULL OR isnan(hi) THEN 'no paired latencies: ' || coalesce(power, 'no ticks')
+       ELSE printf('ratio %.3f, 95%% CI [%.3f, %.3f] vs %.2f; noise floor %.3f (%s)', pt, lo, hi, t,
+                   nf, src)
+            || CASE WHEN lo > t + nf THEN '; CI entirely beyond threshold + noise floor'
+                    WHEN hi <= t THEN '; CI within threshold'
+                    WHEN lo > t THEN '; beyond threshold but within the noise floor'
+                    ELSE '; CI straddles the threshold' END
+            || CASE WHEN power LIKE '%too small%' THEN '; ' || power ELSE '' END END;
+
+CREATE MACRO zero_status(n, total) AS
+  CASE WHEN total IS NULL OR total = 0 THEN 'NODATA' WHEN n = 0 THEN 'PASS' ELSE 'FAIL' END;

@@ -1,0 +1,21 @@
+-- phase_1_parallel_testing: parallel processing for comparison.
+-- Seed success criterion: "Channel performance within 5 % of legacy" → latency ratio CI upper
+-- <= 1.05, channel success rate >= 95 %, no missing events (design.md §9).
+WITH lat AS (SELECT * FROM latency),
+     d AS (SELECT * FROM diff_counts WHERE scope = 'all'),
+     m AS (SELECT * FROM measured WHERE scope = 'all')
+SELECT 'latency_ratio_ci_upper' AS check, lat.high AS observed, '<= 1.05' AS threshold,
+       ratio_status(lat.low, lat.high, 1.05, lat.floor, false) AS status,
+       ratio_reason(lat.point, lat.low, lat.high, 1.05, lat.floor, lat.floor_source, lat.power_note) AS reason
+FROM lat
+UNION ALL
+SELECT 'channel_success_rate', m.success_rate_percent, '>= 95 %',
+       CASE WHEN m.ticks = 0 THEN 'NODATA' WHEN m.success_rate_percent >= 95 THEN 'PASS' ELSE 'FAIL' END,
+       printf('%.2f %% of %d ticks processed by the candidate without error or timeout',
+              m.success_rate_percent, m.ticks::BIGINT)
+FROM m
+UNION ALL
+SELECT 'missing_events', d.missing, '= 0', zero_status(d.missing, d.total),
+       CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
+            ELSE printf('%d of %d primary events missing from the candidate (unexplained)', d.missing, d.total) END
+FROM d

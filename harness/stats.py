@@ -1,0 +1,348 @@
+"""Paired latency statistics and the seed's comparison figures, recomputed from per-tick timings.
+
+Every function takes plain NumPy arrays (one element per tick, primary and candidate paired by
+index), so the statistics are independent of where the run is stored. Randomness (bootstrap,
+subsampling) is seeded and every subsample is reported in the result, never hidden.
+
+    >>> s = latency_stats(primary_ns, candidate_ns, seed=7)
+    >>> s.ratio_median.high <= 1.05
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+#: Bootstrap resamples and the largest paired sample they are drawn from (subsampled beyond).
+BOOTSTRAP_RESAMPLES = 400
+BOOTSTRAP_MAX_SAMPLE = 20_000
+#: Hodges-Lehmann is O(n²) in Walsh averages; it is computed on a seeded subsample this large.
+HL_MAX_SAMPLE = 2_000
+#: Wilcoxon's normal approximation is exact enough and fast far below this; larger is subsampled.
+WILCOXON_MAX_SAMPLE = 200_000
+#: Fewer paired ticks than this cannot decide anything about latency.
+MIN_PAIRED_TICKS = 30
+#: The smallest latency margin a gate decides on (phase 0/1: 5 %); a run that cannot detect a
+#: change this large at 80 % power is reported as too small to decide.
+DECISION_MARGIN = 0.05
+#: Per-ticker tests need at least this many non-zero paired differences.
+MIN_TICKER_PAIRS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A point estimate with its bootstrap 95 % confidence interval."""
+
+    point: float
+    low: float
+    high: float
+
+    def straddles(self, threshold: float) -> bool:
+        return self.low <= threshold < self.high
+
+
+@dataclass(frozen=True, slots=True)
+class Percentiles:
+    """p50 / p90 / p99 and mean of one stack's per-tick processing time, in nanoseconds."""
+
+    p50: float
+    p90: float
+    p99: float
+    mean: float
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyStats:
+    """Paired latency comparison of candidate against primary over ticks both processed."""
+
+    n: int
+    primary: Percentiles
+    candidate: Percentiles
+    ratio_median: Interval
+    ratio_mean: Interval
+    bootstrap_sample: int
+    bootstrap_resamples: int
+    seed: int
+    wilcoxon_statistic: float
+    wilcoxon_p: float
+    wilcoxon_sample: int
+    hl_shift_ns: float
+    hl_sample: int
+    min_detectable_change: float
+    too_small: bool
+    power_note: str
+
+    @property
+    def subsampled(self) -> bool:
+        return self.bootstrap_sample < self.n
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["subsampled"] = self.subsampled
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class SeedFigures:
+    """The seed dashboard's comparison figures, measured by the harness from observations.
+
+    success = the candidate processed the tick without error or timeout; fallback = it did not
+    (the integrator would have handed that tick to legacy); win = both succeeded and the
+    candidate was faster; improvement = mean(primary − candidate) over ticks both processed.
+    """
+
+    ticks: int
+    paired: int
+    success_rate_percent: float
+    fallback_rate_percent: float
+    win_rate_percent: float
+    avg_time_improvement_ms: float
+    primary_error_rate_percent: float
+    candidate_error_rate_percent: float
+    candidate_timeout_rate_percent: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def percentiles(values_ns: np.ndarray) -> Percentiles:
+    """p50/p90/p99/mean of a latency array (NaN when empty)."""
+    if values_ns.size == 0:
+        return Percentiles(math.nan, math.nan, math.nan, math.nan)
+    p50, p90, p99 = np.percentile(values_ns, [50, 90, 99])
+    return Percentiles(float(p50), float(p90), float(p99), float(np.mean(values_ns)))
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else math.nan
+
+
+def _subsample(rng: np.random.Generator, n: int, cap: int) -> np.ndarray:
+    if n <= cap:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=cap, replace=False))
+
+
+def bootstrap_ratios(
+    primary: np.ndarray, candidate: np.ndarray, rng: np.random.Generator, resamples: int
+) -> tuple[Interval, Interval]:
+    """Percentile-bootstrap 95 % CIs of median(c)/median(p) and mean(c)/mean(p), resampling pairs."""
+    n = primary.size
+    med = np.empty(resamples)
+    mean = np.empty(resamples)
+    for i in range(resamples):
+        idx = rng.integers(0, n, n)
+        p, c = primary[idx], candidate[idx]
+        med[i] = _ratio(float(np.median(c)), float(np.median(p)))
+        mean[i] = _ratio(float(c.mean()), float(p.mean()))
+    med_point = _ratio(float(np.median(candidate)), float(np.median(primary)))
+    mean_point = _ratio(float(candidate.mean()), float(primary.mean()))
+    mlo, mhi = np.nanpercentile(med, [2.5, 97.5])
+    alo, ahi = np.nanpercentile(mean, [2.5, 97.5])
+    return (
+        Interval(med_point, float(mlo), float(mhi)),
+        Interval(mean_point, float(alo), float(ahi)),
+    )
+
+
+def hodges_lehmann(diffs: np.ndarray) -> float:
+    """One-sample Hodges-Lehmann estimator: the median of all Walsh averages (d_i + d_j)/2, i ≤ j."""
+    if diffs.size == 0:
+        return math.nan
+    i, j = np.triu_indices(diffs.size)
+    return float(np.median((diffs[i] + diffs[j]) / 2.0))
+
+
+def min_detectable_change(primary: np.ndarray, candidate: np.ndarray) -> float:
+    """Smallest relative latency change detectable at α = 0.05 two-sided with 80 % power.
+
+    Works on per-tick log ratios, whose spread is what the paired test has to see through.
+    """
+    if primary.size < 2:
+        return math.inf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logr = np.log(np.maximum(candidate, 1.0) / np.maximum(primary, 1.0))
+    sd = float(np.std(logr, ddof=1))
+    z = sps.norm.ppf(0.975) + sps.norm.ppf(0.80)
+    return float(math.expm1(z * sd / math.sqrt(primary.size)))
+
+
+def latency_stats(
+    primary_ns: np.ndarray,
+    candidate_ns: np.ndarray,
+    *,
+    seed: int = 0,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    max_sample: int = BOOTSTRAP_MAX_SAMPLE,
+) -> LatencyStats:
+    """Compare paired per-tick latencies (ticks both stacks processed, same index = same tick)."""
+    p = np.asarray(primary_ns, dtype=np.float64)
+    c = np.asarray(candidate_ns, dtype=np.float64)
+    if p.shape != c.shape:
+        raise ValueError(f"paired arrays differ in length: {p.size} vs {c.size}")
+    n = int(p.size)
+    rng = np.random.default_rng(seed)
+    if n < MIN_PAIRED_TICKS:
+        nan = Interval(math.nan, math.nan, math.nan)
+        return LatencyStats(
+            n, percentiles(p), percentiles(c), nan, nan, n, 0, seed, math.nan, math.nan, n,
+            math.nan, n, math.inf, True,
+            f"only {n} paired ticks; at least {MIN_PAIRED_TICKS} are needed to compare latency",
+        )  # fmt: skip
+    boot_idx = _subsample(rng, n, max_sample)
+    ratio_median, ratio_mean = bootstrap_ratios(p[boot_idx], c[boot_idx], rng, resamples)
+    # Point estimates use every tick, not the bootstrap subsample.
+    ratio_median = Interval(
+        _ratio(float(np.median(c)), float(np.median(p))), ratio_median.low, ratio_median.high
+    )
+    ratio_mean = Interval(_ratio(float(c.mean()), float(p.mean())), ratio_mean.low, ratio_mean.high)
+    w_idx = _subsample(rng, n, WILCOXON_MAX_SAMPLE)
+    d = c[w_idx] - p[w_idx]
+    if np.count_nonzero(d) == 0:
+        w_stat, w_p = 0.0, 1.0
+    else:
+        res = sps.wilcoxon(c[w_idx], p[w_idx], zero_method="wilcox", method="approx")
+        w_stat, w_p = float(res.statistic), float(res.pvalue)
+    hl_idx = _subsample(rng, n, HL_MAX_SAMPLE)
+    hl = hodges_lehmann(c[hl_idx] - p[hl_idx])
+    mdc = min_detectable_change(p, c)
+    too_small = mdc > DECISION_MARGIN
+    note = f"{n} paired ticks detect a {mdc:.1%} latency change at 80 % power" + (
+        f"; too small to decide a {DECISION_MARGIN:.0%} margin" if too_small else ""
+    )
+    return LatencyStats(
+        n=n,
+        primary=percentiles(p),
+        candidate=percentiles(c),
+        ratio_median=ratio_median,
+        ratio_mean=ratio_mean,
+        bootstrap_sample=int(boot_idx.size),
+        bootstrap_resamples=resamples,
+        seed=seed,
+        wilcoxon_statistic=w_stat,
+        wilcoxon_p=w_p,
+        wilcoxon_sample=int(w_idx.size),
+        hl_shift_ns=hl,
+        hl_sample=int(hl_idx.size),
+        min_detectable_change=mdc,
+        too_small=too_small,
+        power_note=note,
+    )
+
+
+def seed_figures(
+    primary_ns: np.ndarray,
+    candidate_ns: np.ndarray,
+    primary_failed: np.ndarray,
+    candidate_failed: np.ndarray,
+    candidate_timeout: np.ndarray | None = None,
+) -> SeedFigures:
+    """Recompute success, fallback and win rate and average improvement from observations."""
+    pf = np.asarray(primary_failed, dtype=bool)
+    cf = np.asarray(candidate_failed, dtype=bool)
+    to = np.zeros_like(cf) if candidate_timeout is None else np.asarray(candidate_timeout, bool)
+    ticks = int(cf.size)
+    cand_bad = cf | to
+    both = ~pf & ~cand_bad
+    paired = int(both.sum())
+    p = np.asarray(primary_ns, dtype=np.float64)[both]
+    c = np.asarray(candidate_ns, dtype=np.float64)[both]
+
+    def pct(k: float, total: int) -> float:
+        return 100.0 * k / total if total else math.nan
+
+    return SeedFigures(
+        ticks=ticks,
+        paired=paired,
+        success_rate_percent=pct(float((~cand_bad).sum()), ticks),
+        fallback_rate_percent=pct(float(cand_bad.sum()), ticks),
+        win_rate_percent=pct(float((c < p).sum()), paired),
+        avg_time_improvement_ms=float((p - c).mean() / 1e6) if paired else math.nan,
+        primary_error_rate_percent=pct(float(pf.sum()), ticks),
+        candidate_error_rate_percent=pct(float(cf.sum()), ticks),
+        candidate_timeout_rate_percent=pct(float(to.sum()), ticks),
+    )
+
+
+def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values); NaN inputs stay NaN."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    q = np.full_like(p, np.nan)
+    ok = ~np.isnan(p)
+    m = int(ok.sum())
+    if m == 0:
+        return q
+    pv = p[ok]
+    order = np.argsort(pv)
+    ranked = pv[order] * m / np.arange(1, m + 1)
+    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(ranked, 1.0)
+    q[ok] = out
+    return q
+
+
+def per_ticker_stats(
+    tickers: np.ndarray, primary_ns: np.ndarray, candidate_ns: np.ndarray, alpha: float = 0.05
+) -> pd.DataFrame:
+    """Per-ticker medians, ratios, Wilcoxon signed-rank p and Benjamini-Hochberg q.
+
+    Vectorised over all tickers at once (ranks per group, normal approximation with tie
+    correction), so thousands of tickers cost one groupby, not thousands of scipy calls.
+    Columns: ticker, n, primary_p50_ns, candidate_p50_ns, ratio_median, ratio_mean,
+    median_diff_ns, wilcoxon_p, q_value, significant, direction.
+    """
+    df = pd.DataFrame(
+        {
+            "ticker": pd.Series(tickers).astype(str).to_numpy(),
+            "p": np.asarray(primary_ns, dtype=np.float64),
+            "c": np.asarray(candidate_ns, dtype=np.float64),
+        }
+    )
+    df["d"] = df["c"] - df["p"]
+    g = df.groupby("ticker", sort=True, observed=True)
+    out = pd.DataFrame(
+        {
+            "n": g.size(),
+            "primary_p50_ns": g["p"].median(),
+            "candidate_p50_ns": g["c"].median(),
+            "primary_mean_ns": g["p"].mean(),
+            "candidate_mean_ns": g["c"].mean(),
+            "median_diff_ns": g["d"].median(),
+        }
+    )
+    out["ratio_median"] = out["candidate_p50_ns"] / out["primary_p50_ns"].where(
+        out["primary_p50_ns"] > 0
+    )
+    out["ratio_mean"] = out["candidate_mean_ns"] / out["primary_mean_ns"].where(
+        out["primary_mean_ns"] > 0
+    )
+    nz = df[df["d"] != 0].copy()
+    nz["absd"] = nz["d"].abs()
+    nz["rank"] = nz.groupby("ticker", observed=True)["absd"].rank(method="average")
+    nz["rplus"] = np.where(nz["d"] > 0, nz["rank"], 0.0)
+    # Tie correction term t³ − t summed over tie groups of |d| within each ticker.
+    ties = nz.groupby(["ticker", "absd"], observed=True).size()
+    tie_term = (ties**3 - ties).groupby(level=0).sum()
+    gz = nz.groupby("ticker", observed=True)
+    nn = gz.size().reindex(out.index, fill_value=0).astype(np.float64)
+    rplus = gz["rplus"].sum().reindex(out.index, fill_value=0.0)
+    tie = tie_term.reindex(out.index, fill_value=0).astype(np.float64)
+    mean = nn * (nn + 1) / 4.0
+    var = nn * (nn + 1) * (2 * nn + 1) / 24.0 - tie / 48.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (rplus - mean) / np.sqrt(var)
+    pvals = 2.0 * sps.norm.sf(np.abs(z.to_numpy()))
+    pvals[(nn.to_numpy() < MIN_TICKER_PAIRS) | (var.to_numpy() <= 0)] = np.nan
+    out["wilcoxon_p"] = pvals
+    out["q_value"] = benjamini_hochberg(pvals)
+    out["significant"] = out["q_value"] < alpha
+    out["direction"] = np.where(
+        ~out["significant"], "same", np.where(out["median_diff_ns"] > 0, "slower", "faster")
+    )
+    return out.reset_index()

@@ -1,0 +1,108 @@
+"""Gate results as CI artefacts: verdict.json (webhook body), JUnit XML and a plain-text table.
+
+verdict.json answers an Argo Rollouts web metric (`successCondition: result.verdict == "pass"`) or
+a Flagger webhook directly; JUnit has one testcase per check so CI shows each reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from harness.gate import GateResult, Status, overall
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def verdict_document(
+    results: list[GateResult], extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One JSON document: overall verdict, and for a single phase its fields at top level too."""
+    if not results:
+        raise ValueError("no gate results")
+    doc: dict[str, Any] = {
+        "run": results[0].run_id,
+        "verdict": overall(results).value,
+        "exit_code": overall(results).exit_code,
+        "phases": {r.phase: r.to_dict() for r in results},
+    }
+    if len(results) == 1:
+        doc.update(results[0].to_dict())
+        doc["exit_code"] = results[0].exit_code
+    if extra:
+        doc.update(extra)
+    return doc
+
+
+def write_verdict(
+    path: Path, results: list[GateResult], extra: dict[str, Any] | None = None
+) -> Path:
+    _atomic_write(
+        path,
+        json.dumps(verdict_document(results, extra), indent=2, sort_keys=True, default=str) + "\n",
+    )
+    return path
+
+
+def junit_xml(results: list[GateResult]) -> str:
+    """JUnit XML: a testsuite per phase, a testcase per check (FAIL → failure, else skipped)."""
+    suites = ET.Element("testsuites", name="harness gate")
+    for r in results:
+        failures = sum(c.status is Status.FAIL for c in r.checks)
+        skipped = sum(c.status in (Status.INCONCLUSIVE, Status.NODATA) for c in r.checks)
+        suite = ET.SubElement(
+            suites, "testsuite", name=f"{r.run_id}.{r.phase}", tests=str(len(r.checks)),
+            failures=str(failures), skipped=str(skipped), errors="0",
+        )  # fmt: skip
+        for c in r.checks:
+            case = ET.SubElement(suite, "testcase", classname=r.phase, name=c.check)
+            msg = f"observed {c.observed} vs {c.threshold}: {c.reason}"
+            if c.status is Status.FAIL:
+                ET.SubElement(case, "failure", message=msg, type="FAIL").text = msg
+            elif c.status is not Status.PASS:
+                ET.SubElement(case, "skipped", message=f"{c.status.value}: {msg}")
+            ET.SubElement(case, "system-out").text = f"{c.status.value}: {msg}"
+    ET.indent(suites)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )
+
+
+def write_junit(path: Path, results: list[GateResult]) -> Path:
+    _atomic_write(path, junit_xml(results))
+    return path
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.4g}" if abs(v) < 1e6 else f"{v:.3e}"
+
+
+def table_rows(result: GateResult) -> list[tuple[str, str, str, str, str]]:
+    return [
+        (c.check, _fmt(c.observed), c.threshold, c.status.value, c.reason) for c in result.checks
+    ]
+
+
+def text_table(result: GateResult) -> str:
+    """A fixed-width table for logs, pytest messages and report.md."""
+    rows = [("check", "observed", "threshold", "status", "reason"), *table_rows(result)]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = []
+    for r in rows:
+        lines.append("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
+    head = f"{result.run_id}  {result.phase}  verdict: {result.verdict.value.upper()}"
+    return "\n".join(
+        [head, *lines, f"recommendation: {result.recommendation}", f"dashboard: {result.dashboard}"]
+    )

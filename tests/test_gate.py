@@ -1,0 +1,211 @@
+"""Gates catch seeded defects, pass A/A, never pass missing data, and cannot write."""
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from click.testing import CliRunner
+from readiness_fixtures import make_run
+
+from harness.cli import cli
+from harness.errors import GateError, StoreError
+from harness.evidence import open_evidence
+from harness.gate import PHASES, Status, Verdict, evaluate, gate_run
+from harness.verdict import junit_xml, verdict_document
+
+ROLLOUT = {"rollout_tickers": ["LOWV"], "integration_metrics": {"integration_enabled": False}}
+
+
+def _verdicts(run):
+    ev = open_evidence(run)
+    try:
+        return {p: evaluate(ev, p) for p in PHASES}
+    finally:
+        ev.close()
+
+
+def _status(result, check):
+    return next(c.status for c in result.checks if c.check == check)
+
+
+def test_aa_run_passes_phases_zero_and_one(tmp_path):
+    r = _verdicts(make_run(tmp_path))
+    assert r["phase_0_installation"].verdict is Verdict.PASS
+    assert r["phase_1_parallel_testing"].verdict is Verdict.PASS
+
+
+def test_aa_run_with_rollout_tickers_passes_phase_two(tmp_path):
+    r = _verdicts(make_run(tmp_path, stack_stats=ROLLOUT))
+    assert r["phase_2_limited_rollout"].verdict is Verdict.PASS
+    assert _status(r["phase_0_installation"], "integration_flags_off") is Status.PASS
+
+
+def test_aa_run_cannot_prove_improvement_so_phase_four_does_not_pass(tmp_path):
+    r = _verdicts(make_run(tmp_path))
+    assert r["phase_3_gradual_expansion"].verdict is not Verdict.PASS
+    assert r["phase_4_full_rollout"].verdict is not Verdict.PASS
+    assert _status(r["phase_3_gradual_expansion"], "latency_ratio_ci_upper") is Status.INCONCLUSIVE
+
+
+def test_two_times_slower_candidate_fails_every_latency_phase(tmp_path):
+    r = _verdicts(make_run(tmp_path, slow=2.0, stack_stats=ROLLOUT))
+    for phase in (
+        "phase_0_installation",
+        "phase_1_parallel_testing",
+        "phase_3_gradual_expansion",
+        "phase_4_full_rollout",
+    ):
+        assert r[phase].verdict is Verdict.FAIL, phase
+        assert _status(r[phase], "latency_ratio_ci_upper") is Status.FAIL
+    assert (
+        r["phase_2_limited_rollout"].verdict is Verdict.PASS
+    )  # the seed's phase 2 has no latency criterion
+
+
+def test_dropped_events_fail_every_phase(tmp_path):
+    r = _verdicts(make_run(tmp_path, missing=3, missing_ticker="LOWV", stack_stats=ROLLOUT))
+    for phase in PHASES:
+        assert r[phase].verdict is Verdict.FAIL, phase
+    assert _status(r["phase_1_parallel_testing"], "missing_events") is Status.FAIL
+    assert _status(r["phase_2_limited_rollout"], "rollout_missing_events") is Status.FAIL
+    assert _status(r["phase_0_installation"], "fallback_trigger_event_loss") is Status.FAIL
+
+
+def test_shifted_prices_and_extra_events_fail_the_event_checks(tmp_path):
+    r = _verdicts(make_run(tmp_path, "shift", shifted=4, stack_stats=ROLLOUT))
+    assert _status(r["phase_0_installation"], "event_match_percent") is Status.FAIL
+    assert r["phase_1_parallel_testing"].verdict is Verdict.FAIL
+    r = _verdicts(make_run(tmp_path, "extra", extra=2, stack_stats=ROLLOUT))
+    assert (
+        _status(r["phase_2_limited_rollout"], "rollout_extra_events") is Status.PASS
+    )  # extras on AAPL
+    assert _status(r["phase_2_limited_rollout"], "unexplained_differences") is Status.FAIL
+    assert r["phase_2_limited_rollout"].verdict is Verdict.FAIL
+
+
+def test_candidate_raising_on_some_ticks_fails_error_criteria(tmp_path):
+    r = _verdicts(make_run(tmp_path, error_every=51, stack_stats=ROLLOUT))  # 2 % errors
+    assert _status(r["phase_0_installation"], "errors") is Status.FAIL
+    assert _status(r["phase_2_limited_rollout"], "rollout_error_rate") is Status.FAIL
+    assert r["phase_1_parallel_testing"].verdict is Verdict.PASS  # 98 % success ≥ 95 %
+    r = _verdicts(make_run(tmp_path, "many", error_every=5))  # 20 % errors
+    assert r["phase_1_parallel_testing"].verdict is Verdict.FAIL
+    assert _status(r["phase_1_parallel_testing"], "dashboard_recommendation") is Status.FAIL
+
+
+def test_empty_run_is_never_a_pass(tmp_path):
+    run = make_run(tmp_path, ticks=0)
+    for phase, res in _verdicts(run).items():
+        assert res.verdict is Verdict.INCONCLUSIVE, phase
+        assert res.exit_code == 4
+        assert _status(res, "run_complete") is Status.NODATA
+
+
+def test_partial_run_is_never_a_pass(tmp_path):
+    r = _verdicts(make_run(tmp_path, status="incomplete", audit_ok=False))
+    assert r["phase_1_parallel_testing"].verdict is Verdict.INCONCLUSIVE
+    assert "audit ok false" in r["phase_1_parallel_testing"].reasons[0]
+
+
+def test_run_without_events_is_inconclusive(tmp_path):
+    r = _verdicts(make_run(tmp_path, event_every=0, ticks=100))
+    r0 = r["phase_0_installation"]
+    assert _status(r0, "event_match_percent") is Status.NODATA
+    assert r0.verdict is Verdict.INCONCLUSIVE
+
+
+def test_phase_two_without_rollout_tickers_is_nodata(tmp_path):
+    r = _verdicts(make_run(tmp_path, stack_stats={"rollout_tickers": ["ZZZZ"]}))
+    res = r["phase_2_limited_rollout"]
+    assert _status(res, "rollout_tickers_observed") is Status.NODATA
+    assert res.verdict is Verdict.INCONCLUSIVE
+    assert "0 of 1 rollout tickers" in res.reasons[0]
+
+
+def test_reported_critical_alert_and_fallback_incident_fail(tmp_path):
+    stats = {
+        "alerts": [{"name": "channel_latency", "severity": "critical"}],
+        "fallback_incidents": 1,
+    }
+    res = _verdicts(make_run(tmp_path, stack_stats=stats))["phase_1_parallel_testing"]
+    assert _status(res, "reported_critical_alerts") is Status.FAIL
+    assert _status(res, "reported_fallback_incidents") is Status.FAIL
+
+
+def test_unknown_phase_is_a_clear_error(tmp_path):
+    with pytest.raises(GateError, match="unknown phase 'phase_9'.*phase_0_installation"):
+        gate_run(make_run(tmp_path), ("phase_9",))
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE TABLE x AS SELECT 1",
+        "COPY (SELECT 1) TO 'x.csv'",
+        "SELECT 1; DROP TABLE stats",
+        "INSERT INTO stats VALUES ('a','b',1,1,1,'c')",
+    ],
+    ids=["create", "copy", "two-statements", "insert"],
+)
+def test_gate_sql_that_writes_is_rejected(tmp_path, sql):
+    ev = open_evidence(make_run(tmp_path))
+    with pytest.raises(GateError, match="read-only|exactly one SELECT"):
+        evaluate(ev, "phase_1_parallel_testing", sql=sql)
+
+
+def test_gate_sql_cannot_read_outside_the_run(tmp_path):
+    (tmp_path / "secret.csv").write_text("a\n1\n")
+    ev = open_evidence(make_run(tmp_path))
+    sql = f"SELECT 'x' AS check, 1.0 AS observed, '' AS threshold, 'PASS' AS status, a::VARCHAR AS reason FROM read_csv('{tmp_path}/secret.csv')"
+    with pytest.raises(GateError, match="gate SQL failed"):
+        evaluate(ev, "phase_1_parallel_testing", sql=sql)
+
+
+def test_gate_sql_with_wrong_columns_or_status_is_an_error(tmp_path):
+    ev = open_evidence(make_run(tmp_path))
+    with pytest.raises(GateError, match="must return columns"):
+        evaluate(ev, "phase_1_parallel_testing", sql="SELECT 1 AS x")
+    with pytest.raises(GateError, match="unknown status 'OK'"):
+        evaluate(
+            ev,
+            "phase_1_parallel_testing",
+            sql="SELECT 'c' AS check, 1.0 AS observed, 't' AS threshold, 'OK' AS status, 'r' AS reason",
+        )
+
+
+def test_verdict_json_and_junit_carry_every_check(tmp_path):
+    run = make_run(tmp_path, slow=2.0)
+    ev, results = gate_run(run, ("phase_1_parallel_testing",))
+    doc = verdict_document(results)
+    assert doc["verdict"] == "fail" and doc["phase"] == "phase_1_parallel_testing"
+    assert doc["recommendation"].startswith("stop:")
+    assert {"run", "phase", "verdict", "checks", "recommendation"} <= set(doc)
+    suite = ET.fromstring(junit_xml(results)).find("testsuite")
+    assert suite is not None and int(suite.get("tests")) == len(results[0].checks)
+    assert suite.get("failures") == "1"
+
+
+def test_cli_gate_prints_table_writes_artefacts_and_exits_with_verdict(tmp_path):
+    run = make_run(tmp_path, slow=2.0)
+    res = CliRunner().invoke(cli, ["gate", str(run), "--phase", "phase_1_parallel_testing"])
+    assert res.exit_code == 3, res.output
+    assert "latency_ratio_ci_upper" in res.output and "FAIL" in res.output
+    assert json.loads((run / "verdict.json").read_text())["verdict"] == "fail"
+    assert (run / "junit.xml").is_file()
+    ok = make_run(tmp_path, "aa")
+    assert (
+        CliRunner().invoke(cli, ["gate", str(ok), "--phase", "phase_0_installation"]).exit_code == 0
+    )
+    assert CliRunner().invoke(cli, ["gate", str(ok), "--all"]).exit_code == 3  # phase 4 win rate
+
+
+def test_cli_gate_errors_are_exit_five(tmp_path):
+    run = make_run(tmp_path)
+    res = CliRunner().invoke(cli, ["gate", str(run), "--phase", "nope"])
+    assert res.exit_code == 5 and "unknown phase" in res.output
+    assert (
+        CliRunner().invoke(cli, ["gate", "../etc", "--phase", "phase_0_installation"]).exit_code
+        == 5
+    )
+    with pytest.raises(StoreError):
+        open_evidence(tmp_path)

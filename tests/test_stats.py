@@ -1,0 +1,104 @@
+"""Paired latency statistics: ratios, CIs, rank tests, seed figures and BH correction."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from harness.stats import (
+    benjamini_hochberg,
+    hodges_lehmann,
+    latency_stats,
+    per_ticker_stats,
+    seed_figures,
+)
+
+
+def _paired(n, factor, seed=1):
+    rng = np.random.default_rng(seed)
+    base = rng.lognormal(mean=np.log(20_000), sigma=0.3, size=n)
+    noise = rng.lognormal(mean=0.0, sigma=0.05, size=n)
+    return base, base * factor * noise
+
+
+def test_two_times_slower_candidate_has_ratio_ci_around_two():
+    p, c = _paired(5_000, 2.0)
+    s = latency_stats(p, c, seed=3)
+    assert 1.95 < s.ratio_median.low <= s.ratio_median.point <= s.ratio_median.high < 2.05
+    assert 1.95 < s.ratio_mean.point < 2.05
+    assert s.wilcoxon_p < 1e-10
+    assert s.hl_shift_ns > 10_000
+    assert not s.too_small
+
+
+def test_identical_stacks_give_ratio_ci_containing_one():
+    p, c = _paired(5_000, 1.0)
+    s = latency_stats(p, c, seed=3)
+    assert s.ratio_median.low < 1.0 < s.ratio_median.high
+    assert s.ratio_median.high < 1.01
+
+
+def test_bootstrap_is_seeded_and_subsampling_is_reported():
+    p, c = _paired(30_000, 1.1)
+    a = latency_stats(p, c, seed=5, max_sample=5_000, resamples=100)
+    b = latency_stats(p, c, seed=5, max_sample=5_000, resamples=100)
+    assert a == b
+    assert a.subsampled and a.bootstrap_sample == 5_000 and a.n == 30_000
+    assert a.to_dict()["subsampled"] is True
+
+
+def test_too_few_ticks_is_reported_as_too_small_to_decide():
+    p, c = _paired(10, 1.0)
+    s = latency_stats(p, c)
+    assert s.too_small and math.isnan(s.ratio_median.high)
+    assert "at least 30" in s.power_note
+
+
+def test_noisy_small_sample_is_too_small_for_a_five_percent_margin():
+    rng = np.random.default_rng(0)
+    p = rng.lognormal(10, 1.0, 50)
+    c = rng.lognormal(10, 1.0, 50)
+    s = latency_stats(p, c)
+    assert s.too_small and s.min_detectable_change > 0.05
+
+
+def test_hodges_lehmann_matches_brute_force():
+    d = np.array([1.0, -2.0, 3.0, 7.0, 0.5])
+    walsh = [(d[i] + d[j]) / 2 for i in range(5) for j in range(i, 5)]
+    assert hodges_lehmann(d) == pytest.approx(float(np.median(walsh)))
+
+
+def test_seed_figures_count_errors_as_fallbacks_and_wins_on_paired_ticks():
+    p = np.array([10, 10, 10, 10], dtype=float)
+    c = np.array([5, 20, 5, 1], dtype=float)
+    pf = np.array([False, False, False, False])
+    cf = np.array([False, False, False, True])
+    f = seed_figures(p, c, pf, cf)
+    assert f.success_rate_percent == 75.0
+    assert f.fallback_rate_percent == 25.0
+    assert f.win_rate_percent == pytest.approx(200 / 3)
+    assert f.avg_time_improvement_ms == pytest.approx((5 - 10 + 5) / 3 / 1e6)
+    assert f.paired == 3
+
+
+def test_benjamini_hochberg_matches_reference_values():
+    p = np.array([0.01, 0.04, 0.03, 0.005, np.nan])
+    q = benjamini_hochberg(p)
+    assert q[:4] == pytest.approx([0.02, 0.04, 0.04, 0.02])
+    assert np.isnan(q[4])
+
+
+def test_per_ticker_wilcoxon_agrees_with_scipy_and_flags_the_slow_ticker():
+    rng = np.random.default_rng(4)
+    n = 200
+    p = rng.lognormal(10, 0.3, 2 * n)
+    c = p * rng.lognormal(0, 0.05, 2 * n)
+    c[n:] *= 1.5
+    tickers = np.array(["AAA"] * n + ["BBB"] * n)
+    df = per_ticker_stats(tickers, p, c).set_index("ticker")
+    ref = sps.wilcoxon(c[:n], p[:n], method="approx").pvalue
+    assert df.loc["AAA", "wilcoxon_p"] == pytest.approx(ref, rel=1e-6)
+    assert df.loc["BBB", "direction"] == "slower"
+    assert df.loc["AAA", "direction"] == "same"
+    assert df.loc["BBB", "ratio_median"] == pytest.approx(1.5, rel=0.05)
