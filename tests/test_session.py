@@ -21,11 +21,11 @@ from harness.session import RecordOptions, public_url, run_live
 
 pytestmark = pytest.mark.timeout(120)
 
-LEGACY = "tickstock.stacks:legacy"
+LEGACY = "harness.stack:fake"
 
 
 def _events(run_path: Path) -> list[tuple[int, str]]:
-    table = pq.read_table(run_path / "events_primary.parquet", columns=["tick_seq", "event_json"])
+    table = pq.read_table(run_path / "events_primary", columns=["tick_seq", "event_json"])
     return sorted(
         zip(
             table.column("tick_seq").to_pylist(),
@@ -171,6 +171,8 @@ def test_cli_live_shadows_records_and_prints_the_feed_figures(
                 str(tmp_path / "rec"),
                 "--runs-dir",
                 str(tmp_path / "runs"),
+                "--primary",
+                LEGACY,
                 "--candidate",
                 LEGACY,
                 "--seed",
