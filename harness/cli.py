@@ -559,7 +559,7 @@ def _parse_duration(text: str | None) -> float | None:
         return None
     units = {"s": 1.0, "m": 60.0, "h": 3600.0}
     raw = text.strip().lower()
-    factor = units.get(raw[-1:], None)
+    factor = units.get(raw[-1:])
     try:
         value = float(raw[:-1] if factor else raw) * (factor or 1.0)
     except ValueError:
