@@ -16,6 +16,7 @@ from harness.feed import Chaos, FeedConfig, FeedThread
 from harness.live import LiveConfig
 from harness.recording import check_recording, open_recording
 from harness.replay import run_shadow
+from harness.report import build_report
 from harness.runner import RunOptions
 from harness.session import RecordOptions, public_url, run_live
 
@@ -88,6 +89,12 @@ def test_a_disconnect_mid_stream_reconnects_and_the_gap_is_in_the_manifest(
     assert gaps[0]["last_seq"] >= 99 and gaps[0]["missed_exact"]
     assert result.live.received + gaps[0]["ticks_possibly_missed"] == 300
     assert manifest["audit"]["read"] == result.live.received
+    report = build_report(result.run.path).markdown.read_text()
+    gap_row = f"| {gaps[0]['start_ns']} |"
+    assert (
+        gap_row in report
+        and str(gaps[0]["ticks_possibly_missed"]) in report.split(gap_row)[1].splitlines()[0]
+    )
 
 
 def test_malformed_frames_are_counted_in_the_run_manifest(recording: Path, tmp_path: Path) -> None:
@@ -181,6 +188,10 @@ def test_cli_live_shadows_records_and_prints_the_feed_figures(
         )
     assert out.exit_code == 0, out.output
     assert "feed: 300 ticks received, 300 shadowed, 0 dropped" in out.output
+    assert "phase_1_parallel_testing" in out.output and "report: " in out.output
+    run_dir = next((tmp_path / "runs").iterdir())
+    assert "## Live feed" in (run_dir / "report.md").read_text()
+    assert "no disconnects" in (run_dir / "report.html").read_text()
     assert open_recording(tmp_path / "rec").tick_count == 300
 
 
