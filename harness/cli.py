@@ -798,7 +798,7 @@ def live(
     from harness.live import LiveConfig
     from harness.run_summary import render
     from harness.runner import RunOptions
-    from harness.session import RecordOptions, run_live
+    from harness.session import RecordOptions, public_url, run_live
     from harness.stack_config import stack_configs
 
     configs = stack_configs(sets, stack_config)
@@ -830,7 +830,9 @@ def live(
             runs_dir,
             rec,
             DiffConfig.load(diff_config),
-            on_start=lambda path: click.echo(f"live: shadowing {url} into {path}", err=True),
+            on_start=lambda path: click.echo(
+                f"live: shadowing {public_url(config.url)} into {path}", err=True
+            ),
         )
     except LiveError as exc:
         if "authentication failed" in str(exc) and not os.environ.get(key_env):

@@ -22,11 +22,14 @@ from harness.session import RecordOptions, public_url, run_live
 
 pytestmark = pytest.mark.timeout(120)
 
-LEGACY = "harness.stack:fake"
+FAKE = "harness.stack:fake"  # fast, deterministic; the round-trip test uses the real stacks
+LEGACY = "tickstock.stacks:legacy"
+MULTI = "tickstock.stacks:multichannel"
+PHASE_1 = {"phase": "phase_1_parallel_testing"}
 
 
-def _events(run_path: Path) -> list[tuple[int, str]]:
-    table = pq.read_table(run_path / "events_primary", columns=["tick_seq", "event_json"])
+def _events(run_path: Path, side: str = "primary") -> list[tuple[int, str]]:
+    table = pq.read_table(run_path / f"events_{side}", columns=["tick_seq", "event_json"])
     return sorted(
         zip(
             table.column("tick_seq").to_pylist(),
@@ -49,6 +52,8 @@ def test_live_shadows_and_records_a_feed_that_replays_to_the_same_events(
         result = run_live(
             LiveConfig(feed.url, key="feed-key-42", duration_s=60),
             LEGACY,
+            MULTI,
+            candidate_config=PHASE_1,
             root=runs,
             record=RecordOptions(tmp_path / "live-rec", flush_ticks=100),
         )
@@ -63,10 +68,14 @@ def test_live_shadows_and_records_a_feed_that_replays_to_the_same_events(
     originals = [tuple(getattr(t, f) for f in fields) for t in open_recording(recording).ticks()]
     assert [tuple(getattr(t, f) for f in fields) for t in new.ticks()] == originals
 
-    replay_original = run_shadow(open_recording(recording).ticks(), LEGACY, root=runs)
-    replay_new = run_shadow(new.ticks(), LEGACY, root=runs)
-    events = _events(replay_original.path)
-    assert events and events == _events(replay_new.path) == _events(result.run.path)
+    replays = [
+        run_shadow(rec.ticks(), LEGACY, MULTI, candidate_config=PHASE_1, root=runs).path
+        for rec in (open_recording(recording), new)
+    ]
+    for side in ("primary", "candidate"):
+        events = _events(replays[0], side)
+        assert events == _events(replays[1], side) == _events(result.run.path, side)
+    assert _events(replays[0])  # the legacy stack did emit events on these ticks
 
     for path in [*result.run.path.rglob("*"), *(tmp_path / "live-rec").rglob("*")]:
         if path.is_file():
@@ -81,7 +90,7 @@ def test_a_disconnect_mid_stream_reconnects_and_the_gap_is_in_the_manifest(
         FeedConfig(recording, speed=None, max_batch=20, client_queue=2, chaos=chaos)
     ) as feed:
         result = run_live(
-            LiveConfig(feed.url, duration_s=60, backoff_initial_s=0.05), LEGACY, root=tmp_path
+            LiveConfig(feed.url, duration_s=60, backoff_initial_s=0.05), FAKE, root=tmp_path
         )
     manifest = json.loads((result.run.path / "manifest.json").read_text())
     gaps = manifest["live"]["gaps"]
@@ -101,7 +110,7 @@ def test_malformed_frames_are_counted_in_the_run_manifest(recording: Path, tmp_p
     with FeedThread(
         FeedConfig(recording, speed=None, max_batch=25, chaos=Chaos(malformed_every=3))
     ) as feed:
-        result = run_live(LiveConfig(feed.url, duration_s=60), LEGACY, root=tmp_path)
+        result = run_live(LiveConfig(feed.url, duration_s=60), FAKE, root=tmp_path)
         sent = feed.server.malformed_sent if feed.server else 0
     manifest = json.loads((result.run.path / "manifest.json").read_text())
     assert sent > 0 and sum(manifest["live"]["bad_messages"].values()) == sent
@@ -114,8 +123,8 @@ def test_a_slow_candidate_shows_as_lag_and_overflow_is_counted_not_silent(
     with FeedThread(FeedConfig(recording, speed=None)) as feed:
         result = run_live(
             LiveConfig(feed.url, duration_s=60, queue_size=20),
-            LEGACY,
-            LEGACY,
+            FAKE,
+            FAKE,
             inject=FaultSpec(delay_ms=3.0),
             options=RunOptions(tick_timeout_s=None),
             root=tmp_path,
@@ -179,9 +188,9 @@ def test_cli_live_shadows_records_and_prints_the_feed_figures(
                 "--runs-dir",
                 str(tmp_path / "runs"),
                 "--primary",
-                LEGACY,
+                FAKE,
                 "--candidate",
-                LEGACY,
+                FAKE,
                 "--seed",
                 "3",
             ],
