@@ -135,6 +135,7 @@ def test_phase_4_end_to_end_reaches_users_through_the_channel(ticks):
     assert stats["integration_metrics"]["success_rate_percent"] == 100.0
     assert stats["integration_metrics"]["integration_enabled"] is True
     assert stats["rollout"]["all_tickers"] is True
+    assert stats["rollout_tickers"] == sorted(TICKERS)
     assert stats["legacy_service"]["emitted_per_user"]["u1"] == len(events) > 0
     assert stats["integration_metrics"]["avg_performance_improvement_ms"] < 100
 
