@@ -111,3 +111,11 @@ class LegacyStack:
 def legacy(config: Mapping[str, Any] | None = None) -> LegacyStack:
     """`tickstock.stacks:legacy` — MarketDataService → EventProcessor → … → WebSocketPublisher."""
     return LegacyStack(config)
+
+
+def multichannel(config: Mapping[str, Any] | None = None) -> Any:
+    """`tickstock.stacks:multichannel` — MarketDataService with the seed's integrator installed,
+    configured for a rollout phase (see tickstock/multichannel/stack.py for the config keys)."""
+    from tickstock.multichannel.stack import MultichannelStack
+
+    return MultichannelStack(config)

@@ -27,6 +27,12 @@ MAX_AVG_PROCESSING_MS = 5000.0
 MAX_QUEUE_UTILISATION = 0.90
 CACHE_IDLE_SECONDS = 3600.0
 CACHE_SWEEP_SECONDS = 300.0
+_SECTIONS_DETECT = (
+    ("highlow_detection", "highlow_detector", "detect_highlow"),
+    ("trend_detection", "trend_detector", "detect_trend"),
+    ("surge_detection", "surge_detector", "detect_surge"),
+)
+_SECTIONS = tuple(s for s, _, _ in _SECTIONS_DETECT)
 
 
 class ChannelStatus(Enum):
@@ -244,14 +250,23 @@ class TickChannel(ProcessingChannel):
         return ProcessingResult(True, tuple(events))
 
     def _detect_events(self, tick: Any, stock_data: Any) -> list[Any]:
-        events = self._detector.detect_events(tick, stock_data)
-        if not self.config.detector_enabled("highlow_detection"):
-            events = [e for e in events if e.type not in ("high", "low")]
-        if not self.config.detector_enabled("trend_detection"):
-            events = [e for e in events if e.type != "trend"]
-        if not self.config.detector_enabled("surge_detection"):
-            events = [e for e in events if e.type != "surge"]
-        return list(events)
+        """All detectors on: the legacy EventDetector itself; otherwise only the enabled ones."""
+        config = self.config
+        detector = self._detector
+        if all(config.detector_enabled(s) for s in _SECTIONS):
+            return list(detector.detect_events(tick, stock_data))
+        events: list[Any] = []
+        for section, attr, method in _SECTIONS_DETECT:
+            if not config.detector_enabled(section):
+                continue
+            try:
+                found = getattr(getattr(detector, attr), method)(tick, stock_data)
+            except Exception as exc:  # as EventDetector: a failing detector loses its own events
+                detector.stats["detection_errors"] += 1
+                detector.last_error = f"{attr} {tick.ticker}: {type(exc).__name__}: {exc}"
+                continue
+            events.extend(found or ())
+        return events
 
     @staticmethod
     def _adapt(tick: Any) -> Any:

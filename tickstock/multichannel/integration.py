@@ -53,6 +53,10 @@ class MarketDataServiceIntegrator:
         self._original: Callable[[Any], bool] | None = None
         self._shadowed_instance_attr: Any = None
         self._rollout_cache: dict[str, bool] = {}
+        #: when set, exactly these tickers are in the rollout (a selection, possibly empty)
+        self.rollout_scope: frozenset[str] | None = None
+        #: run after a channel route in replay (drains workers, ticks the publishers)
+        self.after_channel_route: Callable[[int], None] | None = None
         self.metrics: dict[str, Any] = {
             "total_ticks": 0,
             "channel_requests": 0,
@@ -126,6 +130,8 @@ class MarketDataServiceIntegrator:
             self.uninstall_integration()
 
     def in_rollout(self, ticker: str) -> bool:
+        if self.rollout_scope is not None:
+            return ticker in self.rollout_scope
         cached = self._rollout_cache.get(ticker)
         if cached is None:
             cached = self._rollout_cache[ticker] = ticker_in_rollout(self._flags, ticker, self.seed)
@@ -148,6 +154,10 @@ class MarketDataServiceIntegrator:
             and self.in_rollout(ticker)
         )
 
+    def channel_serves_all(self) -> bool:
+        """Multi-channel and the tick channel are on (ignoring the rollout scope)."""
+        return self.config.enable_multi_channel and self.config.tick_channel.enabled
+
     def process_via_channel(self, tick_data: Any) -> bool:
         """The channel path for one tick, falling back to legacy on failure or timeout."""
         m = self.metrics
@@ -158,6 +168,8 @@ class MarketDataServiceIntegrator:
         )
         if outcome.ok:
             m["channel_successes"] += 1
+            if self.after_channel_route is not None:
+                self.after_channel_route(outcome.events_forwarded)
             return True
         m["channel_failures"] += 1
         if outcome.status is RouteStatus.TIMED_OUT:
@@ -292,4 +304,22 @@ def install_multichannel_integration(
     # Step 5: Store references for management
     market_data_service.channel_router = channel_router
     market_data_service.integrator = integrator
+    if hasattr(market_data_service, "worker_pool") and not getattr(
+        market_data_service, "live", True
+    ):
+        integrator.after_channel_route = lambda queued: pump_replay_pipeline(
+            market_data_service, queued
+        )
     return integrator
+
+
+def pump_replay_pipeline(service: Any, queued: int) -> None:
+    """Replay: what the service does after detection — drain workers, tick the publishers.
+
+    Live, the worker and publisher threads pick the channel's events up by themselves.
+    """
+    if queued:
+        service.worker_pool.drain()
+    now = service.clock.now()
+    service.data_publisher.on_tick(now)
+    service.websocket_publisher.on_tick(now)

@@ -164,6 +164,11 @@ class GradualRolloutManager:
     def set_rollout_percentage(self, percentage: int) -> FeatureFlagConfig:
         """Enable multi-channel for `percentage` % of tickers (0 switches it off)."""
         check_percentage(percentage)
+        selected = (
+            self.selector.select_rollout_tickers(percentage)
+            if self.selector is not None and 0 < percentage < 100
+            else None
+        )
         flags = self.integrator.flags.copy()
         flags.apply(
             {
@@ -171,12 +176,12 @@ class GradualRolloutManager:
                 "multichannel_system_enabled": percentage > 0,
                 "tick_channel_enabled": percentage > 0,
                 "integration_layer_enabled": True,
-                "rollout_tickers": (
-                    self.selector.select_rollout_tickers(percentage)
-                    if self.selector is not None and 0 < percentage < 100
-                    else []
-                ),
+                "rollout_tickers": selected or [],
             }
         )
         self.integrator.apply_feature_flags(flags)
+        if hasattr(self.integrator, "rollout_scope"):
+            # a selection (even an empty one) is exact; no selection means the hash bucket
+            scope = frozenset(selected) if selected is not None else None
+            setattr(self.integrator, "rollout_scope", scope)  # noqa: B010
         return flags
