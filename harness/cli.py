@@ -112,18 +112,33 @@ def validate_cmd(recording: str, repair: bool, max_problems: int, as_json: bool)
         click.echo(f"ok: {recording} is a valid recording")
 
 
-
 @cli.command("synth")
 @click.argument("out", type=click.Path())
-@click.option("--date", "day", default="2026-03-10", show_default=True, help="Trading day (YYYY-MM-DD, a weekday).")
+@click.option(
+    "--date",
+    "day",
+    default="2026-03-10",
+    show_default=True,
+    help="Trading day (YYYY-MM-DD, a weekday).",
+)
 @click.option("--tickers", default=4000, show_default=True, help="Number of tickers.")
 @click.option("--ticks", default=10_000_000, show_default=True, help="Total ticks in the day.")
 @click.option("--seed", default=0, show_default=True, help="Random seed (same seed, same day).")
 @click.option("--name", default=None, help="Recording name (default: directory name).")
-@click.option("--rows-per-file", default=2_000_000, show_default=True, help="Rows per Parquet part file.")
+@click.option(
+    "--rows-per-file", default=2_000_000, show_default=True, help="Rows per Parquet part file."
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing recording at OUT.")
-def synth_cmd(out: str, day: str, tickers: int, ticks: int, seed: int, name: str | None,
-              rows_per_file: int, overwrite: bool) -> None:
+def synth_cmd(
+    out: str,
+    day: str,
+    tickers: int,
+    ticks: int,
+    seed: int,
+    name: str | None,
+    rows_per_file: int,
+    overwrite: bool,
+) -> None:
     """Generate a seeded synthetic market day (pre-market, regular, after-hours) as a recording."""
     import time
 
@@ -135,15 +150,241 @@ def synth_cmd(out: str, day: str, tickers: int, ticks: int, seed: int, name: str
     with Progress(transient=True) as bar:
         task = bar.add_task("synth", total=1)
         manifest = synthesize_day(
-            out, day, tickers=tickers, ticks=ticks, seed=seed, name=name,
-            rows_per_file=rows_per_file, overwrite=overwrite,
+            out,
+            day,
+            tickers=tickers,
+            ticks=ticks,
+            seed=seed,
+            name=name,
+            rows_per_file=rows_per_file,
+            overwrite=overwrite,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     secs = time.perf_counter() - started
-    click.echo(f"wrote {out}: {manifest['tick_count']:,} ticks, {len(manifest['tickers']):,} tickers, "
-               f"{len(manifest['files'])} file(s) in {secs:.1f} s")
+    click.echo(
+        f"wrote {out}: {manifest['tick_count']:,} ticks, {len(manifest['tickers']):,} tickers, "
+        f"{len(manifest['files'])} file(s) in {secs:.1f} s"
+    )
+
 
 # --- replay core: replay, diff, runs ---
+
+
+def _progress_bar(total: int | None, enabled: bool) -> Any:
+    """A rich progress bar with ticks/s on stderr, or a no-op context when disabled."""
+    import contextlib
+
+    if not enabled:
+        return contextlib.nullcontext(None)
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.text import Text
+
+    class _Rate(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            return Text(f"{task.speed or 0:>10,.0f} ticks/s")
+
+    class _Bar:
+        def __enter__(self) -> Any:
+            self.progress = Progress(
+                TextColumn("replay"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                _Rate(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self.progress.__enter__()
+            task = self.progress.add_task("replay", total=total)
+            return lambda n: self.progress.advance(task, n)
+
+        def __exit__(self, *exc: Any) -> None:
+            self.progress.__exit__(*exc)
+
+    return _Bar()
+
+
+@cli.command()
+@click.argument("recording", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--primary",
+    default="tickstock.stacks:legacy",
+    show_default=True,
+    help="Primary stack factory, package.module:function.",
+)
+@click.option(
+    "--candidate", default=None, help="Candidate stack factory (default: the primary, A/A)."
+)
+@click.option("--aa", is_flag=True, help="A/A run: the candidate is the primary with its config.")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="SIDE.KEY=VALUE",
+    help="Stack config, e.g. candidate.phase=phase_1_parallel_testing (typed; repeatable).",
+)
+@click.option(
+    "--stack-config", type=click.Path(dir_okay=False), help="TOML with [primary]/[candidate]."
+)
+@click.option("--mode", default="afap", show_default=True, help="afap, realtime or speed=N.")
+@click.option("--tickers", default=None, help="Comma-separated tickers to replay.")
+@click.option("--from", "from_", default=None, help="Start time (ISO, UTC if naive; or ns).")
+@click.option("--to", "to", default=None, help="End time, exclusive (ISO or ns).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Replay at most N ticks.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds call order and faults.")
+@click.option(
+    "--tick-timeout",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Seconds one stack call may take before it is a timeout observation (0: off).",
+)
+@click.option(
+    "--max-hangs",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Consecutive timeouts on one ticker that abort the run as incomplete.",
+)
+@click.option(
+    "--inject", default=None, help="Candidate faults: error_rate=,delay_ms=,drop_rate=,hang_ticker="
+)
+@click.option("--diff-config", type=click.Path(dir_okay=False), help="TOML diff config.")
+@click.option(
+    "--runs-dir", default="reports/runs", show_default=True, help="Where run directories go."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar (default: when a terminal)."
+)
+def replay(
+    recording: str,
+    primary: str,
+    candidate: str | None,
+    aa: bool,
+    sets: tuple[str, ...],
+    stack_config: str | None,
+    mode: str,
+    tickers: str | None,
+    from_: str | None,
+    to: str | None,
+    limit: int | None,
+    seed: int,
+    tick_timeout: float,
+    max_hangs: int,
+    inject: str | None,
+    diff_config: str | None,
+    runs_dir: str,
+    as_json: bool,
+    progress: bool | None,
+) -> None:
+    """Shadow-replay RECORDING through primary and candidate, diff their events, store the run."""
+    import json
+
+    from harness.align import DiffConfig
+    from harness.errors import IncompleteRunError
+    from harness.faults import FaultSpec
+    from harness.replay import run_shadow
+    from harness.run_summary import render
+    from harness.runner import RunOptions
+    from harness.sources import Pace, open_source, paced, parse_time
+    from harness.stack_config import stack_configs
+
+    configs = stack_configs(sets, stack_config)
+    pace = Pace.parse(mode)
+    faults = FaultSpec.parse(inject)
+    cfg = DiffConfig.load(diff_config)
+    names = [t.strip() for t in tickers.split(",") if t.strip()] if tickers else None
+    start_ns, end_ns = parse_time(from_, "--from"), parse_time(to, "--to")
+    source, ticks, window = open_source(recording, names, start_ns, end_ns, limit)
+    if aa or candidate is None or (candidate == primary and configs["candidate"] == {}):
+        candidate, configs["candidate"] = None, configs["primary"]
+    options = RunOptions(seed=seed, tick_timeout_s=tick_timeout or None, max_hangs=max_hangs)
+    show = progress if progress is not None else (sys.stderr.isatty() and not as_json)
+    total = source.expected if source.expected is not None else (limit or source.tick_count)
+    filters = {"tickers": names, "from": from_, "to": to, "limit": limit}
+    with _progress_bar(total, bool(show)) as advance:
+        result = run_shadow(
+            paced(ticks, pace),
+            primary,
+            candidate,
+            configs["primary"],
+            configs["candidate"],
+            options,
+            faults,
+            runs_dir,
+            source.as_dict(),
+            source.expected,
+            pace.label,
+            filters,
+            cfg,
+            window,
+            advance,
+        )
+    if as_json:
+        click.echo(json.dumps({**result.summary, "path": str(result.path)}, indent=2, default=str))
+    else:
+        click.echo(render(result.summary, str(result.path)))
+    if result.status != "complete":
+        raise IncompleteRunError(f"run {result.run_id} is {result.status}: {result.reason}")
+
+
+@cli.command()
+@click.argument("run")
+@click.option("--config", "diff_config", type=click.Path(dir_okay=False), help="TOML diff config.")
+@click.option("--runs-dir", default="reports/runs", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def diff(run: str, diff_config: str | None, runs_dir: str, as_json: bool) -> None:
+    """Re-diff a stored RUN (directory or run id) with another diff config, without replaying."""
+    import json
+
+    from harness.align import DiffConfig
+    from harness.replay import diff_run
+    from harness.run_summary import render
+    from harness.store import open_run
+
+    stored = open_run(run, runs_dir)
+    summary = diff_run(stored, DiffConfig.load(diff_config))
+    if as_json:
+        click.echo(json.dumps({**summary, "path": str(stored.path)}, indent=2, default=str))
+    else:
+        click.echo(render(summary, str(stored.path)))
+
+
+@cli.command()
+@click.option("--runs-dir", default="reports/runs", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Show the newest N runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def runs(runs_dir: str, limit: int | None, as_json: bool) -> None:
+    """List stored runs: status, recording, stacks, ticks, match rate, verdict."""
+    import json
+
+    from harness.catalog import run_rows
+
+    rows = run_rows(runs_dir)[:limit]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    if not rows:
+        click.echo(f"no runs under {runs_dir}")
+        return
+    header = f"{'run_id':<27} {'status':<10} {'recording':<16} {'ticks':>9} {'match':>9} {'verdict':<12} stacks"
+    click.echo(header)
+    for r in rows:
+        match = "-" if r["match_rate"] is None else f"{100 * r['match_rate']:.2f}%"
+        click.echo(
+            f"{r['run_id']:<27} {r['status']:<10} {str(r['recording'] or '-'):<16} "
+            f"{str(r['ticks'] if r['ticks'] is not None else '-'):>9} {match:>9} "
+            f"{str(r['verdict'] or '-'):<12} {r['primary']} vs {r['candidate']}"
+        )
 
 
 # --- readiness: gate, report, compare, calibrate ---
@@ -162,7 +403,9 @@ def _default_accept(accept: str | None) -> Path | None:
 @click.option("--phase", "phases", multiple=True, help="Rollout phase to gate (repeatable).")
 @click.option("--all", "all_phases", is_flag=True, help="Gate every rollout phase.")
 @click.option("--accept", type=click.Path(dir_okay=False), help="Accepted-differences TOML.")
-@click.option("--junit", type=click.Path(dir_okay=False), help="JUnit XML path (default RUN/junit.xml).")
+@click.option(
+    "--junit", type=click.Path(dir_okay=False), help="JUnit XML path (default RUN/junit.xml)."
+)
 @click.option("--runs-root", default="reports/runs", show_default=True, help="Where run ids live.")
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date for rule expiry.")
 @click.option("--json", "as_json", is_flag=True, help="Print verdict.json instead of tables.")
@@ -197,13 +440,17 @@ def gate(
     junit_path = write_junit(Path(junit) if junit else run_dir / "junit.xml", results)
     evidence.close()
     if as_json:
-        click.echo(json.dumps(verdict_document(results, extra), indent=2, sort_keys=True, default=str))
+        click.echo(
+            json.dumps(verdict_document(results, extra), indent=2, sort_keys=True, default=str)
+        )
     else:
         for r in results:
             click.echo(text_table(r))
             click.echo("")
         for rule in evidence.rules.expired(evidence.today):
-            click.echo(f"expired rule {rule.id} (owner {rule.owner}, expired {rule.expires}) no longer applies")
+            click.echo(
+                f"expired rule {rule.id} (owner {rule.owner}, expired {rule.expires}) no longer applies"
+            )
         verdict = overall(results)
         click.echo(f"verdict: {verdict.value}  ({verdict_path}, {junit_path})")
     sys.exit(overall(results).exit_code)

@@ -35,15 +35,40 @@ REGULAR_END = 12 * 3600  # 16:00 ET
 CHUNK = 300  # seconds per generated chunk; surge windows never straddle one
 SURGE_WINDOW = 30
 MIN_TICKS_PER_TICKER = 5
-COLUMNS = (
-    "bid ask tick_open tick_high tick_low tick_close tick_vwap tick_volume "
-    "accumulated_volume vwap market_open_price"
-).split()
+COLUMNS = [
+    "bid",
+    "ask",
+    "tick_open",
+    "tick_high",
+    "tick_low",
+    "tick_close",
+    "tick_vwap",
+    "tick_volume",
+    "accumulated_volume",
+    "vwap",
+    "market_open_price",
+]
 #: Well-known names for the most active tickers, with plausible price levels.
 FAMOUS = [
-    ("NVDA", 180), ("TSLA", 420), ("AAPL", 250), ("AMD", 210), ("AMZN", 230), ("MSFT", 500),
-    ("META", 700), ("PLTR", 170), ("SPY", 670), ("QQQ", 600), ("GOOGL", 250), ("SOFI", 28),
-    ("F", 12), ("INTC", 37), ("NIO", 6), ("BAC", 52), ("MARA", 18), ("SMCI", 45), ("AVGO", 340),
+    ("NVDA", 180),
+    ("TSLA", 420),
+    ("AAPL", 250),
+    ("AMD", 210),
+    ("AMZN", 230),
+    ("MSFT", 500),
+    ("META", 700),
+    ("PLTR", 170),
+    ("SPY", 670),
+    ("QQQ", 600),
+    ("GOOGL", 250),
+    ("SOFI", 28),
+    ("F", 12),
+    ("INTC", 37),
+    ("NIO", 6),
+    ("BAC", 52),
+    ("MARA", 18),
+    ("SMCI", 45),
+    ("AVGO", 340),
     ("BRK.B", 490),
 ]
 
@@ -82,7 +107,9 @@ class _Day:
         self.rng = rng
         self.names = _ticker_names(n, rng)
         weights = np.sort(rng.lognormal(0.0, 2.0, n))[::-1]
-        self.counts = MIN_TICKS_PER_TICKER + rng.multinomial(ticks - MIN_TICKS_PER_TICKER * n, weights / weights.sum())
+        self.counts = MIN_TICKS_PER_TICKER + rng.multinomial(
+            ticks - MIN_TICKS_PER_TICKER * n, weights / weights.sum()
+        )
         base = np.exp(rng.normal(3.3, 1.0, n)).clip(1.5, 900)
         for i, (_, px) in enumerate(FAMOUS[:n]):
             base[i] = px * rng.uniform(0.9, 1.1)
@@ -110,7 +137,9 @@ class _Day:
         active = np.log1p(self.counts) / np.log1p(self.counts.max())
         n_surge = rng.poisson(0.3 + 1.7 * active)
         surge_chunks = np.sqrt(per_chunk) / np.sqrt(per_chunk).sum()
-        self.surges: list[tuple[int, int, float, int, float]] = []  # ticker, chunk, start, ticks, size
+        self.surges: list[
+            tuple[int, int, float, int, float]
+        ] = []  # ticker, chunk, start, ticks, size
         extra = np.zeros(n, np.int64)
         for i in np.flatnonzero(n_surge):
             for _ in range(int(n_surge[i])):
@@ -131,9 +160,17 @@ class _Day:
         for i in range(n):
             for _ in range(int(rng.poisson(1.0))):
                 start = rng.uniform(REGULAR_START, REGULAR_END - 600)
-                events[i].append((start, rng.uniform(600, 5400), rng.choice([-1, 1]) * rng.uniform(0.01, 0.05)))
+                events[i].append(
+                    (start, rng.uniform(600, 5400), rng.choice([-1, 1]) * rng.uniform(0.01, 0.05))
+                )
             for _ in range(int(rng.poisson(0.15))):
-                events[i].append((rng.uniform(0, DAY_SECONDS), 1.0, rng.choice([-1, 1]) * rng.uniform(0.015, 0.08)))
+                events[i].append(
+                    (
+                        rng.uniform(0, DAY_SECONDS),
+                        1.0,
+                        rng.choice([-1, 1]) * rng.uniform(0.015, 0.08),
+                    )
+                )
         k = max(1, max(len(e) for e in events))
         self.ev = np.zeros((3, n, k))
         self.ev[1] = 1.0
@@ -209,7 +246,9 @@ def _chunk(day: _Day, c: int) -> dict[str, np.ndarray] | None:
     ask = np.maximum(ask, price)
     size = rng.lognormal(day.size_mu[tid], 1.0) * np.sqrt(act) * vmult
     lots = rng.random(tid.size) < 0.6
-    volume = np.where(lots, np.maximum(1, np.round(size / 100)) * 100, np.maximum(1, np.round(size % 100)))
+    volume = np.where(
+        lots, np.maximum(1, np.round(size / 100)) * 100, np.maximum(1, np.round(size % 100))
+    )
     volume = volume.astype(np.int64)
     # Per-second aggregate of the (ticker, second) bucket so far.
     bucket = tid * CHUNK + (np.floor(t).astype(np.int64) - c * CHUNK)
@@ -234,10 +273,21 @@ def _chunk(day: _Day, c: int) -> dict[str, np.ndarray] | None:
     day.cum_v[tid[last]] = acc[last]
     day.cum_pv[tid[last]] += _seg_cumsum(pv, starts)[last]
     return {
-        "tid": tid, "t": t, "price": price, "volume": volume, "bid": bid, "ask": ask,
-        "tick_open": price[b_start], "tick_high": tick_high, "tick_low": tick_low,
-        "tick_close": price, "tick_vwap": tick_vwap, "tick_volume": tick_volume,
-        "accumulated_volume": acc, "vwap": vwap, "market_open_price": open_px,
+        "tid": tid,
+        "t": t,
+        "price": price,
+        "volume": volume,
+        "bid": bid,
+        "ask": ask,
+        "tick_open": price[b_start],
+        "tick_high": tick_high,
+        "tick_low": tick_low,
+        "tick_close": price,
+        "tick_vwap": tick_vwap,
+        "tick_volume": tick_volume,
+        "accumulated_volume": acc,
+        "vwap": vwap,
+        "market_open_price": open_px,
     }
 
 
@@ -257,7 +307,9 @@ def synthesize_day(
     if day_date.weekday() >= 5:
         raise ConfigError(f"--date {day_date} is a weekend; pick a trading day (Mon–Fri)")
     if tickers < 1 or ticks < MIN_TICKS_PER_TICKER * tickers:
-        raise ConfigError(f"need ticks ≥ {MIN_TICKS_PER_TICKER} × tickers (got {ticks} ticks, {tickers} tickers)")
+        raise ConfigError(
+            f"need ticks ≥ {MIN_TICKS_PER_TICKER} × tickers (got {ticks} ticks, {tickers} tickers)"
+        )
     start_ns = int(datetime.combine(day_date, time(4, 0), ET).timestamp()) * 1_000_000_000
     rng = np.random.default_rng(seed)
     day = _Day(tickers, ticks, rng)
@@ -269,8 +321,13 @@ def synthesize_day(
     }
     seq0, nchunks = 0, DAY_SECONDS // CHUNK
     with RecordingWriter(
-        path, name=name, source="synthetic", notes=notes, rows_per_file=rows_per_file,
-        columns=COLUMNS, overwrite=overwrite,
+        path,
+        name=name,
+        source="synthetic",
+        notes=notes,
+        rows_per_file=rows_per_file,
+        columns=COLUMNS,
+        overwrite=overwrite,
     ) as writer:
         for c in range(nchunks):
             cols = _chunk(day, c)
@@ -282,8 +339,11 @@ def synthesize_day(
                 arrays: dict[str, Any] = {
                     "seq": pa.array(np.arange(seq0, seq0 + n, dtype=np.int64)),
                     "ts": pa.array(ts[order]).cast(TS_TYPE),
-                    "ticker": pa.DictionaryArray.from_arrays(pa.array(tid[order].astype(np.int32)), names),
-                    "price": cols.pop("price")[order], "volume": cols.pop("volume")[order],
+                    "ticker": pa.DictionaryArray.from_arrays(
+                        pa.array(tid[order].astype(np.int32)), names
+                    ),
+                    "price": cols.pop("price")[order],
+                    "volume": cols.pop("volume")[order],
                 }
                 mop = cols.pop("market_open_price")[order]
                 for key, values in cols.items():

@@ -1,0 +1,186 @@
+"""Event comparison: classify aligned pairs (design.md §6), find the first divergence, hash streams.
+
+Pairs whose JSON (minus ignored fields) is byte-identical are matches without further work; the
+rest are exploded into leaf paths with DuckDB's `json_tree`, compared with per-field tolerances,
+and every differing path is kept with both values. Emission order within a tick is checked last
+on the matched pairs. All of it runs as SQL over the temp tables of harness/align.py::
+
+    classify(con, cfg)       # → temp table diff (the schema of diff.parquet)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+
+from harness.align import DiffConfig, align, ignore_patch
+
+CLASSES = ("match", "field_mismatch", "missing", "extra", "order")
+DIFF_COLUMNS = (
+    "ticker, type, direction, tick_seq, primary_tick_seq, candidate_tick_seq, primary_index, "
+    "candidate_index, primary_pos, candidate_pos, shard, class, fields, accepted_by"
+)
+
+
+def _strip(col: str, patch: str | None) -> str:
+    return f"json_merge_patch({col}, '{patch}')" if patch else col
+
+
+def classify(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
+    """Align the events and create temp table `diff`: one row per event pair or unpaired event."""
+    align(con, cfg)
+    patch = ignore_patch(cfg.ignore)
+    con.execute(
+        f"""create or replace temp table _cmp as
+        select row_number() over () as pair_id, *,
+               {_strip("p_json", patch)} as p_s, {_strip("c_json", patch)} as c_s
+        from _pairs"""
+    )
+    tol_rows = [("", cfg.default_tolerance.abs, cfg.default_tolerance.rel, 1)] + [
+        (k, t.abs, t.rel, 0) for k, t in cfg.tolerances.items()
+    ]
+    con.execute(
+        "create or replace temp table _tol (path varchar, abs double, rel double, is_default int)"
+    )
+    con.executemany("insert into _tol values (?, ?, ?, ?)", tol_rows)
+    numeric = "('UBIGINT', 'BIGINT', 'DOUBLE', 'HUGEINT')"
+    con.execute(
+        f"""create or replace temp table _fields as
+        with todo as (select pair_id, p_s, c_s from _cmp
+                      where pid is not null and cid is not null and p_s is distinct from c_s),
+             pl as (select pair_id, fullkey as path, value, json_tree.type as t
+                    from todo, json_tree(todo.p_s) where json_tree.type not in ('OBJECT', 'ARRAY')),
+             cl as (select pair_id, fullkey as path, value, json_tree.type as t
+                    from todo, json_tree(todo.c_s) where json_tree.type not in ('OBJECT', 'ARRAY')),
+             both_ as (select coalesce(pl.pair_id, cl.pair_id) as pair_id,
+                              regexp_replace(coalesce(pl.path, cl.path), '^\\$\\.', '') as path,
+                              pl.value as pv, cl.value as cv, pl.t as pt, cl.t as ct
+                       from pl full outer join cl on pl.pair_id = cl.pair_id and pl.path = cl.path),
+             judged as (
+               select b.*,
+                 case
+                   when b.pt in {numeric} and b.ct in {numeric} then
+                     abs(b.pv::double - b.cv::double) <= coalesce(t.abs, d.abs)
+                     or abs(b.pv::double - b.cv::double)
+                        <= coalesce(t.rel, d.rel) * greatest(abs(b.pv::double), abs(b.cv::double))
+                   else b.pv is not distinct from b.cv
+                 end as same
+               from both_ b left join _tol t on t.path = b.path and t.is_default = 0
+               cross join (select abs, rel from _tol where is_default = 1) d)
+        select pair_id,
+               list({{'path': path, 'primary': pv, 'candidate': cv}} order by path) as fields
+        from judged where not same group by pair_id"""
+    )
+    con.execute(
+        """create or replace temp table diff as
+        with base as (
+          select c.*, f.fields,
+                 case when c.pid is null then 'extra'
+                      when c.cid is null then 'missing'
+                      when f.fields is not null then 'field_mismatch'
+                      else 'match' end as base_class
+          from _cmp c left join _fields f using (pair_id)),
+        ranked as (
+          select *,
+            case when base_class = 'match' then
+              row_number() over (partition by shard, tick_seq, base_class = 'match' order by primary_pos)
+            end as p_rank,
+            case when base_class = 'match' then
+              row_number() over (partition by shard, tick_seq, base_class = 'match' order by candidate_pos)
+            end as c_rank
+          from base)
+        select ticker, type, direction, tick_seq, primary_tick_seq, candidate_tick_seq,
+               primary_index, candidate_index, primary_pos, candidate_pos, shard,
+               case when base_class = 'match' and p_rank <> c_rank then 'order' else base_class end
+                 as class,
+               coalesce(fields, []::struct(path varchar, "primary" varchar, candidate varchar)[])
+                 as fields,
+               null::varchar as accepted_by
+        from ranked order by tick_seq, coalesce(primary_pos, candidate_pos)"""
+    )
+
+
+def class_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    counts = dict.fromkeys(CLASSES, 0)
+    counts.update(dict(con.execute("select class, count(*) from diff group by 1").fetchall()))
+    return counts
+
+
+def event_hashes(con: duckdb.DuckDBPyConnection, ignore: tuple[str, ...]) -> dict[str, str]:
+    """sha256 per stack over (tick_seq, emit_index, JSON minus ignored fields) in emission order."""
+    patch = ignore_patch(ignore)
+    out = {}
+    for side in ("primary", "candidate"):
+        h = hashlib.sha256()
+        rel = con.sql(
+            f"""select tick_seq::varchar || ' ' || emit_index::varchar || ' ' ||
+                       {_strip("event_json", patch)} || chr(10) as line
+                from events_{side} order by shard, emit_pos"""
+        )
+        # newer DuckDB names it to_arrow_reader, 1.x fetch_arrow_reader
+        reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader
+        reader = reader(200_000)
+        for batch in reader:
+            h.update("".join(batch.column(0).to_pylist()).encode())
+        out[side] = h.hexdigest()
+    return out
+
+
+TickLookup = Callable[[str, int, int], list[dict[str, Any]]]
+
+
+def first_divergence(
+    con: duckdb.DuckDBPyConnection, window: int = 5, ticks: TickLookup | None = None
+) -> dict[str, Any] | None:
+    """The earliest tick_seq where the stacks' events disagree, with its ticker's tick window.
+
+    `ticks(ticker, start_ns, end_ns)` may supply the full ticks (prices, volumes) of the window
+    from the recording; without it the window holds the observation rows.
+    """
+    row = con.execute(
+        """select tick_seq, ticker, class from diff where class <> 'match'
+           order by tick_seq, coalesce(primary_pos, candidate_pos) limit 1"""
+    ).fetchone()
+    if row is None:
+        return None
+    seq, ticker, klass = row
+    rows = con.execute(
+        """(select * from observations where ticker = $t and seq < $s order by seq desc limit $w)
+           union all
+           (select * from observations where ticker = $t and seq >= $s order by seq limit $w + 1)
+           order by seq""",
+        {"t": ticker, "s": seq, "w": window},
+    ).df()
+    obs = json.loads(rows.to_json(orient="records", date_format="iso"))
+    lo = int(rows["seq"].min()) if len(rows) else seq
+    hi = int(rows["seq"].max()) if len(rows) else seq
+    events = {}
+    for side in ("primary", "candidate"):
+        found = con.execute(
+            f"""select event_json from events_{side}
+                where ticker = $t and tick_seq between $lo and $hi order by shard, emit_pos""",
+            {"t": ticker, "lo": lo, "hi": hi},
+        ).fetchall()
+        events[side] = [json.loads(r[0]) for r in found]
+    diffs = con.execute(
+        "select type, direction, class, fields from diff where tick_seq = $s and class <> 'match'",
+        {"s": seq},
+    ).fetchall()
+    out: dict[str, Any] = {
+        "seq": int(seq),
+        "ticker": ticker,
+        "class": klass,
+        "differences": [
+            {"type": t, "direction": d, "class": c, "fields": f} for t, d, c, f in diffs
+        ],
+        "observations": obs,
+        "events": events,
+    }
+    if ticks is not None and len(rows):
+        ts = rows["ts"]
+        out["ticks"] = ticks(ticker, int(ts.min().value), int(ts.max().value))
+    return out

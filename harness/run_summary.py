@@ -1,0 +1,125 @@
+"""The compact run summary (`harness replay` output, summary.json): counts, latency, diff, divergence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from harness.compare import class_counts
+
+SIDES = ("primary", "candidate")
+
+
+def latency(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, float | None]]:
+    """Per-stack wall p50/p90/p99/mean (µs) over successful calls, plus CPU p50 (µs)."""
+    out: dict[str, dict[str, float | None]] = {}
+    for side in SIDES:
+        row = con.execute(
+            f"""select quantile_cont({side}_ns, [0.5, 0.9, 0.99]), avg({side}_ns),
+                       quantile_cont({side}_cpu_ns, 0.5), count(*)
+                from observations where {side}_error is null"""
+        ).fetchone()
+        assert row is not None
+        q, mean, cpu, n = row
+
+        def us(v):
+            return None if v is None else round(float(v) / 1000.0, 3)
+
+        out[side] = {
+            "p50_us": us(q[0]) if q else None,
+            "p90_us": us(q[1]) if q else None,
+            "p99_us": us(q[2]) if q else None,
+            "mean_us": us(mean),
+            "cpu_p50_us": us(cpu),
+            "calls": int(n),
+        }
+    return out
+
+
+def events_by_type(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+    out = {}
+    for side in SIDES:
+        rows = con.execute(
+            f"select coalesce(type, '?'), count(*) from events_{side} group by 1 order by 1"
+        ).fetchall()
+        out[side] = {str(t): int(n) for t, n in rows}
+    return out
+
+
+def build(
+    con: duckdb.DuckDBPyConnection,
+    manifest: dict[str, Any],
+    hashes: dict[str, str],
+    divergence: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The summary dict; `con` has the run's views and the `diff` table."""
+    counts = class_counts(con)
+    total = sum(counts.values())
+    errors = con.execute(
+        """select count(primary_error), count(candidate_error),
+                  count(*) filter (where primary_timeout), count(*) filter (where candidate_timeout)
+           from observations"""
+    ).fetchone()
+    assert errors is not None
+    ratio = None
+    lat = latency(con)
+    if lat["primary"]["p50_us"] and lat["candidate"]["p50_us"] is not None:
+        ratio = round(lat["candidate"]["p50_us"] / lat["primary"]["p50_us"], 4)
+    return {
+        "run_id": manifest.get("run_id"),
+        "status": manifest.get("status"),
+        "recording": (manifest.get("recording") or {}).get("name"),
+        "primary": (manifest.get("primary") or {}).get("factory"),
+        "candidate": (manifest.get("candidate") or {}).get("factory"),
+        "ticks": (manifest.get("audit") or {}).get("read"),
+        "audit_ok": (manifest.get("audit") or {}).get("ok"),
+        "events": events_by_type(con),
+        "diff": counts,
+        "match_rate": round(counts["match"] / total, 6) if total else None,
+        "errors": {"primary": int(errors[0]), "candidate": int(errors[1])},
+        "timeouts": {"primary": int(errors[2]), "candidate": int(errors[3])},
+        "latency": lat,
+        "latency_ratio_p50": ratio,
+        "event_hash": hashes,
+        "first_divergence": None
+        if divergence is None
+        else {k: divergence[k] for k in ("seq", "ticker", "class")},
+    }
+
+
+def render(summary: dict[str, Any], path: str | None = None) -> str:
+    """The summary as a few aligned text lines for the terminal."""
+    lines = [
+        f"run {summary.get('run_id')}  status {summary.get('status')}  "
+        f"recording {summary.get('recording') or '-'}  ticks {summary.get('ticks')}",
+        f"  primary   {summary.get('primary')}",
+        f"  candidate {summary.get('candidate')}",
+    ]
+    for side in SIDES:
+        ev = summary["events"][side]
+        lat = summary["latency"][side]
+        by_type = ", ".join(f"{k} {v}" for k, v in ev.items()) or "none"
+        lines.append(
+            f"  {side:<9} events {sum(ev.values())} ({by_type}); "
+            f"p50 {lat['p50_us']} µs, p99 {lat['p99_us']} µs; "
+            f"errors {summary['errors'][side]}, timeouts {summary['timeouts'][side]}"
+        )
+    d = summary["diff"]
+    rate = summary.get("match_rate")
+    lines.append(
+        f"  diff      match {d['match']}  field_mismatch {d['field_mismatch']}  missing {d['missing']}"
+        f"  extra {d['extra']}  order {d['order']}  match rate "
+        + ("-" if rate is None else f"{100 * rate:.3f} %")
+    )
+    fd = summary.get("first_divergence")
+    lines.append(
+        "  first divergence: none"
+        if not fd
+        else f"  first divergence: seq {fd['seq']} ticker {fd['ticker']} ({fd['class']})"
+    )
+    if summary.get("reason"):
+        lines.append(f"  reason: {summary['reason']}")
+    if path:
+        lines.append(f"  run directory: {path}")
+    return "\n".join(lines)
