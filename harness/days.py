@@ -23,8 +23,9 @@ def day_breakdown(run: Run) -> list[dict[str, Any]]:
     con = run.connect()
     try:
         con.execute("create temp table _days (shard integer, date varchar)")
-        con.executemany("insert into _days values (?, ?)",
-                        [(int(k), v or "-") for k, v in dates.items()])
+        con.executemany(
+            "insert into _days values (?, ?)", [(int(k), v or "-") for k, v in dates.items()]
+        )
         obs = con.execute(
             """select d.date, count(*), count(o.primary_error), count(o.candidate_error),
                       sum(o.primary_events), sum(o.candidate_events),
@@ -45,16 +46,20 @@ def day_breakdown(run: Run) -> list[dict[str, Any]]:
     for date, ticks, p_err, c_err, p_ev, c_ev, p50p, p50c in obs:
         counts = classes.get(date, {})
         total = sum(counts.values())
-        out.append({
-            "date": date,
-            "ticks": int(ticks),
-            "errors": {"primary": int(p_err), "candidate": int(c_err)},
-            "events": {"primary": int(p_ev or 0), "candidate": int(c_ev or 0)},
-            "diff": counts,
-            "match_rate": round(counts.get("match", 0) / total, 6) if total else None,
-            "p50_us": {"primary": None if p50p is None else round(p50p / 1000, 3),
-                       "candidate": None if p50c is None else round(p50c / 1000, 3)},
-        })
+        out.append(
+            {
+                "date": date,
+                "ticks": int(ticks),
+                "errors": {"primary": int(p_err), "candidate": int(c_err)},
+                "events": {"primary": int(p_ev or 0), "candidate": int(c_ev or 0)},
+                "diff": counts,
+                "match_rate": round(counts.get("match", 0) / total, 6) if total else None,
+                "p50_us": {
+                    "primary": None if p50p is None else round(p50p / 1000, 3),
+                    "candidate": None if p50c is None else round(p50c / 1000, 3),
+                },
+            }
+        )
     return out
 
 

@@ -18,11 +18,13 @@ import logging
 import os
 import resource
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from harness.errors import ConfigError
 from harness.faults import FaultSpec
 from harness.pinning import pin_rollout
 from harness.replay import RunResult, StackSpec, finish_run, shadow_shard, start_run
@@ -33,9 +35,9 @@ from harness.store import DEFAULT_ROOT, EVENT_DIRS
 #: What sharding changes for decisions that are not per ticker (also written to the manifest).
 GLOBAL_DECISIONS = {
     "rollout": "rollout tickers are selected once by the coordinator, before sharding, and passed "
-               "to every shard as an explicit list",
+    "to every shard as an explicit list",
     "fallback": "automatic fallback, error-rate alerts and integration metrics are judged per "
-                "shard (ticker bucket × day): one shard falling back does not switch the others",
+    "shard (ticker bucket × day): one shard falling back does not switch the others",
     "days": "each trading day starts from fresh stack state (a new session), as in production",
 }
 WORKER_DEATHS_ALLOWED = 2  # a shard whose worker dies more often than this fails the run
@@ -53,9 +55,15 @@ class ShardReport:
     peak_rss_mb: float
 
     def as_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "read": self.outcome.read, "host": self.host, "pid": self.pid,
-                "wall_s": round(self.wall_s, 3), "peak_rss_mb": round(self.peak_rss_mb, 1),
-                "audit_ok": self.outcome.audit_ok}
+        return {
+            "index": self.index,
+            "read": self.outcome.read,
+            "host": self.host,
+            "pid": self.pid,
+            "wall_s": round(self.wall_s, 3),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "audit_ok": self.outcome.audit_ok,
+        }
 
 
 def _clear_parts(run_dir: Path, shard: int) -> None:
@@ -89,51 +97,104 @@ def run_shard(
     _clear_parts(path, shard.index)
     rec = open_recording(recording)
     ticks = rec.ticks(shard.tickers, shard.start_ns, shard.end_ns, options.batch_size)
-    outcome = shadow_shard(path, ticks, primary, candidate, replace(options, shard=shard.index),
-                           inject, progress)
-    return ShardReport(shard.index, outcome, os.uname().nodename, os.getpid(),
-                       time.perf_counter() - started, _peak_rss_mb())
+    outcome = shadow_shard(
+        path, ticks, primary, candidate, replace(options, shard=shard.index), inject, progress
+    )
+    return ShardReport(
+        shard.index,
+        outcome,
+        os.uname().nodename,
+        os.getpid(),
+        time.perf_counter() - started,
+        _peak_rss_mb(),
+    )
 
 
 def _lost(shard: Shard, why: str) -> tuple[int, RunOutcome]:
     """The outcome recorded for a shard that never finished: it aborts the run (incomplete)."""
     zero = StackCounts(0, 0, 0, 0)
-    return shard.index, RunOutcome(0, zero, zero, {}, 0, f"shard {shard.index} ({shard.date or "
-                                   f"'all days'}, bucket {shard.bucket}) failed: {why}")
+    where = shard.date or "all days"
+    why = f"shard {shard.index} ({where}, bucket {shard.bucket}) failed: {why}"
+    return shard.index, RunOutcome(0, zero, zero, {}, 0, why)
+
+
+@contextlib.contextmanager
+def local_cluster(
+    workers: int | None = None, allowed_failures: int = WORKER_DEATHS_ALLOWED
+) -> Iterator[Any]:
+    """A private LocalCluster: worker processes with one thread each, everything on 127.0.0.1.
+
+    No dashboard; the scheduler's small HTTP endpoint binds 127.0.0.1 (any free port).
+    """
+    import dask
+    from distributed import LocalCluster
+
+    n = workers or os.cpu_count() or 1
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        with dask.config.set(
+            {
+                "distributed.scheduler.allowed-failures": allowed_failures,
+                "distributed.admin.system-monitor.gil.enabled": False,
+            }
+        ):
+            cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,
+            )
+    with cluster:
+        yield cluster
 
 
 @contextlib.contextmanager
 def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
-    """A Dask client: an existing scheduler, or a private LocalCluster on 127.0.0.1 (no dashboard)."""
-    import dask
-    from distributed import Client, LocalCluster
+    """A Dask client on an existing scheduler (tcp://host:port) or on a private LocalCluster."""
+    from distributed import Client
 
     if scheduler and scheduler != "local":
         with Client(scheduler, timeout="30s") as client:
             yield client
         return
-    n = workers or os.cpu_count() or 1
-    with dask.config.set({"distributed.scheduler.allowed-failures": WORKER_DEATHS_ALLOWED,
-                          "distributed.worker.daemon": False,
-                          "distributed.admin.system-monitor.gil.enabled": False}), \
-        LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                     dashboard_address=None, silence_logs=logging.CRITICAL) as cluster, \
-            Client(cluster) as client:
+    with local_cluster(workers) as cluster, Client(cluster) as client:
         yield client
 
 
 def _run_on_dask(
-    client: Any, run_dir: str, recording: str, plan: ShardPlan, p: StackSpec, c: StackSpec,
-    options: RunOptions, inject: FaultSpec, shard_timeout_s: float | None,
+    client: Any,
+    run_dir: str,
+    recording: str,
+    plan: ShardPlan,
+    p: StackSpec,
+    c: StackSpec,
+    options: RunOptions,
+    inject: FaultSpec,
+    shard_timeout_s: float | None,
     progress: Callable[[int], None] | None,
 ) -> tuple[list[ShardReport], list[tuple[int, RunOutcome]]]:
     from distributed import as_completed
 
     # the biggest shards first: the last shard to finish bounds the wall time
     order = sorted(plan.shards, key=lambda s: -(len(s.tickers) if s.tickers else 1 << 30))
-    futures = {client.submit(run_shard, run_dir, recording, s, p, c, options, inject,
-                             key=f"shard-{Path(run_dir).name}-{s.index}", pure=False,
-                             retries=1): s for s in order}
+    futures = {
+        client.submit(
+            run_shard,
+            run_dir,
+            recording,
+            s,
+            p,
+            c,
+            options,
+            inject,
+            key=f"shard-{Path(run_dir).name}-{s.index}",
+            pure=False,
+            retries=1,
+        ): s
+        for s in order
+    }
     reports: list[ShardReport] = []
     lost: list[tuple[int, RunOutcome]] = []
     try:
@@ -152,16 +213,48 @@ def _run_on_dask(
         for fut, shard in futures.items():
             if shard.index not in done:
                 fut.cancel()
-                lost.append(_lost(shard, f"not finished within --shard-timeout {shard_timeout_s} s"))
+                lost.append(
+                    _lost(shard, f"not finished within --shard-timeout {shard_timeout_s} s")
+                )
     return reports, lost
+
+
+def sharded_plan(
+    recording: str | Path,
+    workers: int | None,
+    scheduler: str | None,
+    buckets: int | None,
+    mode: str,
+    limit: int | None,
+    tickers: Sequence[str] | None,
+    start_ns: int | None,
+    end_ns: int | None,
+) -> ShardPlan | None:
+    """The plan when this replay should run sharded, else None (the one-process runner).
+
+    Sharded is the default for multi-shard inputs (several days, or a day large enough for
+    several buckets) and whenever workers, a scheduler or a shard count is asked for. Pacing
+    (realtime / speed=N) and --limit (a prefix in time order) need the one-process runner.
+    """
+    from harness.recording import open_recording
+
+    asked = workers is not None or scheduler is not None or buckets is not None
+    if mode != "afap" or limit is not None:
+        if asked:
+            raise ConfigError(
+                "sharded replay (--workers/--scheduler/--shards) needs --mode afap and no --limit"
+            )
+        return None
+    plan = plan_shards(open_recording(recording).manifest, buckets, tickers, start_ns, end_ns)
+    return plan if asked or len(plan) > 1 else None
 
 
 def replay_recording(
     recording: str | Path,
     primary: StackSpec,
     candidate: StackSpec,
-    options: RunOptions = RunOptions(),
-    inject: FaultSpec = FaultSpec(),
+    options: RunOptions | None = None,
+    inject: FaultSpec | None = None,
     root: str | Path = DEFAULT_ROOT,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -183,6 +276,8 @@ def replay_recording(
     """
     from harness.recording import check_recording, open_recording
 
+    options = options or RunOptions()
+    inject = inject or FaultSpec()
     check_recording(recording)  # validation happens before any replay (design.md §3)
     rec = open_recording(recording)
     manifest = rec.manifest
@@ -195,26 +290,64 @@ def replay_recording(
     candidate, rollout = pin_rollout(candidate, rec.ticks(tickers or None, lo, hi))
     primary = candidate if aa else pin_rollout(primary, rec.ticks(tickers or None, lo, hi))[0]
     in_process = workers == 0
-    executor = "in-process" if in_process else (scheduler if scheduler and scheduler != "local"
-                                                else f"LocalCluster({workers or os.cpu_count()})")
-    sharding = {"plan": plan.as_dict(), "balance": balance(plan), "executor": executor,
-                "shard_dates": {str(s.index): s.date for s in plan.shards},
-                "rollout": rollout, "global_decisions": GLOBAL_DECISIONS}
-    source = {"path": str(recording), "name": rec.name, "sha256": rec.sha256,
-              "tick_count": rec.tick_count}
-    writer = start_run(primary, candidate, options, inject, root, source, mode, filters,
-                       len(plan), {"sharding": sharding})
+    executor = (
+        "in-process"
+        if in_process
+        else (
+            scheduler
+            if scheduler and scheduler != "local"
+            else f"LocalCluster({workers or os.cpu_count()})"
+        )
+    )
+    sharding = {
+        "plan": plan.as_dict(),
+        "balance": balance(plan),
+        "executor": executor,
+        "shard_dates": {str(s.index): s.date for s in plan.shards},
+        "rollout": rollout,
+        "global_decisions": GLOBAL_DECISIONS,
+    }
+    source = {
+        "path": str(recording),
+        "name": rec.name,
+        "sha256": rec.sha256,
+        "tick_count": rec.tick_count,
+    }
+    writer = start_run(
+        primary,
+        candidate,
+        options,
+        inject,
+        root,
+        source,
+        mode,
+        filters,
+        len(plan),
+        {"sharding": sharding},
+    )
     run_dir = str(writer.path)
     started = time.perf_counter()
     try:
         if in_process:
-            reports = [run_shard(run_dir, str(recording), s, primary, candidate, options, inject,
-                                 progress) for s in plan.shards]
+            reports = [
+                run_shard(run_dir, str(recording), s, primary, candidate, options, inject, progress)
+                for s in plan.shards
+            ]
             lost: list[tuple[int, RunOutcome]] = []
         else:
             with dask_client(workers, scheduler) as client:
-                reports, lost = _run_on_dask(client, run_dir, str(recording), plan, primary,
-                                             candidate, options, inject, shard_timeout_s, progress)
+                reports, lost = _run_on_dask(
+                    client,
+                    run_dir,
+                    str(recording),
+                    plan,
+                    primary,
+                    candidate,
+                    options,
+                    inject,
+                    shard_timeout_s,
+                    progress,
+                )
     except KeyboardInterrupt:
         writer.finish("incomplete", reason="interrupted")
         raise
@@ -230,6 +363,11 @@ def replay_recording(
     sharding["peak_rss_mb"] = round(max((r.peak_rss_mb for r in reports), default=0.0), 1)
     writer.update(sharding=sharding)
     outcomes = [r.outcome for r in reports] + [o for _, o in lost]
+    if tick_lookup is None:
+
+        def tick_lookup(ticker: str, lo_ns: int, hi_ns: int) -> list[dict[str, Any]]:
+            return [t._asdict() for t in rec.ticks([ticker], lo_ns, hi_ns + 1)]
+
     result = finish_run(writer, outcomes, expected, diff_config, tick_lookup)
     from harness.days import add_day_breakdown
 

@@ -12,6 +12,7 @@ same explicit `rollout_tickers`. Stacks without a `rollout` block in stats() are
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -62,14 +63,20 @@ def pin_rollout(spec: Any, ticks: Iterable[Any] | None = None) -> tuple[Any, dic
         if method in ("all", "none"):
             return spec, {"method": method, "tickers": None, "warmup_ticks": fed}
         if method == "pending":
-            return spec, {"method": "pending", "tickers": 0, "warmup_ticks": fed,
-                          "note": "the stack never finished its warm-up; each shard selects alone"}
+            return spec, {
+                "method": "pending",
+                "tickers": 0,
+                "warmup_ticks": fed,
+                "note": "the stack never finished its warm-up; each shard selects alone",
+            }
         chosen = sorted(stack.stats().get(ROLLOUT_KEY) or [])
     finally:
-        try:
+        with contextlib.suppress(Exception):  # closing the probe stack is best effort
             stack.close()
-        except Exception:  # closing the probe stack is best effort
-            pass
     pinned = replace(spec, config={**config, ROLLOUT_KEY: chosen})
-    return pinned, {"method": method, "tickers": len(chosen), "warmup_ticks": fed,
-                    "selected_at": block.get("selected_at")}
+    return pinned, {
+        "method": method,
+        "tickers": len(chosen),
+        "warmup_ticks": fed,
+        "selected_at": block.get("selected_at"),
+    }

@@ -65,6 +65,11 @@ class ShardPlan:
     def __len__(self) -> int:
         return len(self.shards)
 
+    @property
+    def stored_rows(self) -> int:
+        """Rows stored for the planned days (the progress total of an unfiltered replay)."""
+        return sum({s.date: s.stored_rows for s in self.shards}.values())
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "buckets": self.buckets,
@@ -108,7 +113,9 @@ def _days(manifest: dict[str, Any]) -> list[tuple[str | None, int | None, int | 
     return out
 
 
-def _clip(lo: int | None, hi: int | None, start: int | None, end: int | None) -> tuple[int | None, int | None]:
+def _clip(
+    lo: int | None, hi: int | None, start: int | None, end: int | None
+) -> tuple[int | None, int | None]:
     if start is not None:
         lo = start if lo is None else max(lo, start)
     if end is not None:
@@ -166,8 +173,12 @@ def balance(plan: ShardPlan) -> dict[str, Any]:
     sizes = [len(s.tickers) for s in plan.shards if s.tickers is not None]
     if not sizes:
         return {}
-    return {"tickers_min": min(sizes), "tickers_max": max(sizes),
-            "tickers_mean": round(sum(sizes) / len(sizes), 1), "cv": _cv(sizes)}
+    return {
+        "tickers_min": min(sizes),
+        "tickers_max": max(sizes),
+        "tickers_mean": round(sum(sizes) / len(sizes), 1),
+        "cv": _cv(sizes),
+    }
 
 
 def _cv(xs: list[int]) -> float:

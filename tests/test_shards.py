@@ -17,8 +17,14 @@ from harness.shards import (
 def _manifest(days: dict[str, int], tickers: list[str]) -> dict:
     files = []
     for i, (d, rows) in enumerate(sorted(days.items())):
-        files.append({"path": f"date={d}/part-00000.parquet", "rows": rows,
-                      "first_ts": 1000 * (i + 1), "last_ts": 1000 * (i + 1) + 500})
+        files.append(
+            {
+                "path": f"date={d}/part-00000.parquet",
+                "rows": rows,
+                "first_ts": 1000 * (i + 1),
+                "last_ts": 1000 * (i + 1) + 500,
+            }
+        )
     return {"files": files, "tickers": tickers, "tick_count": sum(days.values())}
 
 
@@ -67,7 +73,9 @@ def test_zero_buckets_is_a_config_error():
         plan_shards(_manifest({"2026-03-10": 1}, ["A"]), buckets=0)
 
 
-@pytest.mark.parametrize(("path", "date"), [("date=2026-03-10/part-00000.parquet", "2026-03-10"),
-                                            ("part-00000.parquet", None)])
+@pytest.mark.parametrize(
+    ("path", "date"),
+    [("date=2026-03-10/part-00000.parquet", "2026-03-10"), ("part-00000.parquet", None)],
+)
 def test_file_dates_come_from_the_hive_partition(path, date):
     assert file_date(path) == date
