@@ -528,6 +528,25 @@ def gate(
     sys.exit(overall(results).exit_code)
 
 
+@cli.command()
+@click.argument("run")
+@click.option("--accept", type=click.Path(dir_okay=False), help="Accepted-differences TOML.")
+@click.option("--runs-root", default="reports/runs", show_default=True, help="Where run ids live.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date for rule expiry.")
+def report(run: str, accept: str | None, runs_root: str, today: Any) -> None:
+    """Write RUN/report.html (self-contained) and RUN/report.md with every phase's verdict."""
+    from harness.evidence import resolve_run
+    from harness.report import build_report
+
+    run_dir = resolve_run(run, runs_root)
+    files = build_report(
+        run_dir, accept=_default_accept(accept), today=today.date() if today else None
+    )
+    for r in files.results:
+        click.echo(f"{r.phase:28s} {r.verdict.value}")
+    click.echo(f"report: {files.html} ({files.seconds:.2f} s); markdown: {files.markdown}")
+
+
 # --- live: feed, live ---
 
 

@@ -235,3 +235,46 @@ def test_stock_data_stores_only_highlow_events_and_tracks_the_rest() -> None:
         "high_percentage": 100.0,
         "low_percentage": 0.0,
     }
+
+
+def _random_day(seed: int):
+    import random
+
+    from detector_ticks import ET_0935, tick
+
+    rng = random.Random(seed)
+    prices = {"AAA": 20.0, "BBB": 150.0, "CCC": 600.0}
+    ticks = []
+    for i in range(900):
+        name = ["AAA", "BBB", "CCC"][i % 3]
+        prices[name] *= 1 + rng.gauss(0.0003, 0.004)
+        ticks.append(
+            tick(round(prices[name], 2), ET_0935 + i / 3, volume=rng.randint(100, 9000),
+                 ticker=name, vwap=round(prices[name] * 0.998, 2), market_open_price=None)
+        )  # fmt: skip
+    return ticks
+
+
+def _replay_transport(seed: int) -> list[dict]:
+    from detector_ticks import event_detector
+
+    from tickstock.legacy.config import ConfigManager
+
+    det, clock = event_detector(ConfigManager())
+    stocks = {t: StockData(ticker=t) for t in ("AAA", "BBB", "CCC")}
+    out = []
+    for t in _random_day(seed):
+        clock.set(t.timestamp)
+        out.extend(e.to_transport_dict() for e in det.detect_events(t, stocks[t.ticker]))
+        stocks[t.ticker].last_price = t.price
+    assert det.stats["detection_errors"] == 0, det.last_error
+    return out
+
+
+def test_the_same_ticks_give_byte_identical_events() -> None:
+    import json
+
+    first, second = _replay_transport(7), _replay_transport(7)
+    assert len({e["type"] for e in first}) >= 2
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+    assert len({e["event_id"] for e in first}) == len(first)

@@ -19,13 +19,25 @@ from tickstock.legacy.users import parse_subscriptions
 T0 = datetime(2026, 3, 10, 14, 45, tzinfo=UTC).timestamp()  # Tuesday 10:45 ET
 
 
+class _ResetRecorder:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def reset_for_new_market_session(self, session: str) -> None:
+        self.calls.append(session)
+
+    def reset_daily_counts(self) -> None:
+        self.calls.append("daily")
+
+
 class ScriptedDetector:
     """Emits the events scripted for a tick's (ticker, timestamp); records session resets."""
 
     def __init__(self, script: dict[tuple[str, float], list[str]] | None = None) -> None:
         self.script = script or {}
         self.seen: list[tuple[str, float]] = []
-        self.resets = 0
+        self.highlow_detector = _ResetRecorder()
+        self.surge_detector = _ResetRecorder()
 
     def detect_events(self, tick: TickData, stock: StockData) -> list[BaseEvent]:
         self.seen.append((tick.ticker, tick.timestamp))
@@ -45,9 +57,6 @@ class ScriptedDetector:
             else:
                 out.append(SurgeEvent(type="surge", **common))
         return out
-
-    def reset_all_for_new_session(self) -> None:
-        self.resets += 1
 
 
 def _tick(ticker: str, t: float, price: float = 100.0, **kw: Any) -> TickData:
@@ -205,7 +214,8 @@ def test_pre_to_regular_and_closed_to_pre_reset_counters_but_regular_to_after_do
     assert svc.session_resets == 2
     assert svc.stock_details["AAPL"].event_counts.highs == 0
     assert svc.stock_details["AAPL"].highlow_bar.high_count == 0
-    assert det.resets == 2
+    assert det.highlow_detector.calls == ["PRE", "REGULAR"]
+    assert det.surge_detector.calls == ["daily", "daily"]
     svc.handle_websocket_tick(_tick("AAPL", day + 20.5 * 3600))  # 16:30 ET: REGULAR → AFTER
     assert svc.session_resets == 2
     assert svc.current_session == "AFTER"

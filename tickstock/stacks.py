@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from tickstock.legacy.adapter import tick_to_tickdata
+from tickstock.legacy.adapter import TickAdapter
 from tickstock.legacy.config import ConfigError, ConfigManager
 from tickstock.legacy.publishing import RecordingWebSocketManager
 from tickstock.legacy.service import MarketDataService
@@ -55,6 +55,7 @@ class LegacyStack:
         self.service = MarketDataService(
             self.config, live=mode == "live", websocket_mgr=self.websocket_mgr, subscriptions=subs
         )
+        self._adapter = TickAdapter()
         self._tap: list[dict[str, Any]] = []
         self.service.display_queue.tap = self._tap
         self._last_seq_by_ticker: dict[str, int] = {}
@@ -75,20 +76,17 @@ class LegacyStack:
         return out
 
     def process(self, tick: Any) -> list[dict[str, Any]]:
-        seq = tick.seq
         try:
-            td = tick_to_tickdata(tick)
+            td = self._adapter(tick)
         except InvalidTickError as exc:
-            svc = self.service
-            svc.ticks_received += 1
-            svc.invalid[exc.reason] += 1
+            self.service.record_invalid(exc.reason)
             return []
         if self.mode == "live":
-            self._last_seq_by_ticker[td.ticker] = seq
-            self.service.handle_websocket_tick(td)
+            self._last_seq_by_ticker[td.ticker] = tick.seq
+            self.service.handle_constructed_tick(td)
             return self._take(None)
-        self.service.handle_websocket_tick(td)
-        return self._take(seq) if self._tap else []
+        self.service.handle_constructed_tick(td)
+        return self._take(tick.seq) if self._tap else []
 
     def flush(self) -> list[dict[str, Any]]:
         self.service.flush()

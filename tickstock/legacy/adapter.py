@@ -3,8 +3,13 @@
 Reads the tick by attribute (design.md §4; no harness import): `ts` is integer nanoseconds UTC and
 becomes `timestamp = ts / 1e9` (also the bar end, `tick_end_timestamp`); `market_status` comes
 from `detect_market_status` on that time, as TickStock's Polygon client does; `event_type` is
-'A'; absent optional attributes stay None. numpy scalars are turned into Python numbers; anything
-else of the wrong type is left for TickData's validation to reject with its reason.
+'A'; absent optional attributes are None. numpy scalars in the required fields become Python
+numbers; anything else of the wrong type is left for TickData's validation to reject with its
+reason. Building the TickData validates it, so callers hand it to
+`MarketDataService.handle_constructed_tick` rather than validating twice.
+
+    adapter = TickAdapter()
+    tick_data = adapter(tick)          # InvalidTickError(reason) for an unusable tick
 """
 
 from __future__ import annotations
@@ -15,18 +20,10 @@ from typing import Any
 from tickstock.legacy.market_hours import detect_market_status
 from tickstock.legacy.tick import InvalidTickError, TickData
 
-_OPTIONAL_FLOATS = (
-    "bid",
-    "ask",
-    "tick_open",
-    "tick_high",
-    "tick_low",
-    "tick_close",
-    "tick_vwap",
-    "vwap",
-    "market_open_price",
-)
-_OPTIONAL_INTS = ("tick_volume", "accumulated_volume")
+_OPTIONAL = (
+    "bid", "ask", "tick_open", "tick_high", "tick_low", "tick_close", "tick_vwap", "vwap",
+    "market_open_price", "tick_volume", "accumulated_volume", "source",
+)  # fmt: skip
 
 
 def _num(value: Any) -> Any:
@@ -46,26 +43,64 @@ def _int(value: Any) -> Any:
         return value
 
 
+class TickAdapter:
+    """Callable Tick → TickData; caches the market status per UTC minute (sessions change only
+    on minute boundaries), since ticks arrive in time order and the lookup is per tick."""
+
+    __slots__ = ("_minute", "_status")
+
+    def __init__(self) -> None:
+        self._minute = -1
+        self._status = ""
+
+    def market_status(self, seconds: float) -> str:
+        minute = int(seconds) // 60
+        if minute != self._minute:
+            self._status = detect_market_status(seconds)
+            self._minute = minute
+        return self._status
+
+    def __call__(self, tick: Any) -> TickData:
+        try:
+            ts, ticker, price, volume = tick.ts, tick.ticker, tick.price, tick.volume
+            (bid, ask, t_open, t_high, t_low, t_close, t_vwap, vwap, op, t_vol, acc, source) = (
+                tick.bid, tick.ask, tick.tick_open, tick.tick_high, tick.tick_low, tick.tick_close,
+                tick.tick_vwap, tick.vwap, tick.market_open_price, tick.tick_volume,
+                tick.accumulated_volume, tick.source,
+            )  # fmt: skip
+        except AttributeError:
+            ts, ticker, price, volume = (
+                getattr(tick, n, None) for n in ("ts", "ticker", "price", "volume")
+            )
+            (bid, ask, t_open, t_high, t_low, t_close, t_vwap, vwap, op, t_vol, acc, source) = (
+                getattr(tick, n, None) for n in _OPTIONAL
+            )
+        if type(ts) is not int:
+            ts = _int(ts)
+            if type(ts) is not int:
+                raise InvalidTickError(
+                    "bad_timestamp", f"tick {getattr(tick, 'seq', '?')}: invalid ts {ts!r}"
+                )
+        if ts <= 0:
+            raise InvalidTickError(
+                "bad_timestamp", f"tick {getattr(tick, 'seq', '?')}: invalid ts {ts!r}"
+            )
+        if type(price) is not float:
+            price = _num(price)
+        if type(volume) is not int:
+            volume = _int(volume)
+        seconds = ts / 1e9
+        return TickData(
+            ticker, price, volume, seconds,
+            source if type(source) is str and source else "recording", "A",
+            bid, ask, self.market_status(seconds), t_open, t_high, t_low, t_close,
+            None, None, None, op, None, t_vol, None, acc, t_vwap, vwap, None, seconds,
+        )  # fmt: skip
+
+
+_default = TickAdapter()
+
+
 def tick_to_tickdata(tick: Any) -> TickData:
     """TickData for a harness-style tick; InvalidTickError (with `reason`) when it is unusable."""
-    ts = _int(getattr(tick, "ts", None))
-    if type(ts) is not int or ts <= 0:
-        raise InvalidTickError(
-            "bad_timestamp", f"tick seq {getattr(tick, 'seq', '?')}: invalid ts {ts!r}"
-        )
-    seconds = ts / 1e9
-    opt = {name: _num(getattr(tick, name, None)) for name in _OPTIONAL_FLOATS}
-    for name in _OPTIONAL_INTS:
-        opt[name] = _int(getattr(tick, name, None))
-    source = getattr(tick, "source", None)
-    return TickData(
-        ticker=getattr(tick, "ticker", None),  # type: ignore[arg-type]
-        price=_num(getattr(tick, "price", None)),
-        volume=_int(getattr(tick, "volume", None)),
-        timestamp=seconds,
-        source=source if isinstance(source, str) and source else "recording",
-        event_type="A",
-        market_status=detect_market_status(seconds),
-        tick_end_timestamp=seconds,
-        **opt,
-    )
+    return _default(tick)

@@ -156,6 +156,12 @@ class DataPublisher:
     def has_buffered(self) -> bool:
         return any(self._buffer.values())
 
+    @property
+    def next_due(self) -> float:
+        """Replay: the tick time at which the next collection is due."""
+        last = self._last_collect
+        return float("-inf") if last is None else last + self.update_interval
+
     def on_tick(self, now: float) -> None:
         """Replay: collect when UPDATE_INTERVAL of tick time has passed since the last collection."""
         last = self._last_collect
@@ -254,6 +260,12 @@ class WebSocketPublisher:
                 self.emitted_payloads[uid] += 1
                 sent += 1
             return sent
+
+    @property
+    def next_due(self) -> float:
+        """Replay: the tick time at which the next emission cycle is due."""
+        last = self._last_emission
+        return float("-inf") if last is None else last + self.emission_interval
 
     def on_tick(self, now: float) -> None:
         """Replay: run a cycle when EMISSION_INTERVAL of tick time has passed since the last one."""

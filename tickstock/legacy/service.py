@@ -53,6 +53,13 @@ def determine_session(epoch_seconds: float) -> tuple[str, float, float]:
     raise AssertionError(f"seconds of day out of range: {sod}")
 
 
+def reset_detectors_for_new_session(detector: Any, session: str) -> None:
+    """TickStock's `event_manager.reset_all_for_new_session` (HealthMonitor on a session change):
+    HighLow session bounds start over and Surge's daily counts go back to zero."""
+    detector.highlow_detector.reset_for_new_market_session(session)
+    detector.surge_detector.reset_daily_counts()
+
+
 class MarketDataService:
     """Owns the per-ticker state and the pipeline; feeds it one tick at a time."""
 
@@ -99,7 +106,9 @@ class MarketDataService:
         self.session_resets = 0
         self.sent_high_events: set[str] = set()
         self.sent_low_events: set[str] = set()
-        self.market_metrics: dict[str, Any] = {"session_ticks": 0, "session_started": None}
+        self.session_ticks = 0
+        self.session_started: float | None = None
+        self._next_cycle = float("-inf")
         self._last_ts: dict[str, float] = {}
         self.ticks_received = 0
         self.ticks_accepted = 0
@@ -111,7 +120,7 @@ class MarketDataService:
             "response_times": deque(maxlen=cfg.get("API_HEALTH_RESPONSE_HISTORY")),
         }
 
-    # --- the entry point -------------------------------------------------------------------
+    # --- the entry points --------------------------------------------------------------------
     def handle_websocket_tick(self, tick: Any) -> bool:
         """Process one tick; False (counted in `invalid`) when it is rejected or processing fails."""
         self.ticks_received += 1
@@ -123,22 +132,35 @@ class MarketDataService:
         except InvalidTickError as exc:
             self.invalid[exc.reason] += 1
             return False
+        return self._accept(tick)
+
+    def handle_constructed_tick(self, tick: TickData) -> bool:
+        """`handle_websocket_tick` for a TickData just built (and so validated) by the caller —
+        the stack adapter — skipping the second validation on the hot path."""
+        self.ticks_received += 1
+        return self._accept(tick)
+
+    def record_invalid(self, reason: str) -> None:
+        """Count a tick rejected before it could become a TickData (by the stack adapter)."""
+        self.ticks_received += 1
+        self.invalid[reason] += 1
+
+    def _accept(self, tick: TickData) -> bool:
         ts = tick.timestamp
         ticker = tick.ticker
-        last = self._last_ts.get(ticker)
+        last_ts = self._last_ts
+        last = last_ts.get(ticker)
         if last is not None and ts < last:
             self.invalid["non_monotonic_timestamp"] += 1
             return False
-        return self._process_valid(tick, ticker, ts)
-
-    def _process_valid(self, tick: TickData, ticker: str, ts: float) -> bool:
-        started = time.perf_counter()
-        self._last_ts[ticker] = ts
+        last_ts[ticker] = ts
+        live = self.live
+        started = time.perf_counter() if live else 0.0
         clock = self.clock
         clock.set(ts)  # type: ignore[attr-defined]
         if not self._session_from <= ts < self._session_until:
             self._update_session(ts)
-        self.market_metrics["session_ticks"] += 1
+        self.session_ticks += 1
         try:
             queued = self.event_processor.handle_tick(tick)
         except InvalidTickError as exc:
@@ -148,19 +170,30 @@ class MarketDataService:
             self.invalid["processing_error"] += 1
             self._record_health(False, started)
             return False
-        if not self.live:
+        if not live:
             if queued:
                 self.worker_pool.drain()
             now = clock.now()
-            self.data_publisher.on_tick(now)
-            self.websocket_publisher.on_tick(now)
+            if now >= self._next_cycle:
+                self._run_cycles(now)
         self.ticks_accepted += 1
-        self._record_health(True, started)
+        if live or self.api_health["failures"]:
+            self._record_health(True, started)
         return True
 
+    def _run_cycles(self, now: float) -> None:
+        """Replay: collection and emission cycles that are due at this tick time."""
+        dp, wp = self.data_publisher, self.websocket_publisher
+        dp.on_tick(now)
+        wp.on_tick(now)
+        self._next_cycle = min(dp.next_due, wp.next_due)
+
     def _record_health(self, ok: bool, started: float) -> None:
+        """TickStock's api_health: failures up on error (> limit → warning), down on success;
+        response times only live (in replay they would measure the host, not the stream)."""
         health = self.api_health
-        health["response_times"].append(time.perf_counter() - started)
+        if self.live:
+            health["response_times"].append(time.perf_counter() - started)
         if ok:
             if health["failures"]:
                 health["failures"] -= 1
@@ -185,19 +218,19 @@ class MarketDataService:
         old = self.current_session
         self.current_session = new_session
         if old is None:  # the first tick only establishes the session
-            self.market_metrics["session_started"] = self.clock.now()
+            self.session_started = self.clock.now()
             return
         if (old, new_session) not in _RESETS:
             return
         self.session_resets += 1
-        self.market_metrics["session_ticks"] = 0
-        self.market_metrics["session_started"] = self.clock.now()
+        self.session_ticks = 0
+        self.session_started = self.clock.now()
         self.sent_high_events.clear()
         self.sent_low_events.clear()
         for stock in self.stock_details.values():
             stock.event_counts = EventCounts()
             stock.highlow_bar = HighLowBar()
-        self.event_processor.detector.reset_all_for_new_session()
+        reset_detectors_for_new_session(self.event_processor.detector, new_session)
         self.websocket_mgr.emit_to_all(
             {
                 "type": "session_reset",
@@ -245,7 +278,11 @@ class MarketDataService:
                 "buffer_overflow": self.data_publisher.buffer_overflow,
                 **self.websocket_publisher.stats(),
             },
-            "session": {"current": self.current_session, "resets": self.session_resets},
+            "session": {
+                "current": self.current_session,
+                "resets": self.session_resets,
+                "ticks_this_session": self.session_ticks,
+            },
             "tickers": len(self.stock_details),
             "api_health": {"status": health["status"], "failures": health["failures"]},
         }

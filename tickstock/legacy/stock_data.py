@@ -24,7 +24,7 @@ class PricePoint(NamedTuple):
 
     price: float
     vwap: float | None
-    volume: float
+    volume: float | None
     timestamp: float
 
 
@@ -128,6 +128,7 @@ class StockData:
     vwap_divergence: float = 0.0
     vwap_position: str = "unknown"
     price_history: list[PricePoint] = field(default_factory=list)
+    price_history_ordered: bool = True
     surge_data: SurgeData | None = None
     market_open_price: float | None = None
 

@@ -1,0 +1,290 @@
+"""The run report: one self-contained report.html (plots embedded) plus report.md, from a run's evidence.
+
+Everything is aggregated in DuckDB first (quantiles, per-minute counts, per-class counts) so the
+report's cost is a few scans of the run, not Python work per tick; per-ticker statistics use a
+seeded sample when the run is larger than PER_TICKER_MAX_TICKS, and say so.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from harness import plots
+from harness.evidence import Evidence
+from harness.gate import PHASES, GateResult, dashboard_ladder, gate_run
+from harness.stats import per_ticker_stats
+from harness.verdict import _atomic_write, table_rows
+
+PER_TICKER_MAX_TICKS = 1_000_000
+CDF_POINTS = 200
+_PERIOD = """CASE WHEN strftime(timezone('America/New_York', ts), '%H:%M') < '04:00' THEN 'closed'
+  WHEN strftime(timezone('America/New_York', ts), '%H:%M') < '09:30' THEN 'pre-market'
+  WHEN strftime(timezone('America/New_York', ts), '%H:%M') < '16:00' THEN 'regular'
+  WHEN strftime(timezone('America/New_York', ts), '%H:%M') < '20:00' THEN 'after-hours'
+  ELSE 'closed' END"""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFiles:
+    """Where the report went and how long it took."""
+
+    html: Path
+    markdown: Path
+    plots: tuple[Path, ...]
+    seconds: float
+    results: tuple[GateResult, ...]
+
+
+def _get(d: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(d, Mapping) or key not in d:
+            return None
+        d = d[key]
+    return d
+
+
+def side_by_side(ev: Evidence) -> list[dict[str, Any]]:
+    """The seed dashboard's figures as the candidate reports them next to the harness's measurement."""
+    cand = ev.stack_stats.get("candidate", {}) if isinstance(ev.stack_stats, Mapping) else {}
+    f = ev.figures
+    dash = _get(cand, "dashboard") or {}
+    ladder = dashboard_ladder(
+        0.0 if np.isnan(f.success_rate_percent) else f.success_rate_percent,
+        0.0 if np.isnan(f.win_rate_percent) else f.win_rate_percent,
+    )
+    rows = [
+        ("success rate %", _get(cand, "integration_metrics", "success_rate_percent"), f.success_rate_percent),
+        ("channel success rate %", _get(cand, "comparison_analysis", "channel_success_rate"), f.success_rate_percent),
+        ("channel win rate %", _get(cand, "comparison_analysis", "channel_win_rate"), f.win_rate_percent),
+        ("avg time improvement ms", _get(cand, "comparison_analysis", "avg_time_improvement_ms"), f.avg_time_improvement_ms),
+        ("fallback rate %", _get(cand, "integration_metrics", "fallback_rate_percent"), f.fallback_rate_percent),
+        ("routing error rate %", _get(cand, "routing_statistics", "error_rate"), f.fallback_rate_percent),
+        ("recommendation", _get(dash, "recommendations"), ladder),
+        ("ready_for_next_phase", _get(dash, "rollout_readiness", "ready_for_next_phase"), f.success_rate_percent >= 95),
+        ("performance_acceptable", _get(dash, "rollout_readiness", "performance_acceptable"), f.avg_time_improvement_ms >= 0),
+        ("stability_confirmed", _get(dash, "rollout_readiness", "stability_confirmed"), f.fallback_rate_percent < 5),
+    ]  # fmt: skip
+    return [{"figure": n, "reported": r, "measured": m} for n, r, m in rows]
+
+
+def _df(ev: Evidence, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+    return ev.con.execute(sql, params or []).df()
+
+
+def latency_quantiles(ev: Evidence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    q = np.linspace(0.0, 1.0, CDF_POINTS + 1)
+    qs = "[" + ", ".join(f"{x:.5f}" for x in q) + "]"
+    row = ev.con.execute(
+        f"SELECT quantile_cont(primary_ns, {qs}), quantile_cont(candidate_ns, {qs}) FROM observations "
+        "WHERE primary_error IS NULL AND candidate_error IS NULL AND NOT coalesce(candidate_timeout, false)"
+    ).fetchone()
+    if row is None or row[0] is None:
+        return q, np.full(q.size, np.nan), np.full(q.size, np.nan)
+    return q, np.asarray(row[0], float) / 1e3, np.asarray(row[1], float) / 1e3
+
+
+def ticker_table(ev: Evidence, seed: int) -> tuple[pd.DataFrame, str]:
+    n = ev.latency.n
+    sample = (
+        f" USING SAMPLE reservoir({PER_TICKER_MAX_TICKS} ROWS) REPEATABLE ({seed})"
+        if n > PER_TICKER_MAX_TICKS
+        else ""
+    )
+    cols = ev.con.execute(
+        "SELECT ticker, primary_ns::DOUBLE AS p, candidate_ns::DOUBLE AS c FROM (SELECT * FROM observations "
+        "WHERE primary_error IS NULL AND candidate_error IS NULL AND NOT coalesce(candidate_timeout, false))"
+        + sample
+    ).fetchnumpy()
+    note = (
+        f"per-ticker statistics on a seeded sample of {PER_TICKER_MAX_TICKS:,} of {n:,} paired ticks"
+        if sample
+        else f"per-ticker statistics on all {n:,} paired ticks"
+    )
+    if len(cols["p"]) == 0:
+        return pd.DataFrame(
+            columns=["ticker", "n", "ratio_median", "q_value", "significant", "direction"]
+        ), note
+    df = per_ticker_stats(np.asarray(cols["ticker"]), np.asarray(cols["p"]), np.asarray(cols["c"]))
+    return df, note
+
+
+def differences(ev: Evidence) -> dict[str, pd.DataFrame]:
+    base = "SELECT d.*, o.ts FROM diff d LEFT JOIN (SELECT seq, ts FROM observations) o ON o.seq = d.tick_seq WHERE d.class <> 'match'"
+    agg = "count(*) FILTER (accepted_by IS NULL) AS unexplained, count(*) FILTER (accepted_by IS NOT NULL) AS accepted"
+    return {
+        "class": _df(ev, f"SELECT class, {agg} FROM ({base}) GROUP BY class ORDER BY class"),
+        "type": _df(ev, f"SELECT type, {agg} FROM ({base}) GROUP BY type ORDER BY type"),
+        "period": _df(ev, f"SELECT {_PERIOD} AS period, {agg} FROM ({base}) GROUP BY period ORDER BY period"),
+        "rule": _df(ev, "SELECT accepted_by AS rule, count(*) AS rows FROM diff WHERE accepted_by IS NOT NULL GROUP BY 1 ORDER BY 1"),
+        "tickers": _df(
+            ev,
+            "SELECT ticker, count(*) AS unexplained, count(*) FILTER (class = 'missing') AS missing, "
+            "count(*) FILTER (class = 'extra') AS extra, count(*) FILTER (class = 'field_mismatch') AS field_mismatch, "
+            "count(*) FILTER (class = 'order') AS order_diff FROM unexplained GROUP BY ticker "
+            "ORDER BY unexplained DESC, ticker LIMIT 10",
+        ),
+    }  # fmt: skip
+
+
+def events_per_minute(ev: Evidence) -> pd.DataFrame:
+    sql = """
+    WITH o AS (SELECT seq, ts FROM observations),
+    e AS (SELECT 'primary' AS side, tick_seq FROM events_primary
+          UNION ALL SELECT 'candidate', tick_seq FROM events_candidate)
+    SELECT date_trunc('minute', timezone('America/New_York', o.ts)) AS minute,
+           count(*) FILTER (side = 'primary') AS primary, count(*) FILTER (side = 'candidate') AS candidate
+    FROM e JOIN o ON o.seq = e.tick_seq GROUP BY 1 ORDER BY 1"""
+    return _df(ev, sql)
+
+
+def first_divergence(ev: Evidence, window: int = 5) -> dict[str, Any] | None:
+    """first_divergence.json when the diff engine wrote it, else recomputed from unexplained rows."""
+    path = ev.run_dir / "first_divergence.json"
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and data:
+                return data
+        except json.JSONDecodeError:
+            pass
+    row = ev.con.execute("SELECT min(tick_seq) FROM unexplained").fetchone()
+    if row is None or row[0] is None:
+        return None
+    seq = int(row[0])
+    lo, hi = seq - window, seq + window
+    ticks = _df(
+        ev,
+        "SELECT seq, ticker, ts, primary_events, candidate_events, candidate_error FROM observations WHERE seq BETWEEN ? AND ? ORDER BY seq",
+        [lo, hi],
+    )
+    rows = _df(
+        ev,
+        "SELECT ticker, type, direction, class, tick_seq FROM unexplained WHERE tick_seq = ?",
+        [seq],
+    )
+    ev_p = _df(
+        ev,
+        "SELECT tick_seq, event_json FROM events_primary WHERE tick_seq BETWEEN ? AND ? ORDER BY tick_seq, emit_index",
+        [lo, hi],
+    )
+    ev_c = _df(
+        ev,
+        "SELECT tick_seq, event_json FROM events_candidate WHERE tick_seq BETWEEN ? AND ? ORDER BY tick_seq, emit_index",
+        [lo, hi],
+    )
+    return {
+        "seq": seq,
+        "differences": rows.to_dict("records"),
+        "window": ticks.astype(str).to_dict("records"),
+        "primary_events": ev_p.to_dict("records"),
+        "candidate_events": ev_c.to_dict("records"),
+    }  # fmt: skip
+
+
+def _b64(png: bytes) -> str:
+    return base64.b64encode(png).decode("ascii")
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("harness", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "html.j2"], default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = _num
+    return env
+
+
+def _num(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool | np.bool_):
+        return "yes" if v else "no"
+    if isinstance(v, int | np.integer):
+        return f"{int(v):,}"
+    if isinstance(v, float | np.floating):
+        return "—" if np.isnan(v) else f"{v:,.4g}"
+    return str(v)
+
+
+def build_report(
+    run_dir: Path,
+    *,
+    accept: Path | None = None,
+    today: dt.date | None = None,
+    reports_dir: Path | None = None,
+    seed: int = 0,
+) -> ReportFiles:
+    """Gate every phase and write report.html, report.md and plots/*.png into the run directory."""
+    started = time.perf_counter()
+    ev, results = gate_run(
+        run_dir, PHASES, accept=accept, today=today, reports_dir=reports_dir, seed=seed
+    )
+    try:
+        q, p_us, c_us = latency_quantiles(ev)
+        tickers, ticker_note = ticker_table(ev, seed)
+        diffs = differences(ev)
+        minutes = events_per_minute(ev)
+        first = first_divergence(ev)
+        figures = {
+            "latency_cdf": plots.latency_cdf(q, p_us, c_us),
+            "ticker_ratios": plots.ticker_ratios(tickers),
+            "events_per_minute": plots.events_per_minute(minutes),
+            "mismatches": plots.mismatch_bars(diffs["class"]),
+        }
+        plot_dir = ev.run_dir / "plots"
+        plot_dir.mkdir(exist_ok=True)
+        plot_paths = []
+        for name, png in figures.items():
+            path = plot_dir / f"{name}.png"
+            path.write_bytes(png)
+            plot_paths.append(path)
+        slow = (
+            tickers.sort_values("ratio_median", ascending=False).head(10)
+            if len(tickers)
+            else tickers
+        )
+        context = {
+            "run_id": ev.run_id,
+            "manifest": ev.manifest,
+            "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "results": [{"r": r, "rows": table_rows(r)} for r in results],
+            "latency": ev.latency,
+            "noise": ev.noise,
+            "figures": ev.figures,
+            "side_by_side": side_by_side(ev),
+            "diffs": {k: v.to_dict("records") for k, v in diffs.items()},
+            "slow_tickers": slow.to_dict("records"),
+            "ticker_note": ticker_note,
+            "significant": int(tickers["significant"].sum()) if len(tickers) else 0,
+            "ticker_count": len(tickers),
+            "first": first,
+            "first_json": json.dumps(first, indent=2, default=str) if first else "",
+            "expired": ev.rules.expired(ev.today),
+            "rules_source": ev.rules.source,
+            "images": {k: _b64(v) for k, v in figures.items()},
+        }
+        env = _env()
+        html = env.get_template("report.html.j2").render(**context)
+        md = env.get_template("report.md.j2").render(**context)
+    finally:
+        ev.close()
+    html_path, md_path = run_dir / "report.html", run_dir / "report.md"
+    _atomic_write(html_path, html)
+    _atomic_write(md_path, md)
+    return ReportFiles(
+        html_path, md_path, tuple(plot_paths), time.perf_counter() - started, tuple(results)
+    )

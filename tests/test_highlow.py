@@ -1,0 +1,84 @@
+"""HighLowDetector on hand-built ticks: gate, cooldown, bounds that move only on emission, lows."""
+
+from __future__ import annotations
+
+import pytest
+from detector_ticks import ET_1030, replay, tick
+
+from tickstock.clock import TickClock
+from tickstock.legacy.detectors import HighLowDetector
+
+
+def run(prices_and_times, config=None, **kw):
+    clock = TickClock()
+    det = HighLowDetector(config or {}, clock)
+    ticks = [tick(p, ET_1030 + dt, market_open_price=50.0, **kw) for p, dt in prices_and_times]
+    return det, replay(det.detect_highlow, ticks, clock)
+
+
+def test_a_new_high_needs_the_minimum_percent_change_from_the_open() -> None:
+    # $50 band: min 0.08 % (0.1 × 0.8) or $0.05 — but last_price is overwritten before the gate,
+    # so only |%chg from the open (50.00)| can open it.
+    _, out = run([(50.00, 0), (50.03, 2), (50.05, 4)])
+    assert out[0] == [] and out[1] == []  # 50.03 is above the session high but only +0.06 %
+    (high,) = out[2]
+    assert high.type == "high" and high.direction == "up"
+    assert high.label == "HIGH #1" and high.count == 1 and high.count_up == 1
+    assert high.previous_high == 50.0 and high.session_high == 50.05
+    assert high.percent_change == pytest.approx(0.1)
+    assert high.time == ET_1030 + 4 and high.last_update == ET_1030 + 4
+    assert not high.is_initial
+
+
+def test_cooldown_blocks_and_session_bounds_move_only_on_emission() -> None:
+    _, out = run([(50.05, 0), (50.10, 0.5), (50.08, 1.5)])
+    assert [e.price for e in out[0]] == [50.05]
+    assert out[1] == []  # 0.5 s after the last event: inside the 1 s cooldown
+    (second,) = out[2]  # 50.08 < 50.10 but the bound never moved to 50.10
+    assert second.label == "HIGH #2" and second.previous_high == 50.05
+
+
+def test_a_low_after_a_high_is_a_v_top_reversal() -> None:
+    _, out = run([(50.05, 0), (49.90, 3)])
+    (low,) = out[1]
+    assert low.type == "low" and low.direction == "down" and low.label == " LOW #1"
+    assert low.count == 2 and low.count_up == 1 and low.count_down == 1
+    assert low.reversal is True
+    assert low.reversal_info["type"] == "V-top" and low.reversal_info["time_span"] == 3.0
+    assert low.reversal_info["is_rapid"] is True
+    assert low.session_low == 49.90 and low.session_high == 50.05
+
+
+def test_significance_tops_out_at_fifty() -> None:
+    # 10 % move → price score capped at 50; no volume average yet → volume score 0 → 25
+    _, out = run([(55.0, 0)])
+    assert out[0][0].significance_score == 25.0
+    det, out = run([(50.0, 0), (50.0, 2), (50.0, 4), (50.0, 6), (50.0, 8), (60.0, 10)],
+                   volume=1000)  # fmt: skip
+    # average volume over 6 equal volumes → ratio 1 → 25; (50 + 25) / 2
+    assert out[5][0].significance_score == 37.5
+
+
+def test_a_market_status_change_resets_the_bounds_to_the_price() -> None:
+    clock = TickClock()
+    det = HighLowDetector({}, clock)
+    ticks = [
+        tick(50.0, ET_1030, market_status="PRE"),
+        tick(51.0, ET_1030 + 5, market_status="REGULAR", market_open_price=50.0),
+        tick(51.2, ET_1030 + 10, market_status="REGULAR", market_open_price=50.0),
+    ]
+    out = replay(det.detect_highlow, ticks, clock)
+    assert out[1] == []  # bounds reset to 51.0 on the status change: not above them
+    assert [e.label for e in out[2]] == ["HIGH #1"]
+    assert out[2][0].previous_high == 51.0
+
+
+def test_outside_regular_hours_the_base_is_the_previous_price() -> None:
+    clock = TickClock()
+    det = HighLowDetector({}, clock)
+    ticks = [
+        tick(50.0, ET_1030, market_status="AFTER"),
+        tick(50.2, ET_1030 + 5, market_status="AFTER"),
+    ]
+    out = replay(det.detect_highlow, ticks, clock)
+    assert out[1][0].percent_change == pytest.approx(0.4)

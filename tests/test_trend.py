@@ -1,0 +1,68 @@
+"""TrendDetector: warm-up, up and down trends, emission interval, the None-VWAP fix."""
+
+from __future__ import annotations
+
+from detector_ticks import ET_1030, replay, tick
+
+from tickstock.clock import TickClock
+from tickstock.legacy.config import ConfigManager
+from tickstock.legacy.detectors import TrendDetector
+from tickstock.legacy.detectors.utils import get_price_bucket
+
+
+def steady(step: float, n: int = 200, vwap: bool = True):
+    """One tick a second, price × (1 + step) each second from $100 (MIDDAY, Profile 2)."""
+    clock = TickClock()
+    det = TrendDetector(ConfigManager(), clock)
+    ticks = []
+    price = 100.0
+    for i in range(n):
+        ticks.append(
+            tick(round(price, 4), ET_1030 + i, vwap=round(price * 0.999, 4) if vwap else None)
+        )
+        price *= 1 + step
+    out = replay(det.detect_trend, ticks, clock)
+    return det, [(i, e) for i, evs in enumerate(out) for e in evs]
+
+
+def test_a_steady_rise_is_an_up_trend_once_warm_up_is_over() -> None:
+    # MIDDAY: 8 points per window → 24 needed, warm-up 90 s, emission interval 90 s
+    _, events = steady(0.001)
+    assert [i for i, _ in events] == [90, 180]
+    first = events[0][1]
+    assert first.direction == "up" and first.trend_strength == "strong"
+    assert first.label == "TREND ↑ strong"
+    assert first.count == 1 and first.count_up == 1 and first.count_down == 0
+    assert first.trend_vwap_position == "above"
+    assert 0 < first.trend_score <= 1
+    assert first.time == ET_1030 + 90
+    assert events[1][1].count_up == 2 and events[1][1].reversal is False
+
+
+def test_a_steady_fall_is_a_down_trend() -> None:
+    _, events = steady(-0.001)
+    assert [i for i, _ in events] == [90, 180]
+    assert all(e.direction == "down" and e.count_up == 0 for _, e in events)
+    assert events[0][1].label == "TREND ↓ strong"
+
+
+def test_a_flat_price_gives_no_trend() -> None:
+    _, events = steady(0.0)
+    assert events == []
+
+
+def test_a_missing_vwap_does_not_crash_the_event() -> None:
+    _, events = steady(0.001, n=100, vwap=False)
+    assert events and events[0][1].trend_vwap_position == "below"
+    assert events[0][1].vwap is None
+
+
+def test_dynamic_thresholds_take_the_period_then_the_bucket_minimum_then_volatility() -> None:
+    det = TrendDetector(ConfigManager(), TickClock())
+    th = det.dynamic_thresholds("MIDDAY", get_price_bucket(150.0), "NORMAL")
+    # the reference's worked example: min(0.025, 0.015) = 0.015, str 0.035, sens 1.5
+    assert (th.direction_threshold, th.strength_threshold) == (0.015, 0.035)
+    assert th.global_sensitivity == 1.5 and th.min_data_points_per_window == 8
+    opening = det.dynamic_thresholds("OPENING", "MID", "HIGH")
+    assert opening.direction_threshold == 0.015 * 0.7 and opening.warmup_period_seconds == 45
+    assert det.dynamic_thresholds("MIDDAY", "MID", "NORMAL") is th  # memoised

@@ -1,0 +1,273 @@
+"""Trend maths (TickStock's TrendDetectionEngine): window scores, multi-window combination, evaluation.
+
+Pure functions over a ticker's price history, shared by TrendDetector and the lightweight
+`check_trend_conditions` that flags HighLow events. The arithmetic is the original's, operation
+for operation (same weights, same summation order), so scores are bit-identical to it; what is
+leaner is the bookkeeping: normalised recency weights are memoised per length, window bounds are
+found by bisection when the history is in time order, and no datetime objects are built.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter, mul
+from typing import Any, NamedTuple
+
+from tickstock.legacy.stock_data import PricePoint
+
+_ts_key = itemgetter(3)
+
+
+class WindowTrend(NamedTuple):
+    """One window's result (TickStock's calculate_window_trend dict)."""
+
+    direction: str
+    score: float
+    strength: str
+    price_component: float
+    vwap_component: float
+    volume_component: float
+    data_points: int
+
+    def transparency(self) -> dict[str, Any]:
+        """The `_format_window_data` view used in trend_calc_transparency."""
+        return {
+            "score": self.score,
+            "direction": self.direction,
+            "strength": self.strength,
+            "data_points": self.data_points,
+            "components": {
+                "price": self.price_component,
+                "vwap": self.vwap_component,
+                "volume": self.volume_component,
+            },
+        }
+
+
+class MultiWindowTrend(NamedTuple):
+    short: WindowTrend
+    medium: WindowTrend
+    long: WindowTrend
+    combined_score: float
+
+
+@dataclass(frozen=True, slots=True)
+class TrendParams:
+    """The configuration the engine reads that does not vary by period (read once per detector)."""
+
+    short_window: float
+    medium_window: float
+    long_window: float
+    price_weight: float
+    vwap_weight: float
+    volume_weight: float
+    decay: float
+
+    @classmethod
+    def from_config(cls, config: Any) -> TrendParams:
+        g = config.get
+        return cls(
+            short_window=g("TREND_SHORT_WINDOW_SECONDS", 180),
+            medium_window=g("TREND_MEDIUM_WINDOW_SECONDS", 360),
+            long_window=g("TREND_LONG_WINDOW_SECONDS", 600),
+            price_weight=g("TREND_PRICE_WEIGHT", 0.5),
+            vwap_weight=g("TREND_VWAP_WEIGHT", 0.3),
+            volume_weight=g("TREND_VOLUME_WEIGHT", 0.2),
+            decay=g("TREND_RECENCY_DECAY", 0.9),
+        )
+
+
+@lru_cache(maxsize=4096)
+def recency_weights(decay: float, n: int) -> tuple[float, ...]:
+    """Normalised weights decay^(n-1-i); the newest is largest (computed as TickStock does)."""
+    weights = [decay ** (n - i - 1) for i in range(n)]
+    total = sum(weights)
+    if total > 0:
+        weights = [w / total for w in weights]
+    return tuple(weights)
+
+
+def _clamp(x: float) -> float:
+    return max(-1, min(1, x))
+
+
+def price_component(prices: list[float], decay: float) -> float:
+    n = len(prices)
+    if n < 2:
+        return 0
+    changes = [prices[i + 1] - prices[i] for i in range(n - 1)]
+    weighted_sum = sum(map(mul, changes, recency_weights(decay, n - 1)))
+    avg_price = sum(prices) / n
+    if avg_price > 0:
+        return _clamp(weighted_sum / (avg_price * 0.01))
+    return 0
+
+
+def vwap_component(points: list[PricePoint], decay: float) -> float:
+    relations = [(p[0] - p[1]) / p[1] for p in points if p[1] is not None and p[1] > 0]
+    n = len(relations)
+    if n < 2:
+        return 0
+    weights = recency_weights(decay, n)
+    weighted_sum = sum(map(mul, relations, weights))
+    changes = [relations[i + 1] - relations[i] for i in range(n - 1)]
+    change_factor = sum(map(mul, changes, weights)) * 10
+    return _clamp(weighted_sum * 5 + change_factor)
+
+
+def volume_component(points: list[PricePoint], decay: float) -> float:
+    vol_points = [p for p in points if p[2] is not None and p[2] > 0]
+    n = len(vol_points)
+    if n < 3:
+        return 0
+    volumes: list[Any] = [p[2] for p in vol_points]
+    avg_volume = sum(volumes) / n
+    factors = []
+    for i in range(n - 1):
+        change = vol_points[i + 1][0] - vol_points[i][0]
+        vol_factor = volumes[i] / avg_volume if avg_volume > 0 else 1
+        sign = 1 if change > 0 else -1 if change < 0 else 0
+        factors.append(sign * vol_factor)
+    weighted_sum = sum(map(mul, factors, recency_weights(decay, n - 1)))
+    return _clamp(weighted_sum / 3)
+
+
+def classify(
+    score: float, direction_threshold: float, strength_threshold: float
+) -> tuple[str, str]:
+    """Direction and strength of a score against signed thresholds (window and combined rule)."""
+    if score > direction_threshold:
+        if score > strength_threshold:
+            return "up", "strong"
+        if score > direction_threshold * 2:
+            return "up", "moderate"
+        return "up", "weak"
+    if score < -direction_threshold:
+        if score < -strength_threshold:
+            return "down", "strong"
+        if score < -direction_threshold * 2:
+            return "down", "moderate"
+        return "down", "weak"
+    return "neutral", "neutral"
+
+
+def window_points(
+    history: list[PricePoint], ordered: bool, window_start: float
+) -> list[PricePoint]:
+    """Points with timestamp ≥ window_start, sorted by time (stable, as TickStock's sort)."""
+    if ordered:
+        return history[bisect_left(history, window_start, key=_ts_key) :]
+    selected = [p for p in history if p[3] >= window_start]
+    selected.sort(key=_ts_key)
+    return selected
+
+
+def window_trend(
+    points: list[PricePoint],
+    min_points: int,
+    params: TrendParams,
+    direction_threshold: float,
+    strength_threshold: float,
+) -> WindowTrend:
+    n = len(points)
+    if n < min_points:
+        return WindowTrend("neutral", 0, "neutral", 0, 0, 0, n)
+    decay = params.decay
+    pc = price_component([p[0] for p in points], decay)
+    vc = vwap_component(points, decay)
+    qc = volume_component(points, decay)
+    score = pc * params.price_weight + vc * params.vwap_weight + qc * params.volume_weight
+    direction, strength = classify(score, direction_threshold, strength_threshold)
+    return WindowTrend(direction, score, strength, pc, vc, qc, n)
+
+
+def multi_window_trend(
+    history: list[PricePoint],
+    ordered: bool,
+    now: float,
+    params: TrendParams,
+    min_points: int,
+    direction_threshold: float,
+    strength_threshold: float,
+) -> MultiWindowTrend:
+    """Short/medium/long window trends and the 0.3/0.4/0.3 combined score."""
+    results = []
+    for window in (params.short_window, params.medium_window, params.long_window):
+        points = window_points(history, ordered, now - window)
+        results.append(
+            window_trend(points, min_points, params, direction_threshold, strength_threshold)
+        )
+    short, medium, long_ = results
+    combined = short.score * 0.3 + medium.score * 0.4 + long_.score * 0.3
+    return MultiWindowTrend(short, medium, long_, combined)
+
+
+def evaluate(
+    score: float, direction_threshold: float, strength_threshold: float
+) -> tuple[str, str]:
+    """`evaluate_trend_conditions(_adaptive)`: (raw direction, strength) with sensitivity applied."""
+    abs_score = abs(score)
+    if abs_score > strength_threshold:
+        strength = "strong"
+    elif abs_score > direction_threshold * 2:
+        strength = "moderate"
+    elif abs_score > direction_threshold:
+        strength = "weak"
+    else:
+        strength = "neutral"
+    if score > direction_threshold:
+        return "up", strength
+    if score < -direction_threshold:
+        return "down", strength
+    return "neutral", strength
+
+
+def retracement_threshold(price: float, base: float, dynamic: bool) -> float:
+    """Price-scaled retracement threshold (TREND_DYNAMIC_RETRACEMENT)."""
+    if not dynamic:
+        return base
+    if price < 1.0:
+        return base * 1.25
+    if price < 5.0:
+        return base * 1.125
+    if price < 25.0:
+        return base
+    if price < 100.0:
+        return base * 0.875
+    return base * 0.75
+
+
+def is_retracement(
+    previous: float, current: float, adjusted_direction: float, threshold: float
+) -> bool:
+    """A strong previous score that moved by ≥ threshold (either way, same sign) is neutralised."""
+    if abs(previous) < adjusted_direction:
+        return False
+    if previous * current < 0:
+        return False
+    if previous != 0:
+        return abs((current - previous) / previous) >= threshold
+    return False
+
+
+def volatility_category(history: list[PricePoint], now: float, window_seconds: float = 300) -> str:
+    """HIGH / NORMAL / LOW from the std/mean of prices in the last 300 s (≥ 3 of them)."""
+    if len(history) < 3:
+        return "NORMAL"
+    start = now - window_seconds
+    prices = [p[0] for p in history if p[3] >= start]
+    n = len(prices)
+    if n < 3:
+        return "NORMAL"
+    mean = sum(prices) / n
+    if mean <= 0:
+        return "NORMAL"
+    var = sum((x - mean) ** 2 for x in prices) / (n - 1)
+    pct = var**0.5 / mean * 100
+    if pct > 2.0:
+        return "HIGH"
+    if pct < 0.5:
+        return "LOW"
+    return "NORMAL"
