@@ -78,7 +78,8 @@ def info_cmd(recording: str, top: int, as_json: bool) -> None:
 def validate_cmd(recording: str, repair: bool, max_problems: int, as_json: bool) -> None:
     """Check a recording (manifest, hashes, schema, every row); exit 5 if anything is wrong."""
     from harness.errors import RecordingError
-    from harness.validation import repair_recording, validate_recording
+    from harness.repair import repair_recording
+    from harness.validation import validate_recording
 
     if repair:
         manifest, removed = repair_recording(recording)
@@ -165,6 +166,93 @@ def synth_cmd(
         f"wrote {out}: {manifest['tick_count']:,} ticks, {len(manifest['tickers']):,} tickers, "
         f"{len(manifest['files'])} file(s) in {secs:.1f} s"
     )
+
+
+@cli.command("import")
+@click.argument("src", type=click.Path())
+@click.argument("out", type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(["csv", "parquet", "polygon-trades", "polygon-minute", "lobster"]),
+    help="Input format (csv/parquet need --map).",
+)
+@click.option(
+    "--map",
+    "mapping",
+    default=None,
+    help="Column mapping for csv/parquet: recording_column=source_column,… e.g. ts=t,price=p,volume=size,ticker=sym",
+)
+@click.option(
+    "--ts-unit",
+    default="ns",
+    show_default=True,
+    type=click.Choice(["s", "ms", "us", "ns", "iso"]),
+    help="Unit of integer timestamps, or iso for timestamp text.",
+)
+@click.option(
+    "--tz", default="UTC", show_default=True, help="Timezone of iso timestamps without an offset."
+)
+@click.option(
+    "--ticker", default=None, help="Ticker for every row (files without a ticker column)."
+)
+@click.option(
+    "--on-bad-row",
+    default="fail",
+    show_default=True,
+    type=click.Choice(["fail", "skip"]),
+    help="Refuse the import on any bad row, or drop bad rows and report them.",
+)
+@click.option("--name", default=None, help="Recording name (default: directory name).")
+@click.option(
+    "--note", "note", default=None, help="Free-text provenance note stored in the manifest."
+)
+@click.option(
+    "--licence", default=None, help="Licence note of the input data, stored in the manifest."
+)
+@click.option(
+    "--rows-per-file", default=2_000_000, show_default=True, help="Rows per Parquet part file."
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing recording at OUT.")
+def import_cmd(
+    src: str,
+    out: str,
+    fmt: str,
+    mapping: str | None,
+    ts_unit: str,
+    tz: str,
+    ticker: str | None,
+    on_bad_row: str,
+    name: str | None,
+    note: str | None,
+    licence: str | None,
+    rows_per_file: int,
+    overwrite: bool,
+) -> None:
+    """Import SRC (CSV, Parquet, Polygon flat file, LOBSTER trades) into a validated recording OUT."""
+    from harness.importers import import_file, parse_mapping
+
+    result = import_file(
+        src,
+        out,
+        fmt,
+        mapping=parse_mapping(mapping),
+        ts_unit=ts_unit,
+        tz=tz,
+        ticker=ticker,
+        on_bad_row=on_bad_row,
+        name=name,
+        notes={k: v for k, v in (("note", note), ("licence", licence)) if v} or None,
+        rows_per_file=rows_per_file,
+        overwrite=overwrite,
+    )
+    click.echo(
+        f"imported {src} -> {out}: {result.rows_written:,} ticks written, "
+        f"{result.rows_rejected:,} bad row(s) skipped of {result.rows_read:,}"
+    )
+    for example in result.examples:
+        click.echo(f"  skipped {example}")
 
 
 # --- replay core: replay, diff, runs ---

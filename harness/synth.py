@@ -141,7 +141,7 @@ class _Day:
             tuple[int, int, float, int, float]
         ] = []  # ticker, chunk, start, ticks, size
         extra = np.zeros(n, np.int64)
-        for i in np.flatnonzero(n_surge):
+        for i in np.flatnonzero(n_surge).tolist():
             for _ in range(int(n_surge[i])):
                 c = int(rng.choice(nchunks, p=surge_chunks))
                 expected = self.counts[i] * pvals[i, c] * SURGE_WINDOW / CHUNK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -159,3 +160,33 @@ def test_round_trip_preserves_every_tick_for_any_input(
     assert validate_recording(path) == []
     only = {"BRK.B", "A"}
     assert list(rec.ticks(tickers=only)) == [t for t in ticks if t.ticker in only]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("name", ["sample-day", "lobster-2012-06-21"])
+def test_bundled_recordings_are_valid_and_carry_provenance(name):
+    path = ROOT / "recordings" / name
+    assert validate_recording(path) == []
+    m = open_recording(path).manifest
+    assert m["notes"], "provenance belongs in the manifest's notes"
+    assert sum(p.stat().st_size for p in path.rglob("*.parquet")) <= 10_000_000
+
+
+def test_sample_day_covers_every_session_with_about_200k_ticks_and_200_tickers():
+    from harness.summary import summarize_recording
+
+    s = summarize_recording(ROOT / "recordings" / "sample-day")
+    assert (s["ticks"], s["tickers"], s["source"]) == (200_000, 200, "synthetic")
+    assert (
+        min(s["sessions"]["pre_market"], s["sessions"]["regular"], s["sessions"]["after_hours"])
+        > 1_000
+    )
+
+
+def test_lobster_recording_is_the_real_2012_sample_with_its_original_hash():
+    m = open_recording(ROOT / "recordings" / "lobster-2012-06-21").manifest
+    assert m["source"] == "import:lobster" and m["tick_count"] == 65_252
+    assert m["notes"]["original_sha256"].startswith("4615416804c048c5")
+    assert "LOBSTER" in m["notes"]["licence"]
