@@ -169,10 +169,10 @@ def test_a_shard_whose_worker_always_dies_makes_the_run_incomplete_never_a_parti
     run = open_run(res.path)
     assert run.manifest["status"] == "incomplete"
     failed = run.manifest["sharding"]["failed"]
-    assert failed and all("KilledWorker" in f for f in failed)
+    assert any("KilledWorker" in f for f in failed)
     # a failed shard leaves no fragment behind (a dying worker may take a neighbour's task too)
     kept = run.sql("select count(distinct shard) from observations").fetchone()[0]
-    assert kept == 4 - len(failed) == len(run.manifest["sharding"]["shards"])
+    assert kept == 4 - len(failed) == len(run.manifest["sharding"]["shards"]) < 4
 
 
 def test_days_are_shards_and_the_summary_has_a_per_day_breakdown(two_days, cluster, tmp_path):
