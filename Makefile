@@ -31,6 +31,12 @@ check: $(STAMP)
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
+# CI regression gate: every recording under recordings/ replayed legacy vs multi-channel and gated
+# (policy: README "CI gate"). Override e.g. GATE_PHASE=phase_2_limited_rollout.
+GATE_PHASE ?= phase_1_parallel_testing
+gate: $(STAMP)
+	$(PY) -m pytest recordings --shadow-recordings recordings --shadow-phase $(GATE_PHASE) -p no:cacheprovider
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache reports/runs
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

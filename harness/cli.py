@@ -677,6 +677,212 @@ def feed(
     click.echo(f"feed stopped after {frames} frames", err=True)
 
 
+def _parse_duration(text: str | None) -> float | None:
+    """`--duration`: seconds, or a number with s/m/h (30s, 5m, 1h)."""
+    if text is None:
+        return None
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    raw = text.strip().lower()
+    factor = units.get(raw[-1:])
+    try:
+        value = float(raw[:-1] if factor else raw) * (factor or 1.0)
+    except ValueError:
+        raise ConfigError(f"--duration must look like 30s, 5m, 1h or 90, got {text!r}") from None
+    if not value > 0:
+        raise ConfigError(f"--duration must be > 0, got {text!r}")
+    return value
+
+
+@cli.command()
+@click.option(
+    "--url", default="wss://socket.polygon.io/stocks", show_default=True, help="Feed URL."
+)
+@click.option(
+    "--key-env",
+    default="POLYGON_API_KEY",
+    show_default=True,
+    help="Environment variable holding the API key (never logged or stored).",
+)
+@click.option(
+    "--subscribe", "subscriptions", default="A.*,T.*", show_default=True, help="Polygon topics."
+)
+@click.option(
+    "--primary",
+    default="tickstock.stacks:legacy",
+    show_default=True,
+    help="Primary stack factory, package.module:function.",
+)
+@click.option(
+    "--candidate", default=None, help="Candidate stack factory (default: the primary, A/A)."
+)
+@click.option("--aa", is_flag=True, help="A/A run: the candidate is the primary with its config.")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="SIDE.KEY=VALUE",
+    help="Stack config, e.g. candidate.phase=phase_1_parallel_testing (typed; repeatable).",
+)
+@click.option(
+    "--stack-config", type=click.Path(dir_okay=False), help="TOML with [primary]/[candidate]."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds call order and faults.")
+@click.option(
+    "--tick-timeout",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Seconds one stack call may take before it is a timeout observation (0: off).",
+)
+@click.option(
+    "--max-hangs",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Consecutive timeouts on one ticker that abort the run as incomplete.",
+)
+@click.option(
+    "--inject", default=None, help="Candidate faults: error_rate=,delay_ms=,drop_rate=,hang_ticker="
+)
+@click.option("--diff-config", type=click.Path(dir_okay=False), help="TOML diff config.")
+@click.option(
+    "--duration", default=None, help="Stop after this long (30s, 5m, 1h); default: Ctrl-C."
+)
+@click.option(
+    "--record",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Record the live ticks to this new recording directory.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing recording at --record.")
+@click.option(
+    "--flush-ticks",
+    type=click.IntRange(min=1),
+    default=20_000,
+    show_default=True,
+    help="Flush the recording to a new part file every N ticks …",
+)
+@click.option(
+    "--flush-seconds", type=float, default=10.0, show_default=True, help="… or every T seconds."
+)
+@click.option(
+    "--queue-size",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Bounded queue between socket and stacks; overflow is counted and makes the run incomplete.",
+)
+@click.option(
+    "--runs-dir", default="reports/runs", show_default=True, help="Where run directories go."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def live(
+    url: str,
+    key_env: str,
+    subscriptions: str,
+    primary: str,
+    candidate: str | None,
+    aa: bool,
+    sets: tuple[str, ...],
+    stack_config: str | None,
+    seed: int,
+    tick_timeout: float,
+    max_hangs: int,
+    inject: str | None,
+    diff_config: str | None,
+    duration: str | None,
+    record: Path | None,
+    overwrite: bool,
+    flush_ticks: int,
+    flush_seconds: float,
+    queue_size: int,
+    runs_dir: str,
+    as_json: bool,
+) -> None:
+    """Shadow primary and candidate on a live Polygon-protocol feed and record the ticks."""
+    import json
+
+    from harness.align import DiffConfig
+    from harness.errors import IncompleteRunError, LiveError
+    from harness.faults import FaultSpec
+    from harness.live import LiveConfig
+    from harness.run_summary import render
+    from harness.runner import RunOptions
+    from harness.session import RecordOptions, run_live
+    from harness.stack_config import stack_configs
+
+    configs = stack_configs(sets, stack_config)
+    if aa or candidate is None or (candidate == primary and configs["candidate"] == {}):
+        candidate, configs["candidate"] = None, configs["primary"]
+    config = LiveConfig(
+        url,
+        key=os.environ.get(key_env, ""),
+        subscriptions=subscriptions,
+        queue_size=queue_size,
+        duration_s=_parse_duration(duration),
+        seed=seed,
+    )
+    options = RunOptions(
+        seed=seed, tick_timeout_s=tick_timeout or None, max_hangs=max_hangs, flush_interval_s=2.0
+    )
+    rec = (
+        RecordOptions(record, flush_ticks, flush_seconds, overwrite) if record is not None else None
+    )
+    try:
+        result = run_live(
+            config,
+            primary,
+            candidate,
+            configs["primary"],
+            configs["candidate"],
+            options,
+            FaultSpec.parse(inject),
+            runs_dir,
+            rec,
+            DiffConfig.load(diff_config),
+            on_start=lambda path: click.echo(f"live: shadowing {url} into {path}", err=True),
+        )
+    except LiveError as exc:
+        if "authentication failed" in str(exc) and not os.environ.get(key_env):
+            raise LiveError(f"{exc}; environment variable {key_env} is not set") from None
+        raise
+    summary = {**result.run.summary, "live": result.live.as_dict()}
+    if as_json:
+        click.echo(json.dumps({**summary, "path": str(result.run.path)}, indent=2, default=str))
+    else:
+        click.echo(render(result.run.summary, str(result.run.path)))
+        click.echo(_live_lines(result.live.as_dict(), rec.path if rec else None))
+    if result.live.error is not None:
+        raise LiveError(f"live session ended early: {result.live.error}")
+    if result.run.status != "complete":
+        raise IncompleteRunError(
+            f"run {result.run.run_id} is {result.run.status}: {result.run.reason}"
+        )
+
+
+def _live_lines(live: dict[str, Any], record: Path | None) -> str:
+    """A few human lines about the feed side of a live session."""
+    lines = [
+        f"feed: {live['received']} ticks received, {live['delivered']} shadowed, {live['dropped']} dropped "
+        f"(queue max {live['queue_depth_max']}/{live['queue_size']}), {live['connects']} connection(s), "
+        f"ended by {live['ended_by']}",
+        f"lag: queue wait p50 {live['queue_wait']['p50_ms']:.2f} ms, p99 {live['queue_wait']['p99_ms']:.2f} ms, "
+        f"max {live['queue_wait']['max_ms']:.2f} ms",
+    ]
+    for gap in live["gaps"]:
+        lines.append(
+            f"gap: {gap['seconds']} s after seq {gap['last_seq']}, ticks possibly missed "
+            f"{gap['ticks_possibly_missed']} ({gap['reason']})"
+        )
+    if live["bad_messages"]:
+        lines.append(
+            "bad messages: " + ", ".join(f"{k} {v}" for k, v in live["bad_messages"].items())
+        )
+    if record is not None:
+        lines.append(f"recording: {record}")
+    return "\n".join(lines)
+
+
 # --- end of subcommands ---
 
 

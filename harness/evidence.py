@@ -204,8 +204,10 @@ def open_evidence(
     obs_files = sorted((rd / "observations").glob("*.parquet"))
     _view(con, "observations", obs_files, _EMPTY_SCHEMAS["observations"])
     for side in ("primary", "candidate"):
+        # The store writes events_<side>/part-*.parquet; a single events_<side>.parquet also works.
         f = rd / f"events_{side}.parquet"
-        _view(con, f"events_{side}", [f] if f.is_file() else [], _EMPTY_SCHEMAS["events"])
+        parts = [f] if f.is_file() else sorted((rd / f"events_{side}").glob("*.parquet"))
+        _view(con, f"events_{side}", parts, _EMPTY_SCHEMAS["events"])
     diff_file = rd / "diff.parquet"
     _view(con, "diff_raw", [diff_file] if diff_file.is_file() else [], _EMPTY_SCHEMAS["diff"])
     if rules.rules:

@@ -34,6 +34,7 @@ from harness.polygon import EXT_HEADER, is_aggregate, tick_to_message
 from harness.recording import open_recording
 
 PATH = "/stocks"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 END_STATUS = "end_of_recording"
 _MALFORMED: tuple[str, ...] = (
     "{not json",
@@ -73,6 +74,10 @@ class FeedConfig:
     def __post_init__(self) -> None:
         if self.speed is not None and not self.speed > 0:
             raise ConfigError(f"--speed must be > 0 or 'max', got {self.speed}")
+        if self.host not in LOOPBACK:
+            raise ConfigError(
+                f"--host {self.host!r}: the feed serves loopback only ({', '.join(LOOPBACK)})"
+            )
         if self.max_batch < 1 or self.batch_ms < 1:
             raise ConfigError("batch size and batch window must be >= 1")
 

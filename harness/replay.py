@@ -28,7 +28,7 @@ from harness.errors import IncompleteRunError
 from harness.faults import FaultSpec, FaultyStack
 from harness.run_summary import build
 from harness.runner import SIDES, RunOptions, RunOutcome, ShadowRunner, StackCounts
-from harness.stack import load_stack, resolve_factory
+from harness.stack import load_stack
 from harness.store import DEFAULT_ROOT, Run, RunWriter
 
 DEFAULT_OPTIONS = RunOptions()
@@ -114,7 +114,7 @@ def start_run(
             "tick_timeout_s": options.tick_timeout_s,
             "max_hangs": options.max_hangs,
             "batch_size": options.batch_size,
-            "cpu_time": options.cpu_time,
+            "cpu_sample": options.cpu_sample,
         },
         "shards": shards,
         **dict(extra or {}),
@@ -130,12 +130,12 @@ def shadow_shard(
     options: RunOptions = DEFAULT_OPTIONS,
     inject: FaultSpec = NO_FAULTS,
     progress: Callable[[int], None] | None = None,
+    stacks: tuple[Any, Any] | None = None,
 ) -> RunOutcome:
-    """Load both stacks, shadow `ticks` into run_dir's part files for `options.shard`, close."""
+    """Load both stacks (unless given), shadow `ticks` into run_dir's parts for `options.shard`."""
     from harness.store import PartSink
 
-    p = load_stack(primary.factory, primary.config)
-    c = load_stack(candidate.factory, candidate.config)
+    p, c = stacks if stacks is not None else load_pair(primary, candidate)
     if inject.active:
         c = FaultyStack(c, inject, options.seed)
     try:
@@ -148,6 +148,18 @@ def shadow_shard(
                 Exception
             ):  # a stack failing to close is not the run's problem
                 stack.close()
+
+
+def load_pair(primary: StackSpec, candidate: StackSpec) -> tuple[Any, Any]:
+    """Build both stacks (fresh instances even in A/A); closes the first if the second fails."""
+    p = load_stack(primary.factory, primary.config)
+    try:
+        c = load_stack(candidate.factory, candidate.config)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            p.close()
+        raise
+    return p, c
 
 
 def _merge_stats(outcomes: list[RunOutcome]) -> dict[str, Any]:
@@ -270,11 +282,16 @@ def run_shadow(
     """Shadow primary and candidate (the primary again when None: A/A) over any tick iterable."""
     p = StackSpec(primary, dict(primary_config or {}))
     c = p if candidate is None else StackSpec(candidate, dict(candidate_config or {}))
-    for spec in (p, c):
-        resolve_factory(spec.factory)  # a bad spec fails before a run directory exists
-    writer = start_run(p, c, options, inject, root, recording, mode, filters, 1, extra_manifest)
+    stacks = load_pair(p, c)  # a stack that cannot start fails before a run directory exists
     try:
-        outcome = shadow_shard(writer.path, ticks, p, c, options, inject, progress)
+        writer = start_run(p, c, options, inject, root, recording, mode, filters, 1, extra_manifest)
+    except BaseException:
+        for stack in stacks:
+            with contextlib.suppress(Exception):
+                stack.close()
+        raise
+    try:
+        outcome = shadow_shard(writer.path, ticks, p, c, options, inject, progress, stacks)
     except KeyboardInterrupt:
         writer.finish("incomplete", reason="interrupted")
         raise IncompleteRunError(f"run {writer.run_id} interrupted; marked incomplete") from None

@@ -39,8 +39,10 @@ def load_stack(spec: str, config: Mapping[str, Any] | None = None) -> Stack:
     factory = resolve_factory(spec)
     try:
         stack = factory(dict(config or {}))
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ConfigError(f"stack {spec!r} rejected its config: {exc}") from exc
+    except ConfigError:
+        raise
+    except Exception as exc:  # a factory that cannot start is a configuration problem of the run
+        raise ConfigError(f"stack {spec!r} failed to start: {type(exc).__name__}: {exc}") from exc
     missing = [
         m for m in ("process", "flush", "stats", "close") if not callable(getattr(stack, m, None))
     ]

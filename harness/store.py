@@ -30,8 +30,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from harness.batches import EVENT_SCHEMA, OBSERVATION_SCHEMA
 from harness.errors import StoreError
-from harness.runner import EVENT_SCHEMA, OBSERVATION_SCHEMA
 
 DEFAULT_ROOT = Path("reports/runs")
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")

@@ -62,10 +62,10 @@ def test_numpy_scalars_and_minimal_objects_are_accepted() -> None:
 
 @pytest.mark.parametrize(
     ("change", "reason"),
-    [({"ts": None}, "bad_timestamp"), ({"ts": 1.5e18}, "bad_timestamp"), ({"ts": -1}, "bad_timestamp"),
+    [({"ts": None}, "bad_timestamp"), ({"ts": 1.5e18}, "bad_timestamp"), ({"ts": -1}, "bad_timestamp"), ({"ts": 10**30}, "bad_timestamp"),
      ({"price": float("nan")}, "bad_price"), ({"price": "1"}, "bad_price"), ({"volume": -1}, "bad_volume"),
      ({"ticker": ""}, "bad_ticker"), ({"ticker": 5}, "bad_ticker")],
-    ids=["none-ts", "float-ts", "negative-ts", "nan-price", "str-price", "negative-volume", "empty-ticker",
+    ids=["none-ts", "float-ts", "negative-ts", "absurd-ts", "nan-price", "str-price", "negative-volume", "empty-ticker",
          "int-ticker"],
 )  # fmt: skip
 def test_unusable_ticks_raise_invalid_tick_with_reason(

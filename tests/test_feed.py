@@ -217,3 +217,8 @@ async def _raw_session_with_key(url: str, key: str) -> list[list[dict]]:
         async for raw in ws:
             frames.append(json.loads(raw))
     return frames
+
+
+def test_the_feed_refuses_to_bind_anything_but_loopback(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="loopback only"):
+        FeedConfig(tmp_path, host="0.0.0.0")

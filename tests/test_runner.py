@@ -202,3 +202,28 @@ def test_dropped_events_are_exactly_the_missing_ones(tmp_path):
     assert d["missing"] == dropped > 0
     assert d["extra"] == d["field_mismatch"] == 0
     assert d["match"] + d["missing"] == sum(r.summary["events"]["primary"].values())
+
+
+def test_off_main_thread_a_slow_call_is_still_judged_a_timeout_after_it_returns():
+    import threading
+
+    sink = _ListSink()
+    out = {}
+
+    def work():
+        runner = ShadowRunner(FakeStack({}), _Slow({3}), sink, RunOptions(tick_timeout_s=0.5))
+        out["o"] = runner.run(make_ticks(10))
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join(10)
+    o = out["o"]
+    assert o.candidate.timed_out == 1 and o.candidate.processed == 9 and o.audit_ok
+
+
+def test_cpu_time_is_sampled_on_every_nth_tick():
+    sink = _ListSink()
+    ShadowRunner(FakeStack({}), FakeStack({}), sink, RunOptions(cpu_sample=4)).run(make_ticks(40))
+    cpu = sink.obs[0].column("primary_cpu_ns").to_pylist()
+    assert [i for i, v in enumerate(cpu) if v is not None] == list(range(0, 40, 4))
+    assert all(v >= 0 for v in cpu if v is not None)

@@ -143,6 +143,7 @@ def _bad_ticks() -> list[tuple[str, Any, str]]:
         ("zero-timestamp", {"timestamp": 0}, "bad_timestamp"),
         ("none-timestamp", {"timestamp": None}, "bad_timestamp"),
         ("backwards-timestamp", {"timestamp": T0 - 5}, "non_monotonic_timestamp"),
+        ("absurd-timestamp", {"timestamp": 1e300}, "bad_timestamp"),
     ]
     out = []
     for name, change, reason in cases:

@@ -8,6 +8,7 @@ emission.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -69,7 +70,17 @@ def _describe(event: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ticks = demo_ticks()
+    parser = argparse.ArgumentParser(
+        prog="python -m tickstock.demo", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--seconds",
+        type=int,
+        default=900,
+        help="length of the generated session (≥ 640 for the surge)",
+    )
+    args = parser.parse_args(argv)
+    ticks = demo_ticks(args.seconds)
     stack = legacy(DEMO_CONFIG)
     events: list[dict[str, Any]] = []
     for tick in ticks:

@@ -6,13 +6,15 @@ random walk with a per-ticker drift (so trends form), and a small share of ticks
 surges: a jump of `surge_pct` with `surge_volume`× the usual volume. Activity is skewed (Zipf-like)
 across tickers, as on a real day.
 
-    ticks = generate_ticks(n_ticks=10_000, n_tickers=20, seed=7)
+    ticks = generate_ticks(10_000, 20, seed=7)                   # a list, for small runs
+    for tick in iter_ticks(generate_columns(2_000_000, 1_500)): …  # streamed
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -57,7 +59,22 @@ def ticker_names(n: int) -> list[str]:
     return names
 
 
-def generate_ticks(
+class GeneratedColumns(NamedTuple):
+    """A generated sequence as numpy columns (row i = tick seq i)."""
+
+    names: list[str]
+    who: np.ndarray
+    ts: np.ndarray
+    price: np.ndarray
+    volume: np.ndarray
+    bid: np.ndarray
+    ask: np.ndarray
+    accumulated_volume: np.ndarray
+    vwap: np.ndarray
+    market_open_price: np.ndarray
+
+
+def generate_columns(
     n_ticks: int,
     n_tickers: int,
     *,
@@ -69,7 +86,7 @@ def generate_ticks(
     surge_rate: float = 0.002,
     surge_pct: float = 0.05,
     surge_volume: float = 8.0,
-) -> list[GeneratedTick]:
+) -> GeneratedColumns:
     """`n_ticks` ticks over `n_tickers` tickers in time order (default: one tick per ticker-second)."""
     rng = np.random.default_rng(seed)
     names = ticker_names(n_tickers)
@@ -109,20 +126,32 @@ def generate_ticks(
     first[w_sorted[starts]] = price[order][starts]
     open_price = first[who]
     spread = np.round(price * 0.0005, 4)
-    ts = (start.timestamp() + t) * 1e9
-    ts_ns = ts.astype(np.int64)
-
-    n = n_ticks
-    none = [None] * n
-    tickers = [names[w] for w in who.tolist()]
-    p = price.tolist()
-    v = volume.tolist()
-    sp = spread.tolist()
-    columns = (
-        range(n), ts_ns.tolist(), tickers, p, v,
-        [a - b for a, b in zip(p, sp, strict=True)], [a + b for a, b in zip(p, sp, strict=True)],
-        none, none, none, p, p, v, cum_vol.astype(np.int64).tolist(), vwap.tolist(),
-        open_price.tolist(), none, ["generated"] * n,
+    ts_ns = int(start.timestamp()) * 10**9 + (t * 1e9).astype(np.int64)
+    return GeneratedColumns(
+        names, who, ts_ns, price, volume, price - spread, price + spread,
+        cum_vol.astype(np.int64), vwap, open_price,
     )  # fmt: skip
+
+
+def iter_ticks(cols: GeneratedColumns, chunk: int = 65_536) -> Iterator[GeneratedTick]:
+    """GeneratedTick objects built a chunk at a time (memory stays flat for long sequences)."""
     make = GeneratedTick._make
-    return [make(row) for row in zip(*columns, strict=True)]
+    names = cols.names
+    for lo in range(0, len(cols.ts), chunk):
+        hi = min(lo + chunk, len(cols.ts))
+        n = hi - lo
+        none = [None] * n
+        p = cols.price[lo:hi].tolist()
+        v = cols.volume[lo:hi].tolist()
+        columns = (
+            range(lo, hi), cols.ts[lo:hi].tolist(), [names[w] for w in cols.who[lo:hi].tolist()],
+            p, v, cols.bid[lo:hi].tolist(), cols.ask[lo:hi].tolist(), none, none, none, p, p, v,
+            cols.accumulated_volume[lo:hi].tolist(), cols.vwap[lo:hi].tolist(),
+            cols.market_open_price[lo:hi].tolist(), none, ["generated"] * n,
+        )  # fmt: skip
+        yield from map(make, zip(*columns, strict=True))
+
+
+def generate_ticks(n_ticks: int, n_tickers: int, **kwargs: Any) -> list[GeneratedTick]:
+    """`generate_columns(...)` as a list of ticks (small sequences: demo and tests)."""
+    return list(iter_ticks(generate_columns(n_ticks, n_tickers, **kwargs)))

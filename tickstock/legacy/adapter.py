@@ -90,10 +90,16 @@ class TickAdapter:
         if type(volume) is not int:
             volume = _int(volume)
         seconds = ts / 1e9
+        try:
+            status = self.market_status(seconds)
+        except (OverflowError, ValueError, OSError):  # beyond what datetime can represent
+            raise InvalidTickError(
+                "bad_timestamp", f"tick {getattr(tick, 'seq', '?')}: ts {ts} out of range"
+            ) from None
         return TickData(
             ticker, price, volume, seconds,
             source if type(source) is str and source else "recording", "A",
-            bid, ask, self.market_status(seconds), t_open, t_high, t_low, t_close,
+            bid, ask, status, t_open, t_high, t_low, t_close,
             None, None, None, op, None, t_vol, None, acc, t_vwap, vwap, None, seconds,
         )  # fmt: skip
 

@@ -16,6 +16,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from tickstock.clock import Clock
+from tickstock.legacy.detectors.event_detector import EventDetector
 from tickstock.legacy.events import BaseEvent, TrendEvent
 from tickstock.legacy.priority import PriorityManager
 from tickstock.legacy.stock_data import StockData
@@ -50,16 +51,12 @@ class EventProcessor:
         clock: Clock,
         stock_details: MutableMapping[str, StockData],
         priority_manager: PriorityManager,
-        detector: Any = None,
+        detector: EventDetector | Any = None,
     ) -> None:
         self._clock = clock
         self.stock_details = stock_details
         self.priority_manager = priority_manager
-        if detector is None:
-            from tickstock.legacy.detectors.event_detector import EventDetector
-
-            detector = EventDetector(config, clock)
-        self.detector = detector
+        self.detector = detector if detector is not None else EventDetector(config, clock)
         core = config.get("CORE_UNIVERSE")
         self.core_universe: frozenset[str] | None = frozenset(core) if core else None
         self.tick_processor = TickProcessor()

@@ -153,13 +153,20 @@ class MarketDataService:
         if last is not None and ts < last:
             self.invalid["non_monotonic_timestamp"] += 1
             return False
+        segment = None
+        if not self._session_from <= ts < self._session_until:
+            try:
+                segment = determine_session(ts)
+            except (OverflowError, ValueError, OSError):  # beyond what datetime can represent
+                self.invalid["bad_timestamp"] += 1
+                return False
         last_ts[ticker] = ts
         live = self.live
         started = time.perf_counter() if live else 0.0
         clock = self.clock
         clock.set(ts)  # type: ignore[attr-defined]
-        if not self._session_from <= ts < self._session_until:
-            self._update_session(ts)
+        if segment is not None:
+            self._update_session(ts, segment)
         self.session_ticks += 1
         try:
             queued = self.event_processor.handle_tick(tick)
@@ -205,10 +212,10 @@ class MarketDataService:
                 health["status"] = "warning"
 
     # --- market sessions (§7) ---------------------------------------------------------------
-    def _update_session(self, ts: float) -> None:
+    def _update_session(self, ts: float, segment: tuple[str, float, float]) -> None:
         if ts < self._session_from and self.current_session is not None:
             return  # a late tick never moves the session backwards (no spurious resets)
-        session, start, end = determine_session(ts)
+        session, start, end = segment
         self._session_from, self._session_until = start, end
         if session != self.current_session:
             self.handle_market_session_change(session)

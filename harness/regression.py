@@ -1,0 +1,148 @@
+"""The CI regression gate: replay a recorded session, gate one phase, and judge it by the CI policy.
+
+Policy (README "CI gate"): a recording fails CI on any FAIL check — every unexplained event
+difference is one — and on NODATA (no data is never a pass). A check left INCONCLUSIVE only
+because a latency CI straddles its threshold, or exceeds it by less than the A/A noise floor, is
+not decidable on a shared, noisy CI machine: CI reports it and passes unless `strict` is set.
+A real regression (say 2× slower) clears threshold + noise floor with its whole CI, so it FAILs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import RecordingError
+from harness.gate import GateResult, Status, Verdict, gate_run
+from harness.verdict import text_table, write_junit, write_verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """CI's judgement of one gated recording, with everything a failure message needs."""
+
+    recording: str
+    run_dir: Path
+    result: GateResult
+    ok: bool
+    policy_note: str
+    first_divergence: Mapping[str, Any] | None
+
+    def message(self) -> str:
+        lines = [f"{self.recording}: {self.result.phase} verdict {self.result.verdict.value}"]
+        lines += [f"  {r}" for r in self.result.reasons]
+        if self.policy_note:
+            lines.append(f"  policy: {self.policy_note}")
+        if self.first_divergence and self.first_divergence.get("seq") is not None:
+            fd = json.dumps(self.first_divergence, default=str, sort_keys=True)
+            lines.append(f"  first divergence: {fd[:1500]}")
+        lines.append(f"  run: {self.run_dir}")
+        lines.append(text_table(self.result))
+        return "\n".join(lines)
+
+
+def judge(result: GateResult, strict: bool = False) -> tuple[bool, str]:
+    """Apply the CI policy to a gate result: (passes CI, why)."""
+    verdict = result.verdict
+    if verdict is Verdict.PASS:
+        return True, ""
+    if verdict is Verdict.FAIL:
+        return False, "a check failed"
+    open_checks = [c for c in result.checks if c.status is not Status.PASS]
+    if any(c.status is Status.NODATA for c in open_checks):
+        return False, "no data is never a pass"
+    if strict:
+        return False, "--shadow-strict: inconclusive is a failure"
+    if all(c.is_latency for c in open_checks):
+        names = ", ".join(c.check for c in open_checks)
+        return (
+            True,
+            f"latency within the noise floor is undecidable on CI ({names}); not a regression",
+        )
+    return False, "inconclusive checks other than latency"
+
+
+def _first_divergence(run_dir: Path) -> Mapping[str, Any] | None:
+    path = run_dir / "first_divergence.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def recording_dirs(root: Path) -> list[Path]:
+    """Every recording (a directory holding recording.json) under root, sorted."""
+    if (root / "recording.json").is_file():
+        return [root]
+    if not root.is_dir():
+        raise RecordingError(f"{root}: no such recordings directory")
+    return sorted(p.parent for p in root.glob("*/recording.json"))
+
+
+def replay_recording(
+    rec_dir: Path,
+    primary: str,
+    candidate: str | None,
+    primary_config: Mapping[str, Any],
+    candidate_config: Mapping[str, Any],
+    runs_root: Path,
+    seed: int = 0,
+) -> Path:
+    """Replay one recording through both stacks (candidate None → A/A); returns the run directory."""
+    from harness.recording import open_recording
+    from harness.replay import run_shadow
+    from harness.runner import RunOptions
+
+    rec = open_recording(rec_dir)
+    result = run_shadow(
+        rec.ticks(),
+        primary=primary,
+        candidate=candidate,
+        primary_config=dict(primary_config),
+        candidate_config=dict(candidate_config),
+        options=RunOptions(seed=seed),
+        root=runs_root,
+        recording={
+            "path": str(rec_dir),
+            "name": rec.name,
+            "sha256": rec.sha256,
+            "tick_count": rec.tick_count,
+        },
+        expected=rec.tick_count,
+    )
+    return Path(result.path)
+
+
+def gate_recording(
+    rec_dir: Path,
+    phase: str,
+    *,
+    primary: str,
+    candidate: str | None,
+    primary_config: Mapping[str, Any] | None = None,
+    candidate_config: Mapping[str, Any] | None = None,
+    runs_root: Path,
+    accept: Path | None = None,
+    reports_dir: Path | None = None,
+    strict: bool = False,
+    today: dt.date | None = None,
+) -> Outcome:
+    """Replay, gate and judge one recording; writes verdict.json and junit.xml into the run."""
+    run_dir = replay_recording(
+        rec_dir, primary, candidate, primary_config or {}, candidate_config or {}, runs_root
+    )
+    evidence, results = gate_run(
+        run_dir, (phase,), accept=accept, today=today, reports_dir=reports_dir
+    )
+    evidence.close()
+    write_verdict(run_dir / "verdict.json", results)
+    write_junit(run_dir / "junit.xml", results)
+    ok, note = judge(results[0], strict)
+    return Outcome(rec_dir.name, run_dir, results[0], ok, note, _first_divergence(run_dir))

@@ -1,0 +1,191 @@
+"""Live shadow sessions end to end on 127.0.0.1: feed → harness live → run directory + recording."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from _livedata import sample_ticks, write_recording
+from click.testing import CliRunner
+
+from harness.cli import cli
+from harness.faults import FaultSpec
+from harness.feed import Chaos, FeedConfig, FeedThread
+from harness.live import LiveConfig
+from harness.recording import check_recording, open_recording
+from harness.replay import run_shadow
+from harness.runner import RunOptions
+from harness.session import RecordOptions, public_url, run_live
+
+pytestmark = pytest.mark.timeout(120)
+
+LEGACY = "harness.stack:fake"
+
+
+def _events(run_path: Path) -> list[tuple[int, str]]:
+    table = pq.read_table(run_path / "events_primary", columns=["tick_seq", "event_json"])
+    return sorted(
+        zip(
+            table.column("tick_seq").to_pylist(),
+            table.column("event_json").to_pylist(),
+            strict=True,
+        )
+    )
+
+
+@pytest.fixture
+def recording(tmp_path: Path) -> Path:
+    return write_recording(tmp_path / "original", sample_ticks(300))
+
+
+def test_live_shadows_and_records_a_feed_that_replays_to_the_same_events(
+    recording: Path, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    with FeedThread(FeedConfig(recording, speed=None, key="feed-key-42")) as feed:
+        result = run_live(
+            LiveConfig(feed.url, key="feed-key-42", duration_s=60),
+            LEGACY,
+            root=runs,
+            record=RecordOptions(tmp_path / "live-rec", flush_ticks=100),
+        )
+    assert result.run.status == "complete" and result.live.received == 300
+    manifest = json.loads((result.run.path / "manifest.json").read_text())
+    assert manifest["mode"] == "live" and manifest["live"]["gaps"] == []
+    assert manifest["recording"]["sha256"] == open_recording(tmp_path / "live-rec").sha256
+    check_recording(tmp_path / "live-rec")
+    new = open_recording(tmp_path / "live-rec")
+    assert new.tick_count == 300 and len(new.files()) == 3  # flushed every 100 ticks
+    fields = [f for f in sample_ticks(1)[0]._fields if f not in ("recv_ts", "source")]
+    originals = [tuple(getattr(t, f) for f in fields) for t in open_recording(recording).ticks()]
+    assert [tuple(getattr(t, f) for f in fields) for t in new.ticks()] == originals
+
+    replay_original = run_shadow(open_recording(recording).ticks(), LEGACY, root=runs)
+    replay_new = run_shadow(new.ticks(), LEGACY, root=runs)
+    events = _events(replay_original.path)
+    assert events and events == _events(replay_new.path) == _events(result.run.path)
+
+    for path in [*result.run.path.rglob("*"), *(tmp_path / "live-rec").rglob("*")]:
+        if path.is_file():
+            assert b"feed-key-42" not in path.read_bytes(), path
+
+
+def test_a_disconnect_mid_stream_reconnects_and_the_gap_is_in_the_manifest(
+    recording: Path, tmp_path: Path
+) -> None:
+    chaos = Chaos(drop_after=100)
+    with FeedThread(
+        FeedConfig(recording, speed=None, max_batch=20, client_queue=2, chaos=chaos)
+    ) as feed:
+        result = run_live(
+            LiveConfig(feed.url, duration_s=60, backoff_initial_s=0.05), LEGACY, root=tmp_path
+        )
+    manifest = json.loads((result.run.path / "manifest.json").read_text())
+    gaps = manifest["live"]["gaps"]
+    assert result.run.status == "complete" and manifest["live"]["connects"] == 2 and len(gaps) == 1
+    assert gaps[0]["last_seq"] >= 99 and gaps[0]["missed_exact"]
+    assert result.live.received + gaps[0]["ticks_possibly_missed"] == 300
+    assert manifest["audit"]["read"] == result.live.received
+
+
+def test_malformed_frames_are_counted_in_the_run_manifest(recording: Path, tmp_path: Path) -> None:
+    with FeedThread(
+        FeedConfig(recording, speed=None, max_batch=25, chaos=Chaos(malformed_every=3))
+    ) as feed:
+        result = run_live(LiveConfig(feed.url, duration_s=60), LEGACY, root=tmp_path)
+        sent = feed.server.malformed_sent if feed.server else 0
+    manifest = json.loads((result.run.path / "manifest.json").read_text())
+    assert sent > 0 and sum(manifest["live"]["bad_messages"].values()) == sent
+    assert result.run.status == "complete" and result.live.received == 300
+
+
+def test_a_slow_candidate_shows_as_lag_and_overflow_is_counted_not_silent(
+    recording: Path, tmp_path: Path
+) -> None:
+    with FeedThread(FeedConfig(recording, speed=None)) as feed:
+        result = run_live(
+            LiveConfig(feed.url, duration_s=60, queue_size=20),
+            LEGACY,
+            LEGACY,
+            inject=FaultSpec(delay_ms=3.0),
+            options=RunOptions(tick_timeout_s=None),
+            root=tmp_path,
+            record=RecordOptions(tmp_path / "rec"),
+        )
+    live = result.live
+    assert live.queue_wait.max_ms > 20 and live.queue_depth_max >= 19
+    assert live.dropped > 0 and live.delivered + live.dropped == live.received == 300
+    assert result.run.status == "incomplete"
+    manifest = json.loads((result.run.path / "manifest.json").read_text())
+    assert manifest["status"] == "incomplete" and manifest["live"]["dropped"] == live.dropped
+    assert open_recording(tmp_path / "rec").tick_count == 300  # the recording keeps every tick
+
+
+def test_cli_live_with_a_wrong_key_exits_5_with_one_line_and_creates_nothing(
+    recording: Path, tmp_path: Path
+) -> None:
+    with FeedThread(FeedConfig(recording, key="right")) as feed:
+        out = CliRunner().invoke(
+            cli,
+            [
+                "live",
+                "--url",
+                feed.url,
+                "--key-env",
+                "LIVE_TEST_KEY",
+                "--runs-dir",
+                str(tmp_path / "runs"),
+                "--record",
+                str(tmp_path / "rec"),
+            ],
+            env={"LIVE_TEST_KEY": "wrong-secret-7"},
+        )
+    assert out.exit_code == 5
+    assert "authentication failed" in out.output and "wrong-secret-7" not in out.output
+    assert len(out.output.strip().splitlines()) == 1
+    assert not (tmp_path / "rec").exists() and not list((tmp_path / "runs").glob("*"))
+
+
+def test_cli_live_on_an_unreachable_url_exits_5(tmp_path: Path) -> None:
+    out = CliRunner().invoke(
+        cli, ["live", "--url", "ws://127.0.0.1:9/stocks", "--runs-dir", str(tmp_path)]
+    )
+    assert out.exit_code == 5 and "cannot connect to ws://127.0.0.1:9/stocks" in out.output
+
+
+def test_cli_live_shadows_records_and_prints_the_feed_figures(
+    recording: Path, tmp_path: Path
+) -> None:
+    with FeedThread(FeedConfig(recording, speed=None)) as feed:
+        out = CliRunner().invoke(
+            cli,
+            [
+                "live",
+                "--url",
+                feed.url,
+                "--duration",
+                "60s",
+                "--record",
+                str(tmp_path / "rec"),
+                "--runs-dir",
+                str(tmp_path / "runs"),
+                "--primary",
+                LEGACY,
+                "--candidate",
+                LEGACY,
+                "--seed",
+                "3",
+            ],
+        )
+    assert out.exit_code == 0, out.output
+    assert "feed: 300 ticks received, 300 shadowed, 0 dropped" in out.output
+    assert open_recording(tmp_path / "rec").tick_count == 300
+
+
+def test_urls_are_stored_without_credentials() -> None:
+    assert (
+        public_url("wss://user:pw@socket.polygon.io:443/stocks?apiKey=abc")
+        == "wss://socket.polygon.io:443/stocks"
+    )
