@@ -776,6 +776,12 @@ def _parse_duration(text: str | None) -> float | None:
     "--runs-dir", default="reports/runs", show_default=True, help="Where run directories go."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--report/--no-report",
+    default=True,
+    show_default=True,
+    help="Gate every phase and write report.html / report.md into the run directory.",
+)
 def live(
     url: str,
     key_env: str,
@@ -798,6 +804,7 @@ def live(
     queue_size: int,
     runs_dir: str,
     as_json: bool,
+    report: bool,
 ) -> None:
     """Shadow primary and candidate on a live Polygon-protocol feed and record the ticks."""
     import json
@@ -808,7 +815,7 @@ def live(
     from harness.live import LiveConfig
     from harness.run_summary import render
     from harness.runner import RunOptions
-    from harness.session import RecordOptions, run_live
+    from harness.session import RecordOptions, public_url, run_live
     from harness.stack_config import stack_configs
 
     configs = stack_configs(sets, stack_config)
@@ -840,7 +847,9 @@ def live(
             runs_dir,
             rec,
             DiffConfig.load(diff_config),
-            on_start=lambda path: click.echo(f"live: shadowing {url} into {path}", err=True),
+            on_start=lambda path: click.echo(
+                f"live: shadowing {public_url(config.url)} into {path}", err=True
+            ),
         )
     except LiveError as exc:
         if "authentication failed" in str(exc) and not os.environ.get(key_env):
@@ -852,6 +861,13 @@ def live(
     else:
         click.echo(render(result.run.summary, str(result.run.path)))
         click.echo(_live_lines(result.live.as_dict(), rec.path if rec else None))
+    if report:
+        from harness.report import build_report
+
+        files = build_report(result.run.path, accept=_default_accept(None), seed=seed)
+        for r in files.results:
+            click.echo(f"{r.phase:28s} {r.verdict.value}", err=as_json)
+        click.echo(f"report: {files.html}", err=as_json)
     if result.live.error is not None:
         raise LiveError(f"live session ended early: {result.live.error}")
     if result.run.status != "complete":

@@ -356,7 +356,8 @@ def run_feed(config: FeedConfig, once: bool, announce: Callable[[str], None]) ->
             announce(
                 f"serving {config.recording} on {server.url} at {speed}{' (looping)' if config.loop else ''}"
             )
-            await server.finished.wait() if once else asyncio.Event().wait()
+            forever = asyncio.Event()  # set by nobody: serve until Ctrl-C
+            await (server.finished if once else forever).wait()
             await asyncio.sleep(0.2)  # let writers send the end-of-recording status
             return server.frames_sent
 

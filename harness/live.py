@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -64,6 +65,9 @@ class LiveConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.url.startswith(("ws://", "wss://")) and urlsplit(self.url).path in ("", "/"):
+            # `--url ws://127.0.0.1:8765` means the stocks feed there, as Polygon's client assumes
+            object.__setattr__(self, "url", self.url.rstrip("/") + "/stocks")
         if self.queue_size < 1:
             raise ConfigError(f"--queue-size must be >= 1, got {self.queue_size}")
         if not self.url.startswith(("ws://", "wss://")):

@@ -159,3 +159,9 @@ def test_a_tick_older_than_one_already_seen_takes_that_time_and_is_counted(tmp_p
     assert got[4].ts == ticks[3].ts and got[4].price == late.price
     summary = source.summary()
     assert summary.late == 1 and summary.late_max_ms == (ticks[3].ts - ticks[1].ts) / 1e6
+
+
+def test_a_url_without_a_path_means_the_stocks_feed() -> None:
+    assert LiveConfig("ws://127.0.0.1:8765").url == "ws://127.0.0.1:8765/stocks"
+    assert LiveConfig("ws://127.0.0.1:8765/").url == "ws://127.0.0.1:8765/stocks"
+    assert LiveConfig("wss://socket.polygon.io/stocks").url == "wss://socket.polygon.io/stocks"

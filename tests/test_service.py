@@ -240,3 +240,19 @@ def test_core_universe_filter_drops_other_tickers_before_detection() -> None:
     assert svc.handle_websocket_tick(_tick("MSFT", T0))
     assert det.seen == [("AAPL", T0)]
     assert svc.stats()["ticks_outside_core_universe"] == 1
+
+
+def test_session_reset_works_on_the_real_detectors() -> None:
+    day = datetime(2026, 3, 10, tzinfo=UTC).timestamp()
+    svc = MarketDataService(ConfigManager())
+    for i in range(30):  # 09:29:30 … 09:29:59 ET (PRE), prices rising
+        assert svc.handle_websocket_tick(
+            _tick("AAPL", day + 13.5 * 3600 - 30 + i, price=100.0 + i * 0.1)
+        )
+    highlow = svc.event_processor.detector.highlow_detector
+    assert highlow.ticker_data["AAPL"].session_high > 100.0
+    assert svc.handle_websocket_tick(_tick("AAPL", day + 13.5 * 3600 + 1, price=101.0))  # REGULAR
+    assert svc.session_resets == 1
+    assert highlow.ticker_data["AAPL"].session_high == 101.0  # bounds started over at the bell
+    assert svc.invalid == {}
+    assert svc.event_processor.detector.get_stats()["detection_errors"] == 0

@@ -143,7 +143,7 @@ class MarketDataServiceIntegrator:
         self.metrics["total_ticks"] += 1
         if self.channel_serves(tick_data.ticker):
             return self.process_via_channel(tick_data)
-        if self.config.enable_parallel_processing:
+        if self.config.enable_parallel_processing and self.config.tick_channel.enabled:
             return self._process_parallel(tick_data)
         return self._legacy(tick_data)
 

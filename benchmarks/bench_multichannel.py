@@ -1,0 +1,102 @@
+"""Multichannel vs legacy throughput per rollout phase on the same seeded synthetic day.
+
+Target (integration-patterns.md, test_performance_preservation): the channel path's mean per-tick
+time within 5 % of legacy (ratio ≤ 1.05), measured on phase 1 with observe="channel" (every tick
+through the channel). Prints ticks/s for legacy and each phase, then the ratio and the target.
+
+    python benchmarks/bench_multichannel.py [--tickers 40] [--ticks 20000] [--repeat 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from harness.recording import open_recording
+from harness.synth import synthesize_day
+from tickstock.stacks import legacy, multichannel
+
+TARGET_RATIO = 1.05
+
+CASES: list[tuple[str, Callable[[dict[str, Any]], Any], dict[str, Any]]] = [
+    ("legacy", legacy, {}),
+    ("phase_0_installation", multichannel, {"phase": "phase_0_installation"}),
+    ("phase_1_parallel_testing (channel)", multichannel, {"phase": "phase_1_parallel_testing"}),
+    (
+        "phase_1_parallel_testing (served)",
+        multichannel,
+        {"phase": "phase_1_parallel_testing", "observe": "served"},
+    ),
+    ("phase_2_limited_rollout", multichannel, {"phase": "phase_2_limited_rollout"}),
+    ("phase_3_gradual_expansion", multichannel, {"phase": "phase_3_gradual_expansion"}),
+    ("phase_4_full_rollout", multichannel, {"phase": "phase_4_full_rollout"}),
+]
+
+
+def measure(
+    factory: Callable[[dict[str, Any]], Any], config: dict[str, Any], ticks: Sequence[Any]
+) -> tuple[float, int, dict[str, Any]]:
+    """Mean ns per tick of process() and the number of events emitted."""
+    stack = factory({"environment": False, **config})
+    total = 0
+    events = 0
+    clock = time.perf_counter_ns
+    for tick in ticks:
+        started = clock()
+        events += len(stack.process(tick))
+        total += clock() - started
+    events += len(stack.flush())
+    stats = stack.stats()
+    stack.close()
+    return total / len(ticks), events, stats
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickers", type=int, default=40)
+    parser.add_argument("--ticks", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument(
+        "--regular-only", action="store_true", help="keep only 09:30–16:00 ET ticks"
+    )
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        synthesize_day(f"{tmp}/day", tickers=args.tickers, ticks=args.ticks, seed=args.seed)
+        ticks = list(open_recording(f"{tmp}/day").ticks())
+    if args.regular_only:
+        from tickstock.legacy.market_hours import detect_market_status
+
+        ticks = [t for t in ticks if detect_market_status(t.ts / 1e9) == "REGULAR"]
+    print(f"input: synthetic day, {len(ticks):,} ticks, {args.tickers} tickers, seed {args.seed}")
+    print(f"{'stack':40s} {'ticks/s':>10s} {'µs/tick':>9s} {'events':>7s}  notes")
+    means: dict[str, float] = {}
+    for name, factory, config in CASES:
+        runs = [measure(factory, config, ticks) for _ in range(args.repeat)]
+        mean_ns = statistics.median(r[0] for r in runs)
+        events, stats = runs[0][1], runs[0][2]
+        means[name] = mean_ns
+        note = ""
+        if "integration_metrics" in stats:
+            m = stats["integration_metrics"]
+            note = (
+                f"channel {m['channel_requests']}/{len(ticks)}, "
+                f"rollout {stats['rollout']['method']} {len(stats['rollout_tickers'])} tickers, "
+                f"{stats['dashboard']['recommendations'].split(':')[0]}"
+            )
+        print(f"{name:40s} {1e9 / mean_ns:10,.0f} {mean_ns / 1e3:9.1f} {events:7d}  {note}")
+    ratio = means["phase_1_parallel_testing (channel)"] / means["legacy"]
+    verdict = "MET" if ratio <= TARGET_RATIO else "MISSED"
+    print(
+        f"channel path / legacy mean per-tick time: {ratio:.3f} (target ≤ {TARGET_RATIO}) {verdict}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""TickChannel: process_data → _detect_events → ProcessingResult with the legacy event types."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip(
+    "tickstock.legacy.detectors.event_detector", reason="needs the legacy detectors"
+)
+
+from tickstock.clock import TickClock
+from tickstock.legacy.config import ConfigManager
+from tickstock.legacy.events import HighLowEvent
+from tickstock.legacy.tick import TickData
+from tickstock.multichannel.channels import ChannelStatus, TickChannel
+from tickstock.multichannel.config import ChannelConfigurationManager, ChannelType
+from tickstock.multichannel.faults import ChannelFaults
+
+T0 = 1_709_649_900.0  # 09:45 ET on a Tuesday
+
+
+def channel(faults=None, **changes):
+    cfg = ChannelConfigurationManager(ConfigManager()).load_configuration(
+        "default_tick", ChannelType.TICK
+    )
+    for section, values in changes.items():
+        getattr(cfg, section).update(values)
+    return TickChannel("tick_channel_1", cfg, clock=TickClock(T0), faults=faults)
+
+
+def tick(price, ts, ticker="AAA"):
+    return TickData(ticker=ticker, price=price, volume=1000, timestamp=ts, market_open_price=50.0)
+
+
+def feed(ch, prices):
+    results = []
+    for i, price in enumerate(prices):
+        ch.clock.set(T0 + i)
+        results.append(ch.process_with_metrics(tick(price, T0 + i)))
+    return results
+
+
+def test_a_rising_price_makes_typed_high_events_with_transport_dicts():
+    ch = channel()
+    results = feed(ch, [50.0, 50.5, 51.0, 51.5])
+    assert ch.status is ChannelStatus.ACTIVE and all(r.success for r in results)
+    highs = [e for r in results for e in r.events if isinstance(e, HighLowEvent)]
+    assert [e.type for e in highs] == ["high"] * len(highs) and len(highs) >= 2
+    transport = highs[-1].to_transport_dict()
+    assert transport["ticker"] == "AAA" and transport["type"] == "high"
+    assert ch.metrics.events_generated == sum(len(r.events) for r in results)
+    assert ch.metrics.processed_count == 4 and ch.metrics.error_count == 0
+    assert ch.metrics.avg_processing_time_ms > 0
+    assert all(r.processing_time_ms > 0 and r.modelled_time_ms == 0 for r in results)
+
+
+def test_a_disabled_detector_produces_no_events_of_its_type():
+    ch = channel(highlow_detection={"enabled": False})
+    results = feed(ch, [50.0, 50.5, 51.0, 51.5])
+    assert not [e for r in results for e in r.events if e.type in ("high", "low")]
+
+
+def test_injected_faults_are_errors_in_the_result_and_the_metrics():
+    ch = channel(faults=ChannelFaults(error_rate=1.0))
+    result = feed(ch, [50.0])[0]
+    assert not result.success and "injected channel fault" in result.errors[0]
+    assert ch.metrics.error_count == 1 and ch.metrics.error_rate == 1.0
+
+
+def test_the_stock_data_cache_evicts_tickers_idle_for_an_hour_of_tick_time():
+    ch = channel()
+    ch.process_with_metrics(tick(50.0, T0, "OLD"))
+    ch.clock.set(T0 + 3700)
+    ch.process_with_metrics(tick(50.0, T0 + 3700, "NEW"))
+    ch.clock.set(T0 + 4100)
+    ch.process_with_metrics(tick(50.0, T0 + 4100, "NEW"))
+    assert ch.cached_tickers == ["NEW"]
+
+
+def test_invalid_data_is_an_error_not_a_crash():
+    ch = channel()
+    result = ch.process_with_metrics(object())
+    assert not result.success and "invalid data" in result.errors[0]
