@@ -30,7 +30,7 @@ from websockets.http11 import Request, Response
 
 from harness.errors import ConfigError
 from harness.model import Tick
-from harness.polygon import EXT_HEADER, is_aggregate, tick_to_message
+from harness.polygon import EXT_HEADER, is_aggregate, tick_to_message, wire_logger
 from harness.recording import open_recording
 
 PATH = "/stocks"
@@ -167,6 +167,7 @@ class FeedServer:
             self.config.port,
             process_request=self._check_path,
             max_queue=64,
+            logger=wire_logger("harness.feed.wire"),
         )
         self.port = self._server.sockets[0].getsockname()[1] if self._server.sockets else 0
         return self

@@ -33,7 +33,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from harness.errors import ConfigError, LiveError
 from harness.lag import LagMeter, LagSummary
 from harness.model import Tick
-from harness.polygon import EXT_HEADER, MessageError, decode_message
+from harness.polygon import EXT_HEADER, MessageError, decode_message, wire_logger
 
 log = logging.getLogger("harness.live")
 
@@ -305,6 +305,7 @@ class LiveSource:
                     open_timeout=cfg.connect_timeout_s,
                     max_queue=256,
                     compression=None,
+                    logger=wire_logger("harness.live.wire"),
                 ) as ws:
                     await self._handshake(ws)
                     self._connects += 1

@@ -82,3 +82,27 @@ def test_outside_regular_hours_the_base_is_the_previous_price() -> None:
     ]
     out = replay(det.detect_highlow, ticks, clock)
     assert out[1][0].percent_change == pytest.approx(0.4)
+
+
+def test_highs_carry_the_trend_flag_once_the_lightweight_check_is_warm() -> None:
+    from detector_ticks import event_detector
+
+    from tickstock.legacy.stock_data import StockData
+
+    # base thresholds lowered so a +0.1 %/s rise counts; warm-up 180 s, 30 points
+    det, clock = event_detector(
+        {"TREND_DIRECTION_THRESHOLD": 0.05, "TREND_STRENGTH_THRESHOLD": 0.1}
+    )
+    stock = StockData(ticker="ACME")
+    flags = {}
+    price = 50.0
+    for i in range(200):
+        t = tick(round(price, 4), ET_1030 + i, market_open_price=50.0, vwap=round(price * 0.999, 4))
+        clock.set(t.timestamp)
+        for e in det.detect_events(t, stock):
+            if e.type == "high":
+                flags[i] = e.trend_flag
+        stock.last_price = t.price
+        price *= 1.001
+    assert flags[179] is None and flags[180] == "up" and flags[199] == "up"
+    assert det.stats["detection_errors"] == 0

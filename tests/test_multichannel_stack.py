@@ -123,6 +123,7 @@ def test_phase_1_observes_the_channel_path_on_every_tick(ticks, legacy_events):
     assert len(hl) == len(legacy_hl)
 
 
+@pytest.mark.integration
 def test_phase_4_end_to_end_reaches_users_through_the_channel(ticks):
     config = {
         "environment": False,
@@ -134,10 +135,12 @@ def test_phase_4_end_to_end_reaches_users_through_the_channel(ticks):
     assert stats["integration_metrics"]["success_rate_percent"] == 100.0
     assert stats["integration_metrics"]["integration_enabled"] is True
     assert stats["rollout"]["all_tickers"] is True
+    assert stats["rollout_tickers"] == sorted(TICKERS)
     assert stats["legacy_service"]["emitted_per_user"]["u1"] == len(events) > 0
     assert stats["integration_metrics"]["avg_performance_improvement_ms"] < 100
 
 
+@pytest.mark.integration
 def test_a_faulty_channel_falls_back_to_legacy_and_trips_the_automatic_fallback(
     ticks, legacy_events
 ):

@@ -104,6 +104,7 @@ class MultichannelStack(LegacyStack):
             )
         )
         self.dashboard = PerformanceComparisonDashboard()
+        self._seen: set[str] = set()
         self._configure_flags(config)
 
     # --- configuration ------------------------------------------------------------------------
@@ -191,6 +192,7 @@ class MultichannelStack(LegacyStack):
 
     def _after_tick(self, td: Any, events: list[dict[str, Any]]) -> None:
         now = float(td.timestamp)
+        self._seen.add(td.ticker)
         if self.observed is not None and self.rollout_method == "pending":
             self.observed.observe_tick(td.ticker, td.price, td.volume, now, td.accumulated_volume)
             if events:
@@ -219,7 +221,10 @@ class MultichannelStack(LegacyStack):
             "routing_statistics": routing,
             "alerts": [a.as_dict() for a in self.monitor.alerts],
             "fallback_incidents": [i.as_dict() for i in self.fallback.incidents],
-            "rollout_tickers": sorted(scope) if scope is not None else [],
+            # at 100 % (or phase 1 observing the channel) every ticker seen is in the rollout
+            "rollout_tickers": sorted(scope if scope is not None else self._seen)
+            if self.rollout_method != "none"
+            else [],
             "rollout": {
                 "percentage": self.flags.rollout_percentage,
                 "method": self.rollout_method,

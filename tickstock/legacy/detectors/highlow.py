@@ -193,8 +193,6 @@ class HighLowDetector:
             state.session_high = state.session_low = price
             state.current_high = state.current_low = price
         now = self.clock.now()
-        trend_flag = self.checks.trend_flag(stock_data, price, tick.vwap, tick.volume, now)
-        surge_flag = self.checks.surge_flag(stock_data, price, tick.volume, tick.tick_volume, now)
         thresholds = self.price_thresholds(price)
         if (
             self.cooldown_seconds > 0
@@ -209,18 +207,19 @@ class HighLowDetector:
         ):
             return []
         if price > state.session_high:
-            return [
-                self._emit(
-                    tick, stock_data, state, "high", pct, now, trend_flag, surge_flag, thresholds
-                )
-            ]
-        if price < state.session_low:
-            return [
-                self._emit(
-                    tick, stock_data, state, "low", pct, now, trend_flag, surge_flag, thresholds
-                )
-            ]
-        return []
+            kind = "high"
+        elif price < state.session_low:
+            kind = "low"
+        else:
+            return []
+        # TickStock computes the flags before the cooldown and gate; they have no side effects,
+        # so computing them only for an emitted event gives the same events with less work.
+        checks = self.checks
+        trend_flag = checks.trend_flag(stock_data, price, tick.vwap, tick.volume, now)
+        surge_flag = checks.surge_flag(stock_data, price, tick.volume, tick.tick_volume, now)
+        return [
+            self._emit(tick, stock_data, state, kind, pct, now, trend_flag, surge_flag, thresholds)
+        ]
 
     def _emit(
         self,
