@@ -111,7 +111,12 @@ def class_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def event_hashes(con: duckdb.DuckDBPyConnection, ignore: tuple[str, ...]) -> dict[str, str]:
-    """sha256 per stack over (tick_seq, emit_index, JSON minus ignored fields) in emission order."""
+    """sha256 per stack over (tick_seq, emit_index, JSON minus ignored fields) in emission order.
+
+    Emission order is taken as (emit_seq, emit_index) — the order a single process emits in —
+    with flush() events (emit_seq -1) last, sorted by ticker and content, so the hash is the same
+    however the run was sharded (ticks and shards interleave differently; their events do not).
+    """
     patch = ignore_patch(ignore)
     out = {}
     for side in ("primary", "candidate"):
@@ -119,7 +124,8 @@ def event_hashes(con: duckdb.DuckDBPyConnection, ignore: tuple[str, ...]) -> dic
         rel = con.sql(
             f"""select tick_seq::varchar || ' ' || emit_index::varchar || ' ' ||
                        {_strip("event_json", patch)} || chr(10) as line
-                from events_{side} order by shard, emit_pos"""
+                from events_{side}
+                order by emit_seq < 0, emit_seq, emit_index, ticker, tick_seq, line"""
         )
         # newer DuckDB names it to_arrow_reader, 1.x fetch_arrow_reader
         reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader

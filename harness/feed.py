@@ -30,7 +30,7 @@ from websockets.http11 import Request, Response
 
 from harness.errors import ConfigError
 from harness.model import Tick
-from harness.polygon import EXT_HEADER, is_aggregate, tick_to_message
+from harness.polygon import EXT_HEADER, is_aggregate, tick_to_message, wire_logger
 from harness.recording import open_recording
 
 PATH = "/stocks"
@@ -167,6 +167,7 @@ class FeedServer:
             self.config.port,
             process_request=self._check_path,
             max_queue=64,
+            logger=wire_logger("harness.feed.wire"),
         )
         self.port = self._server.sockets[0].getsockname()[1] if self._server.sockets else 0
         return self
@@ -356,7 +357,8 @@ def run_feed(config: FeedConfig, once: bool, announce: Callable[[str], None]) ->
             announce(
                 f"serving {config.recording} on {server.url} at {speed}{' (looping)' if config.loop else ''}"
             )
-            await server.finished.wait() if once else asyncio.Event().wait()
+            forever = asyncio.Event()  # set by nobody: serve until Ctrl-C
+            await (server.finished if once else forever).wait()
             await asyncio.sleep(0.2)  # let writers send the end-of-recording status
             return server.frames_sent
 

@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -32,7 +33,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from harness.errors import ConfigError, LiveError
 from harness.lag import LagMeter, LagSummary
 from harness.model import Tick
-from harness.polygon import EXT_HEADER, MessageError, decode_message
+from harness.polygon import EXT_HEADER, MessageError, decode_message, wire_logger
 
 log = logging.getLogger("harness.live")
 
@@ -64,6 +65,9 @@ class LiveConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.url.startswith(("ws://", "wss://")) and urlsplit(self.url).path in ("", "/"):
+            # `--url ws://127.0.0.1:8765` means the stocks feed there, as Polygon's client assumes
+            object.__setattr__(self, "url", self.url.rstrip("/") + "/stocks")
         if self.queue_size < 1:
             raise ConfigError(f"--queue-size must be >= 1, got {self.queue_size}")
         if not self.url.startswith(("ws://", "wss://")):
@@ -301,6 +305,7 @@ class LiveSource:
                     open_timeout=cfg.connect_timeout_s,
                     max_queue=256,
                     compression=None,
+                    logger=wire_logger("harness.live.wire"),
                 ) as ws:
                     await self._handshake(ws)
                     self._connects += 1

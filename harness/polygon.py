@@ -23,7 +23,9 @@ ignores unknown keys, so ``hx`` never breaks it.
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 from typing import Any
 
 from harness.model import Tick
@@ -58,6 +60,31 @@ _STR_FIELDS = frozenset({"ticker"})
 
 TRADE_EXCHANGE = 12
 TRADE_TAPE = 3
+
+
+_AUTH_PARAMS = re.compile(r'("action"\s*:\s*"auth"\s*,\s*"params"\s*:\s*)"(?:[^"\\]|\\.)*"')
+
+
+class AuthRedactor(logging.Filter):
+    """Rewrites log records so an auth message's key never reaches a handler.
+
+    The websockets library logs every frame at DEBUG, the auth frame included; the feed server and
+    the live client hand it a logger carrying this filter.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if '"auth"' in text:
+            record.msg, record.args = _AUTH_PARAMS.sub(r'\1"***"', text), ()
+        return True
+
+
+def wire_logger(name: str) -> logging.Logger:
+    """A logger for a websocket connection whose auth frames are redacted."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, AuthRedactor) for f in logger.filters):
+        logger.addFilter(AuthRedactor())
+    return logger
 
 
 class MessageError(ValueError):

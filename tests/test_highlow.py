@@ -82,3 +82,61 @@ def test_outside_regular_hours_the_base_is_the_previous_price() -> None:
     ]
     out = replay(det.detect_highlow, ticks, clock)
     assert out[1][0].percent_change == pytest.approx(0.4)
+
+
+def test_highs_carry_the_trend_flag_once_the_lightweight_check_is_warm() -> None:
+    from detector_ticks import event_detector
+
+    from tickstock.legacy.stock_data import StockData
+
+    # base thresholds lowered so a +0.1 %/s rise counts; warm-up 180 s, 30 points
+    det, clock = event_detector(
+        {"TREND_DIRECTION_THRESHOLD": 0.05, "TREND_STRENGTH_THRESHOLD": 0.1}
+    )
+    stock = StockData(ticker="ACME")
+    flags = {}
+    price = 50.0
+    for i in range(200):
+        t = tick(round(price, 4), ET_1030 + i, market_open_price=50.0, vwap=round(price * 0.999, 4))
+        clock.set(t.timestamp)
+        for e in det.detect_events(t, stock):
+            if e.type == "high":
+                flags[i] = e.trend_flag
+        stock.last_price = t.price
+        price *= 1.001
+    assert flags[179] is None and flags[180] == "up" and flags[199] == "up"
+    assert det.stats["detection_errors"] == 0
+
+
+def test_alternating_extremes_form_a_w_bottom() -> None:
+    # low, high, low, then high again within the reversal window → V-bottom with a W-bottom pattern
+    _, out = run([(49.90, 0), (50.10, 2), (49.80, 4), (50.20, 6)])
+    kinds = [e.type for evs in out for e in evs]
+    assert kinds == ["low", "high", "low", "high"]
+    last = out[3][0]
+    assert last.reversal_info["type"] == "V-bottom"
+    assert last.reversal_info["pattern"] == "W-bottom"
+    assert last.reversal_info["previous_price"] == 49.80
+
+
+def test_after_a_session_reset_the_next_qualifying_tick_is_an_initial_high() -> None:
+    clock = TickClock()
+    det = HighLowDetector({}, clock)
+    stock_ticks = [tick(50.0, ET_1030, market_open_price=50.0)]
+    replay(det.detect_highlow, stock_ticks, clock)
+    det.reset_for_new_market_session("REGULAR")
+    out = replay(det.detect_highlow, [tick(50.06, ET_1030 + 5, market_open_price=50.0)], clock)
+    (e,) = out[0]
+    assert e.is_initial and e.previous_high is None and e.type == "high"
+
+
+def test_pipeline_seeding_sets_the_bounds_before_the_first_tick() -> None:
+    clock = TickClock()
+    det = HighLowDetector({}, clock)
+    det.initialize_highlow_event_data(
+        "ACME", session_high=50.0, session_low=50.0, market_status="REGULAR", last_price=50.0,
+        market_open_price=50.0,
+    )  # fmt: skip
+    out = replay(det.detect_highlow, [tick(50.05, ET_1030, market_open_price=50.0)], clock)
+    (e,) = out[0]
+    assert e.previous_high == 50.0 and e.current_low == 50.0 and not e.is_initial

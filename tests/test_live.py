@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from pathlib import Path
@@ -159,3 +160,48 @@ def test_a_tick_older_than_one_already_seen_takes_that_time_and_is_counted(tmp_p
     assert got[4].ts == ticks[3].ts and got[4].price == late.price
     summary = source.summary()
     assert summary.late == 1 and summary.late_max_ms == (ticks[3].ts - ticks[1].ts) / 1e6
+
+
+def test_a_url_without_a_path_means_the_stocks_feed() -> None:
+    assert LiveConfig("ws://127.0.0.1:8765").url == "ws://127.0.0.1:8765/stocks"
+    assert LiveConfig("ws://127.0.0.1:8765/").url == "ws://127.0.0.1:8765/stocks"
+    assert LiveConfig("wss://socket.polygon.io/stocks").url == "wss://socket.polygon.io/stocks"
+
+
+def test_a_stalled_feed_delays_but_loses_nothing(recording: Path) -> None:
+    chaos = Chaos(stall_after=30, stall_seconds=1.0)
+    with FeedThread(FeedConfig(recording, speed=None, max_batch=10, chaos=chaos)) as feed:
+        started = time.monotonic()
+        with LiveSource(LiveConfig(feed.url, duration_s=30)) as source:
+            got = list(source)
+        elapsed = time.monotonic() - started
+    assert len(got) == 120 and source.summary().gaps == () and elapsed >= 1.0
+
+
+def test_the_key_never_reaches_the_log(recording: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with FeedThread(
+        FeedConfig(recording, speed=None, key="k-777", chaos=Chaos(malformed_every=2))
+    ) as feed:
+        with LiveSource(LiveConfig(feed.url, key="k-777", duration_s=30)) as source:
+            list(source)
+        with pytest.raises(LiveError):
+            LiveSource(LiveConfig(feed.url, key="bad-888")).start()
+    assert caplog.records and "k-777" not in caplog.text and "bad-888" not in caplog.text
+
+
+def test_a_feed_that_never_comes_back_ends_the_session_with_an_open_gap(recording: Path) -> None:
+    feed = FeedThread(FeedConfig(recording, speed=None, chaos=Chaos(stall_after=30, stall_seconds=30)))
+    feed.start()
+    config = LiveConfig(feed.url, duration_s=30, backoff_initial_s=0.05, reconnect_give_up_s=0.5)
+    with LiveSource(config) as source:
+        got = []
+        for tick in source:
+            got.append(tick)
+            if len(got) == 30:
+                feed.stop()  # the server goes away for good
+    summary = source.summary()
+    assert len(got) >= 30 and summary.ended_by == "error"
+    assert summary.error is not None and "gave up reconnecting" in summary.error
+    assert len(summary.gaps) == 1 and summary.gaps[0].end_ns is None
+    assert summary.gaps[0].last_seq == len(got) - 1

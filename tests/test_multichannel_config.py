@@ -115,3 +115,19 @@ def test_a_channel_file_of_another_type_is_refused(tmp_path):
         ChannelConfigurationManager(ConfigManager(), tmp_path).load_configuration(
             "bars", ChannelType.TICK
         )
+
+
+def test_outside_midday_the_channel_answers_other_values_than_the_legacy_profile():
+    legacy = ConfigManager()
+    view = (
+        ChannelConfigurationManager(legacy)
+        .load_configuration("default_tick", ChannelType.TICK)
+        .detector_config()
+    )
+    assert view.get("SURGE_THRESHOLD_MULTIPLIER_OPENING") == 0.4
+    assert legacy.get("SURGE_THRESHOLD_MULTIPLIER_OPENING") == 0.7
+    assert view.get("SURGE_INTERVAL_SECONDS_CLOSING") == 20
+    assert legacy.get("SURGE_INTERVAL_SECONDS_CLOSING") == 2
+    # MIDDAY agrees: that is where the seed took the values from
+    for key in ("SURGE_THRESHOLD_MULTIPLIER", "SURGE_VOLUME_THRESHOLD", "SURGE_MIN_DATA_POINTS"):
+        assert view.get(f"{key}_MIDDAY") == legacy.get(f"{key}_MIDDAY")

@@ -90,3 +90,21 @@ def test_bad_messages_raise_a_message_error_of_their_kind(msg: object, kind: str
     with pytest.raises(MessageError) as info:
         message_to_tick(payload, seq=0, recv_ts=None)
     assert info.value.kind == kind
+
+
+def test_the_auth_redactor_hides_the_key_of_a_logged_auth_frame() -> None:
+    import logging
+
+    from harness.polygon import AuthRedactor
+
+    frame = '{"action": "auth", "params": "s3cr\\\\et\\"x"}'
+    record = logging.LogRecord(
+        "w", logging.DEBUG, __file__, 1, "> TEXT %r [%d bytes]", (frame, 40), None
+    )
+    assert AuthRedactor().filter(record)
+    assert "s3cr" not in record.getMessage() and '"params": "***"' in record.getMessage().replace(
+        "\\\\", ""
+    )
+    other = logging.LogRecord("w", logging.DEBUG, __file__, 1, "< TEXT %r", ('[{"ev":"T"}]',), None)
+    AuthRedactor().filter(other)
+    assert other.getMessage() == '< TEXT \'[{"ev":"T"}]\''

@@ -16,16 +16,20 @@ from harness.feed import Chaos, FeedConfig, FeedThread
 from harness.live import LiveConfig
 from harness.recording import check_recording, open_recording
 from harness.replay import run_shadow
+from harness.report import build_report
 from harness.runner import RunOptions
 from harness.session import RecordOptions, public_url, run_live
 
 pytestmark = pytest.mark.timeout(120)
 
-LEGACY = "harness.stack:fake"
+FAKE = "harness.stack:fake"  # fast, deterministic; the round-trip test uses the real stacks
+LEGACY = "tickstock.stacks:legacy"
+MULTI = "tickstock.stacks:multichannel"
+PHASE_1 = {"phase": "phase_1_parallel_testing"}
 
 
-def _events(run_path: Path) -> list[tuple[int, str]]:
-    table = pq.read_table(run_path / "events_primary", columns=["tick_seq", "event_json"])
+def _events(run_path: Path, side: str = "primary") -> list[tuple[int, str]]:
+    table = pq.read_table(run_path / f"events_{side}", columns=["tick_seq", "event_json"])
     return sorted(
         zip(
             table.column("tick_seq").to_pylist(),
@@ -48,6 +52,8 @@ def test_live_shadows_and_records_a_feed_that_replays_to_the_same_events(
         result = run_live(
             LiveConfig(feed.url, key="feed-key-42", duration_s=60),
             LEGACY,
+            MULTI,
+            candidate_config=PHASE_1,
             root=runs,
             record=RecordOptions(tmp_path / "live-rec", flush_ticks=100),
         )
@@ -62,10 +68,14 @@ def test_live_shadows_and_records_a_feed_that_replays_to_the_same_events(
     originals = [tuple(getattr(t, f) for f in fields) for t in open_recording(recording).ticks()]
     assert [tuple(getattr(t, f) for f in fields) for t in new.ticks()] == originals
 
-    replay_original = run_shadow(open_recording(recording).ticks(), LEGACY, root=runs)
-    replay_new = run_shadow(new.ticks(), LEGACY, root=runs)
-    events = _events(replay_original.path)
-    assert events and events == _events(replay_new.path) == _events(result.run.path)
+    replays = [
+        run_shadow(rec.ticks(), LEGACY, MULTI, candidate_config=PHASE_1, root=runs).path
+        for rec in (open_recording(recording), new)
+    ]
+    for side in ("primary", "candidate"):
+        events = _events(replays[0], side)
+        assert events == _events(replays[1], side) == _events(result.run.path, side)
+    assert _events(replays[0])  # the legacy stack did emit events on these ticks
 
     for path in [*result.run.path.rglob("*"), *(tmp_path / "live-rec").rglob("*")]:
         if path.is_file():
@@ -80,7 +90,7 @@ def test_a_disconnect_mid_stream_reconnects_and_the_gap_is_in_the_manifest(
         FeedConfig(recording, speed=None, max_batch=20, client_queue=2, chaos=chaos)
     ) as feed:
         result = run_live(
-            LiveConfig(feed.url, duration_s=60, backoff_initial_s=0.05), LEGACY, root=tmp_path
+            LiveConfig(feed.url, duration_s=60, backoff_initial_s=0.05), FAKE, root=tmp_path
         )
     manifest = json.loads((result.run.path / "manifest.json").read_text())
     gaps = manifest["live"]["gaps"]
@@ -88,13 +98,19 @@ def test_a_disconnect_mid_stream_reconnects_and_the_gap_is_in_the_manifest(
     assert gaps[0]["last_seq"] >= 99 and gaps[0]["missed_exact"]
     assert result.live.received + gaps[0]["ticks_possibly_missed"] == 300
     assert manifest["audit"]["read"] == result.live.received
+    report = build_report(result.run.path).markdown.read_text()
+    gap_row = f"| {gaps[0]['start_ns']} |"
+    assert (
+        gap_row in report
+        and str(gaps[0]["ticks_possibly_missed"]) in report.split(gap_row)[1].splitlines()[0]
+    )
 
 
 def test_malformed_frames_are_counted_in_the_run_manifest(recording: Path, tmp_path: Path) -> None:
     with FeedThread(
         FeedConfig(recording, speed=None, max_batch=25, chaos=Chaos(malformed_every=3))
     ) as feed:
-        result = run_live(LiveConfig(feed.url, duration_s=60), LEGACY, root=tmp_path)
+        result = run_live(LiveConfig(feed.url, duration_s=60), FAKE, root=tmp_path)
         sent = feed.server.malformed_sent if feed.server else 0
     manifest = json.loads((result.run.path / "manifest.json").read_text())
     assert sent > 0 and sum(manifest["live"]["bad_messages"].values()) == sent
@@ -107,8 +123,8 @@ def test_a_slow_candidate_shows_as_lag_and_overflow_is_counted_not_silent(
     with FeedThread(FeedConfig(recording, speed=None)) as feed:
         result = run_live(
             LiveConfig(feed.url, duration_s=60, queue_size=20),
-            LEGACY,
-            LEGACY,
+            FAKE,
+            FAKE,
             inject=FaultSpec(delay_ms=3.0),
             options=RunOptions(tick_timeout_s=None),
             root=tmp_path,
@@ -172,15 +188,20 @@ def test_cli_live_shadows_records_and_prints_the_feed_figures(
                 "--runs-dir",
                 str(tmp_path / "runs"),
                 "--primary",
-                LEGACY,
+                FAKE,
                 "--candidate",
-                LEGACY,
+                FAKE,
                 "--seed",
                 "3",
+                "--progress",
             ],
         )
     assert out.exit_code == 0, out.output
     assert "feed: 300 ticks received, 300 shadowed, 0 dropped" in out.output
+    assert "phase_1_parallel_testing" in out.output and "report: " in out.output
+    run_dir = next((tmp_path / "runs").iterdir())
+    assert "## Live feed" in (run_dir / "report.md").read_text()
+    assert "no disconnects" in (run_dir / "report.html").read_text()
     assert open_recording(tmp_path / "rec").tick_count == 300
 
 
@@ -189,3 +210,42 @@ def test_urls_are_stored_without_credentials() -> None:
         public_url("wss://user:pw@socket.polygon.io:443/stocks?apiKey=abc")
         == "wss://socket.polygon.io:443/stocks"
     )
+
+
+def test_ctrl_c_ends_the_session_and_finalises_run_and_recording(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rec = write_recording(tmp_path / "original", sample_ticks(50))
+    with FeedThread(FeedConfig(rec, speed=20.0, loop=True)) as feed:
+        cmd = [
+            sys.executable,
+            "-m",
+            "harness",
+            "live",
+            "--url",
+            feed.url,
+            "--primary",
+            FAKE,
+            "--record",
+            str(tmp_path / "rec"),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--no-report",
+        ]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stderr is not None
+            assert "live: shadowing" in proc.stderr.readline()
+            time.sleep(1.5)
+            proc.send_signal(signal.SIGINT)
+            out, _ = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, out
+    check_recording(tmp_path / "rec")
+    manifest = json.loads(next((tmp_path / "runs").glob("*/manifest.json")).read_text())
+    assert manifest["status"] == "complete" and manifest["live"]["ended_by"] == "interrupted"
+    assert manifest["recording"]["tick_count"] == manifest["live"]["received"] > 0

@@ -89,3 +89,49 @@ def test_ticks_inside_the_check_interval_are_not_buffered() -> None:
     stock = StockData(ticker="ACME")
     replay(det.detect_surge, ticks, clock, stock)
     assert [p.timestamp for p in stock.surge_data.buffer] == [ET_0935, ET_0935 + 1.0]
+
+
+def _spikes(config: dict, start: float, spike_times: list[float], spike=(102.0, 5000)):
+    """Quiet $100 / 1000-share ticks every 5 s plus spikes; returns the times of emitted surges."""
+    clock = TickClock()
+    det = SurgeDetector(config, clock)
+    times = sorted({*range(0, int(max(spike_times)) + 1, 5), *spike_times})
+    ticks = [
+        tick(spike[0], start + t, volume=spike[1]) if t in spike_times else tick(100.0, start + t)
+        for t in times
+    ]
+    out = replay(det.detect_surge, ticks, clock)
+    return [t for t, evs in zip(times, out, strict=True) if evs]
+
+
+def test_the_quality_gate_records_its_pass_even_when_the_cooldown_then_blocks() -> None:
+    # cooldown 60 s (interval 1 × 60); OPENING quality cooldown 45 s.
+    # 6: emitted. 55: quality passes (49 s ≥ 45) and is recorded, cooldown blocks (49 < 60).
+    # 70: cooldown would pass (64 ≥ 60) but the quality gate, recorded at 55, blocks (15 < 45).
+    # 101: 46 s after 55 → emitted.
+    config = {**CONFIG, "SURGE_COOLDOWN_MULTIPLIER_MARKET": 60}
+    assert _spikes(config, ET_0935, [6, 55, 70, 101]) == [6, 101]
+
+
+def test_the_quality_count_limit_is_a_per_burst_cap() -> None:
+    # OPENING allows 5 quality passes; the stored count keeps growing within 30 minutes.
+    spikes = [6 + 46 * k for k in range(7)]
+    assert _spikes(CONFIG, ET_0935, spikes) == spikes[:5]
+
+
+def test_afterhours_uses_adaptive_mode_where_strong_price_compensates_for_volume() -> None:
+    config = {
+        "SURGE_INTERVAL_SECONDS_AFTERHOURS": 1,
+        "SURGE_MIN_DATA_POINTS_AFTERHOURS": 3,
+        "SURGE_VOLUME_THRESHOLD_AFTERHOURS": 3.0,
+        "SURGE_PRICE_THRESHOLD_PERCENT_AFTERHOURS": 1.5,
+    }
+    clock = TickClock()
+    det = SurgeDetector(config, clock)
+    et_1630 = ET_0935 + 7 * 3600 - 5 * 60
+    ticks = [tick(100.0, et_1630 + 2 * i, market_status="AFTER") for i in range(3)]
+    ticks.append(tick(103.0, et_1630 + 6, volume=2200, market_status="AFTER"))
+    (e,) = replay(det.detect_surge, ticks, clock)[-1]
+    # 3 % ≥ 1.5 × 1.5 % and $3 ≥ 1.5 × $1; volume 2.2× ≥ 0.7 × 3 but < 3 → price_driven
+    assert e.surge_trigger_type == "price_driven" and e.label == "↑ price-led"
+    assert e.surge_score == pytest.approx(50.0) and e.surge_strength == "weak"

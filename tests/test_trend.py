@@ -66,3 +66,14 @@ def test_dynamic_thresholds_take_the_period_then_the_bucket_minimum_then_volatil
     opening = det.dynamic_thresholds("OPENING", "MID", "HIGH")
     assert opening.direction_threshold == 0.015 * 0.7 and opening.warmup_period_seconds == 45
     assert det.dynamic_thresholds("MIDDAY", "MID", "NORMAL") is th  # memoised
+
+
+def test_the_memoised_period_matches_market_hours_around_every_boundary() -> None:
+    from tickstock.legacy.detectors.utils import market_period
+    from tickstock.legacy.market_hours import get_market_period_detailed
+
+    for hhmm in (400, 930, 945, 1530, 1600, 2000):
+        boundary = ET_1030 + ((hhmm // 100) * 3600 + (hhmm % 100) * 60) - (10 * 3600 + 30 * 60)
+        for dt in (-60.0, -0.5, -0.001, 0.0, 0.25, 59.9):
+            ts = boundary + dt
+            assert market_period(ts) == get_market_period_detailed(ts), (hhmm, dt)

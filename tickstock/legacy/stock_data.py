@@ -13,19 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from tickstock.legacy.events import BaseEvent, HighLowEvent, SurgeEvent, TrendEvent
+from tickstock.legacy.price_history import PriceHistory, PricePoint
 
-PRICE_HISTORY_MAX = 300
+__all__ = [
+    "EventCounts", "HighLowBar", "PriceHistory", "PricePoint", "StockData", "SurgeData", "SurgePoint",
+]  # fmt: skip
+
 SURGE_BUFFER_MAX = 20
 SURGE_HISTORY_MAX = 15
-
-
-class PricePoint(NamedTuple):
-    """One Trend history point ({price, vwap, volume, timestamp} in TickStock)."""
-
-    price: float
-    vwap: float | None
-    volume: float | None
-    timestamp: float
 
 
 class SurgePoint(NamedTuple):
@@ -127,8 +122,7 @@ class StockData:
     percent_change: float = 0.0
     vwap_divergence: float = 0.0
     vwap_position: str = "unknown"
-    price_history: list[PricePoint] = field(default_factory=list)
-    price_history_ordered: bool = True
+    price_history: PriceHistory = field(default_factory=PriceHistory)
     surge_data: SurgeData | None = None
     market_open_price: float | None = None
 

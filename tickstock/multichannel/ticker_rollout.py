@@ -81,14 +81,16 @@ class ObservedTickerStats:
         return sorted(self._acc)
 
     def stats(self, ticker: str) -> TickerStats:
-        """Volume and events are scaled to a 6.5 h session; volatility = std/mean of prices."""
-        n, s, ss, vol, acc, first, last, events = self._acc[ticker]
+        """Volume and events observed, scaled to a 6.5 h session; volatility = std/mean of prices.
+
+        `accumulated_volume` is kept but not used: early in a day it is far below the day's volume.
+        """
+        n, s, ss, vol, _acc, first, last, events = self._acc[ticker]
         mean = s / n
         var = max(ss / n - mean * mean, 0.0)
         span = max(last - first, 1.0)
         scale = max(_SESSION_SECONDS / span, 1.0)
-        daily_volume = acc if acc > 0 else vol * scale
-        return TickerStats(daily_volume, math.sqrt(var) / mean if mean > 0 else 0.0, events * scale)
+        return TickerStats(vol * scale, math.sqrt(var) / mean if mean > 0 else 0.0, events * scale)
 
 
 class SmartTickerRollout:

@@ -16,6 +16,13 @@ from tickstock.legacy.events import BaseEvent
 from tickstock.legacy.stock_data import StockData
 from tickstock.legacy.tick import TickData
 
+_STAT_KEYS = {
+    "high": "highs_detected",
+    "low": "lows_detected",
+    "trend": "trends_detected",
+    "surge": "surges_detected",
+}
+
 
 class EventDetector:
     """The three detectors sharing one config and one clock."""
@@ -38,29 +45,30 @@ class EventDetector:
         self.last_error: str | None = None
 
     def detect_events(self, tick: TickData, stock_data: StockData) -> list[BaseEvent]:
-        stats = self.stats
-        stats["ticks_analyzed"] += 1
-        events: list[BaseEvent] = []
-        for name, detect in (
-            ("highlow", self.highlow_detector.detect_highlow),
-            ("trend", self.trend_detector.detect_trend),
-            ("surge", self.surge_detector.detect_surge),
-        ):
-            try:
-                found = detect(tick, stock_data)
-            except Exception as exc:  # TickStock logs and carries on with the next detector
-                stats["detection_errors"] += 1
-                self.last_error = f"{name} {tick.ticker}: {type(exc).__name__}: {exc}"
-                continue
-            if found:
-                events.extend(found)
+        self.stats["ticks_analyzed"] += 1
+        try:
+            events: list[BaseEvent] = list(self.highlow_detector.detect_highlow(tick, stock_data))
+        except Exception as exc:  # TickStock logs and carries on with the next detector
+            events = []
+            self._failed("highlow", tick, exc)
+        try:
+            events += self.trend_detector.detect_trend(tick, stock_data)
+        except Exception as exc:
+            self._failed("trend", tick, exc)
+        try:
+            events += self.surge_detector.detect_surge(tick, stock_data)
+        except Exception as exc:
+            self._failed("surge", tick, exc)
         if events:
+            stats = self.stats
             stats["events_detected"] += len(events)
             for event in events:
-                key = {"high": "highs_detected", "low": "lows_detected", "trend": "trends_detected",
-                       "surge": "surges_detected"}[event.type]  # fmt: skip
-                stats[key] += 1
+                stats[_STAT_KEYS[event.type]] += 1
         return events
+
+    def _failed(self, name: str, tick: TickData, exc: Exception) -> None:
+        self.stats["detection_errors"] += 1
+        self.last_error = f"{name} {tick.ticker}: {type(exc).__name__}: {exc}"
 
     def get_stats(self) -> dict[str, Any]:
         """Counters for the stack's stats() (JSON-serialisable)."""

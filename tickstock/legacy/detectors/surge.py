@@ -23,11 +23,11 @@ from tickstock.legacy.detectors.utils import (
     get_base_price,
     get_surge_price_band,
     map_direction_symbol,
+    market_period,
     surge_band_bounds,
     surge_band_values,
 )
 from tickstock.legacy.events import SurgeEvent, make_event_id
-from tickstock.legacy.market_hours import get_market_period_detailed
 from tickstock.legacy.stock_data import StockData, SurgeData, SurgePoint
 from tickstock.legacy.tick import TickData
 
@@ -121,7 +121,7 @@ class SurgeDetector:
         surge = stock_data.surge_data
         if surge is None:
             surge = stock_data.surge_data = SurgeData()
-        period = get_market_period_detailed(tick.timestamp)
+        period = market_period(tick.timestamp)
         interval, min_points = self.period_timing(period)
         if now - surge.last_check_time < interval:
             return []  # inside the check interval: not even buffered (TickStock quirk)

@@ -20,10 +20,10 @@ from tickstock.legacy.detectors.utils import (
     get_base_price,
     get_price_bucket,
     map_direction_symbol,
+    market_period,
 )
 from tickstock.legacy.events import TrendEvent, make_event_id
-from tickstock.legacy.market_hours import get_market_period_detailed
-from tickstock.legacy.stock_data import PRICE_HISTORY_MAX, PricePoint, StockData
+from tickstock.legacy.stock_data import StockData
 from tickstock.legacy.tick import TickData
 
 _THRESHOLD_KEYS = (
@@ -103,24 +103,24 @@ class TrendDetector:
         now = self.clock.now()
         stored_time = now if tick_time > now + 60 else tick_time  # future-timestamp correction
         history = stock_data.price_history
-        if history and stored_time < history[-1][3]:
-            stock_data.price_history_ordered = False
-        history.append(PricePoint(price, vwap, volume, stored_time))
-        if len(history) > PRICE_HISTORY_MAX:
-            del history[0]
-        volatility = "NORMAL"
-        if len(history) >= 10:
-            volatility = trend_engine.volatility_category(history, now)
-        th = self.dynamic_thresholds(
-            get_market_period_detailed(tick.timestamp), get_price_bucket(price), volatility
-        )
+        history.append(price, vwap, volume, stored_time)
+        period = market_period(tick_time)
+        bucket = get_price_bucket(price)
+        # min points and warm-up depend on the period only; the volatility scan (which only moves
+        # the direction/strength thresholds) is skipped while they hold detection back.
+        th = self.dynamic_thresholds(period, bucket, "NORMAL")
         min_points = th.min_data_points_per_window
-        if len(history) < min_points * 3 or tick_time - history[0][3] < th.warmup_period_seconds:
+        first_time = history.first_timestamp()
+        if len(history) < min_points * 3 or tick_time - first_time < th.warmup_period_seconds:
             self._write_state(stock_data, "→", "neutral", 0, None, price, vwap)
             return []
+        if len(history) >= 10:
+            volatility = trend_engine.volatility_category(history, now)
+            if volatility != "NORMAL":
+                th = self.dynamic_thresholds(period, bucket, volatility)
         trend = trend_engine.multi_window_trend(
-            history, stock_data.price_history_ordered, tick_time, self.params, min_points,
-            th.direction_threshold, th.strength_threshold,
+            history, tick_time, self.params, min_points, th.direction_threshold,
+            th.strength_threshold,
         )  # fmt: skip
         score = trend.combined_score
         sens = th.global_sensitivity
@@ -148,7 +148,7 @@ class TrendDetector:
                 reversal = "down-now-up"
         events: list[TrendEvent] = []
         if direction != "neutral" and self._should_emit(
-            ticker, direction, tick_time, history[0][3], th.min_emission_interval
+            ticker, direction, tick_time, first_time, th.min_emission_interval
         ):
             counts[direction] += 1
             self.last_trend_direction[ticker] = direction
@@ -213,9 +213,9 @@ class TrendDetector:
             label=f"TREND {map_direction_symbol(direction)} {strength}",
             trend_strength=strength,
             trend_score=score,
-            trend_short_score=trend.short.score,
-            trend_medium_score=trend.medium.score,
-            trend_long_score=trend.long.score,
+            trend_short_score=trend.short_score,
+            trend_medium_score=trend.medium_score,
+            trend_long_score=trend.long_score,
             trend_vwap_position=(
                 "above" if price > position_vwap else "below" if position_vwap else "unknown"
             ),
@@ -250,9 +250,9 @@ class TrendDetector:
         if trend is None:
             stock_data.short_trend = stock_data.medium_trend = stock_data.long_trend = 0
         else:
-            stock_data.short_trend = trend.short.score
-            stock_data.medium_trend = trend.medium.score
-            stock_data.long_trend = trend.long.score
+            stock_data.short_trend = trend.short_score
+            stock_data.medium_trend = trend.medium_score
+            stock_data.long_trend = trend.long_score
         if vwap is not None:
             stock_data.vwap_position = "above" if price > vwap else "below"
             stock_data.vwap_divergence = (price - vwap) / vwap * 100 if vwap > 0 else 0

@@ -1,21 +1,21 @@
 """Trend maths (TickStock's TrendDetectionEngine): window scores, multi-window combination, evaluation.
 
 Pure functions over a ticker's price history, shared by TrendDetector and the lightweight
-`check_trend_conditions` that flags HighLow events. The arithmetic is the original's, operation
-for operation (same weights, same summation order), so scores are bit-identical to it; what is
-leaner is the bookkeeping: normalised recency weights are memoised per length, window bounds are
-found by bisection when the history is in time order, and no datetime objects are built.
+`check_trend_conditions` that flags HighLow events. The direct functions are the original's, operation
+for operation (same weights, same summation order); what is
+leaner is the bookkeeping: window components come from PriceHistory's running sums in O(log n)
+when the history is in time order (the direct O(n) functions below remain the reference and the
+fallback), normalised recency weights are memoised per length, and no datetime objects are built.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter, mul
 from typing import Any, NamedTuple
 
-from tickstock.legacy.stock_data import PricePoint
+from tickstock.legacy.price_history import CAP, PriceHistory, PricePoint, WindowComponents
 
 _ts_key = itemgetter(3)
 
@@ -44,13 +44,6 @@ class WindowTrend(NamedTuple):
                 "volume": self.volume_component,
             },
         }
-
-
-class MultiWindowTrend(NamedTuple):
-    short: WindowTrend
-    medium: WindowTrend
-    long: WindowTrend
-    combined_score: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,55 +146,105 @@ def classify(
     return "neutral", "neutral"
 
 
-def window_points(
-    history: list[PricePoint], ordered: bool, window_start: float
-) -> list[PricePoint]:
+def window_points(points: list[PricePoint], window_start: float) -> list[PricePoint]:
     """Points with timestamp ≥ window_start, sorted by time (stable, as TickStock's sort)."""
-    if ordered:
-        return history[bisect_left(history, window_start, key=_ts_key) :]
-    selected = [p for p in history if p[3] >= window_start]
+    selected = [p for p in points if p[3] >= window_start]
     selected.sort(key=_ts_key)
     return selected
 
 
+def direct_components(points: list[PricePoint], decay: float) -> WindowComponents:
+    """TickStock's direct O(n) computation of one window's components."""
+    return WindowComponents(
+        len(points),
+        price_component([p[0] for p in points], decay),
+        vwap_component(points, decay),
+        volume_component(points, decay),
+    )
+
+
 def window_trend(
-    points: list[PricePoint],
+    comps: WindowComponents,
     min_points: int,
     params: TrendParams,
     direction_threshold: float,
     strength_threshold: float,
 ) -> WindowTrend:
-    n = len(points)
+    n = comps.data_points
     if n < min_points:
         return WindowTrend("neutral", 0, "neutral", 0, 0, 0, n)
-    decay = params.decay
-    pc = price_component([p[0] for p in points], decay)
-    vc = vwap_component(points, decay)
-    qc = volume_component(points, decay)
+    pc, vc, qc = comps.price, comps.vwap, comps.volume
     score = pc * params.price_weight + vc * params.vwap_weight + qc * params.volume_weight
     direction, strength = classify(score, direction_threshold, strength_threshold)
     return WindowTrend(direction, score, strength, pc, vc, qc, n)
 
 
+def window_components(
+    history: PriceHistory, now: float, params: TrendParams, cap: int = CAP
+) -> list[WindowComponents]:
+    """Components of the short, medium and long windows ending at `now`."""
+    windows = (params.short_window, params.medium_window, params.long_window)
+    if history.ordered and history.decay == params.decay:
+        return [history.window(now - w, cap) for w in windows]
+    points = history.points(cap)
+    return [direct_components(window_points(points, now - w), params.decay) for w in windows]
+
+
+class MultiWindowTrend:
+    """Window scores and the 0.3/0.4/0.3 combined score; per-window details built on demand
+    (only an emitted event's transparency block needs them)."""
+
+    __slots__ = ("_comps", "_args", "short_score", "medium_score", "long_score", "combined_score")
+
+    def __init__(
+        self,
+        comps: tuple[WindowComponents, WindowComponents, WindowComponents],
+        min_points: int,
+        params: TrendParams,
+        direction_threshold: float,
+        strength_threshold: float,
+    ) -> None:
+        self._comps = comps
+        self._args = (min_points, params, direction_threshold, strength_threshold)
+        pw, vw, qw = params.price_weight, params.vwap_weight, params.volume_weight
+        scores = [0 if c[0] < min_points else c[1] * pw + c[2] * vw + c[3] * qw for c in comps]
+        self.short_score, self.medium_score, self.long_score = scores
+        self.combined_score = scores[0] * 0.3 + scores[1] * 0.4 + scores[2] * 0.3
+
+    @property
+    def short(self) -> WindowTrend:
+        return window_trend(self._comps[0], *self._args)
+
+    @property
+    def medium(self) -> WindowTrend:
+        return window_trend(self._comps[1], *self._args)
+
+    @property
+    def long(self) -> WindowTrend:
+        return window_trend(self._comps[2], *self._args)
+
+
 def multi_window_trend(
-    history: list[PricePoint],
-    ordered: bool,
+    history: PriceHistory,
     now: float,
     params: TrendParams,
     min_points: int,
     direction_threshold: float,
     strength_threshold: float,
+    cap: int = CAP,
 ) -> MultiWindowTrend:
     """Short/medium/long window trends and the 0.3/0.4/0.3 combined score."""
-    results = []
-    for window in (params.short_window, params.medium_window, params.long_window):
-        points = window_points(history, ordered, now - window)
-        results.append(
-            window_trend(points, min_points, params, direction_threshold, strength_threshold)
+    if history.ordered and history.decay == params.decay:
+        window = history.window
+        comps = (
+            window(now - params.short_window, cap),
+            window(now - params.medium_window, cap),
+            window(now - params.long_window, cap),
         )
-    short, medium, long_ = results
-    combined = short.score * 0.3 + medium.score * 0.4 + long_.score * 0.3
-    return MultiWindowTrend(short, medium, long_, combined)
+    else:
+        c = window_components(history, now, params, cap)
+        comps = (c[0], c[1], c[2])
+    return MultiWindowTrend(comps, min_points, params, direction_threshold, strength_threshold)
 
 
 def evaluate(
@@ -252,20 +295,21 @@ def is_retracement(
     return False
 
 
-def volatility_category(history: list[PricePoint], now: float, window_seconds: float = 300) -> str:
+def volatility_category(history: PriceHistory, now: float, window_seconds: float = 300) -> str:
     """HIGH / NORMAL / LOW from the std/mean of prices in the last 300 s (≥ 3 of them)."""
     if len(history) < 3:
         return "NORMAL"
     start = now - window_seconds
-    prices = [p[0] for p in history if p[3] >= start]
-    n = len(prices)
-    if n < 3:
+    if history.ordered:
+        n, mean, std = history.price_dispersion(start)
+    else:
+        prices = [p[0] for p in history.points() if p[3] >= start]
+        n = len(prices)
+        mean = sum(prices) / n if n else 0.0
+        std = (sum((x - mean) ** 2 for x in prices) / (n - 1)) ** 0.5 if n > 1 else 0.0
+    if n < 3 or mean <= 0:
         return "NORMAL"
-    mean = sum(prices) / n
-    if mean <= 0:
-        return "NORMAL"
-    var = sum((x - mean) ** 2 for x in prices) / (n - 1)
-    pct = var**0.5 / mean * 100
+    pct = std / mean * 100
     if pct > 2.0:
         return "HIGH"
     if pct < 0.5:

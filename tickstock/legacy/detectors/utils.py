@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from tickstock.legacy.detectors import surge_engine, trend_engine
-from tickstock.legacy.stock_data import PricePoint, StockData
+from tickstock.legacy.market_hours import get_market_period_detailed
+from tickstock.legacy.price_history import CAP
+from tickstock.legacy.stock_data import StockData
 
 
 def calculate_vwap_divergence(price: float, vwap: float | None) -> float:
@@ -65,6 +67,21 @@ def generate_event_label(event_type: str, **kwargs: Any) -> str:
     if kind == "surge":
         return f"SURGE {kwargs.get('direction', '→')} {kwargs.get('trigger_type', 'unknown')}"
     return f"{event_type.upper()} at ${kwargs.get('price', 0):.2f}"
+
+
+_period_by_minute: dict[int, str] = {}
+
+
+def market_period(epoch_seconds: float) -> str:
+    """`get_market_period_detailed` memoised per UTC minute (period bounds are whole ET minutes
+    and UTC offsets whole hours, so the period is constant within a minute)."""
+    minute = int(epoch_seconds // 60)
+    period = _period_by_minute.get(minute)
+    if period is None:
+        if len(_period_by_minute) > 50_000:
+            _period_by_minute.clear()
+        period = _period_by_minute[minute] = get_market_period_detailed(minute * 60)
+    return period
 
 
 def get_price_bucket(price: float) -> str:
@@ -196,13 +213,15 @@ class LightweightChecks:
         history = stock_data.price_history
         if len(history) < self._min_history:
             return None
-        if now - history[0][3] < self._warmup:
+        if now - history.first_timestamp() < self._warmup:
             return None
-        temp = [*history, PricePoint(price, vwap, volume, now)]
-        ordered = stock_data.price_history_ordered and now >= history[-1][3]
-        trend = trend_engine.multi_window_trend(
-            temp, ordered, now, self._trend_params, self._min_points, self._dir, self._str
-        )
+        history.append(price, vwap, volume, now)  # TickStock: a copy of the list plus this point
+        try:
+            trend = trend_engine.multi_window_trend(
+                history, now, self._trend_params, self._min_points, self._dir, self._str, CAP + 1
+            )
+        finally:
+            history.pop()
         direction, _ = trend_engine.evaluate(
             trend.combined_score, self._dir * self._sens, self._str * self._sens
         )

@@ -1,0 +1,79 @@
+"""PriceHistory's running-sum window statistics equal TickStock's direct O(n) computation."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tickstock.legacy.detectors import trend_engine
+from tickstock.legacy.price_history import CAP, PriceHistory
+
+
+def _random_history(seed: int, n: int) -> PriceHistory:
+    rng = random.Random(seed)
+    h = PriceHistory()
+    price, ts = 50.0, 1_000.0
+    for _ in range(n):
+        price *= 1 + rng.gauss(0, 0.004)
+        ts += rng.choice([0.0, 0.5, 1.0, 2.0, 7.0])
+        vwap = None if rng.random() < 0.15 else price * rng.uniform(0.99, 1.01)
+        volume = 0 if rng.random() < 0.1 else rng.randint(1, 5000)
+        h.append(round(price, 3), vwap, volume, ts)
+    return h
+
+
+@pytest.mark.parametrize("seed,n", [(1, 40), (2, 299), (3, 301), (4, 2500)])
+def test_window_components_match_the_direct_computation(seed: int, n: int) -> None:
+    h = _random_history(seed, n)
+    points = h.points()
+    assert len(points) == min(n, CAP) == len(h)
+    now = h.last_timestamp()
+    for window in (5, 30, 180, 360, 600, 10_000):
+        fast = h.window(now - window)
+        slow = trend_engine.direct_components(trend_engine.window_points(points, now - window), 0.9)
+        assert fast.data_points == slow.data_points
+        for a, b in zip(fast[1:], slow[1:], strict=True):
+            assert a == pytest.approx(b, rel=1e-9, abs=1e-12)
+
+
+def test_pop_undoes_an_append_exactly() -> None:
+    h = _random_history(5, 320)
+    before = h.points(CAP + 1), h.window(h.last_timestamp() - 600)
+    h.append(60.0, 59.0, 100, h.last_timestamp() + 1)
+    h.pop()
+    assert (h.points(CAP + 1), h.window(h.last_timestamp() - 600)) == before
+
+
+def test_an_out_of_order_point_switches_to_the_direct_computation() -> None:
+    h = _random_history(6, 100)
+    h.append(55.0, 55.0, 10, h.last_timestamp() - 30)
+    assert not h.ordered
+    params = trend_engine.TrendParams(180, 360, 600, 0.5, 0.3, 0.2, 0.9)
+    now = max(p.timestamp for p in h.points())
+    trend = trend_engine.multi_window_trend(h, now, params, 10, 0.3, 0.6)
+    direct = trend_engine.direct_components(trend_engine.window_points(h.points(), now - 180), 0.9)
+    assert trend.short.data_points == direct.data_points
+    assert trend.short.price_component == direct.price
+
+
+def test_price_dispersion_matches_mean_and_sample_std() -> None:
+    import statistics
+
+    h = _random_history(7, 500)
+    now = h.last_timestamp()
+    prices = [p.price for p in h.points() if p.timestamp >= now - 300]
+    n, mean, std = h.price_dispersion(now - 300)
+    assert n == len(prices)
+    assert mean == pytest.approx(statistics.mean(prices), rel=1e-12)
+    assert std == pytest.approx(statistics.stdev(prices), rel=1e-6)
+
+
+def test_popping_the_point_that_broke_time_order_restores_the_fast_path() -> None:
+    h = _random_history(8, 50)
+    h.append(55.0, 55.0, 10, h.last_timestamp() - 5)
+    assert not h.ordered
+    h.pop()
+    assert h.ordered
+    h.append(55.0, 55.0, 10, h.last_timestamp() + 5)
+    assert h.ordered
