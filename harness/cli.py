@@ -849,6 +849,9 @@ def _parse_duration(text: str | None) -> float | None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option(
+    "--progress/--no-progress", default=None, help="Progress line (default: when a terminal)."
+)
+@click.option(
     "--report/--no-report",
     default=True,
     show_default=True,
@@ -877,6 +880,7 @@ def live(
     runs_dir: str,
     as_json: bool,
     report: bool,
+    progress: bool | None,
 ) -> None:
     """Shadow primary and candidate on a live Polygon-protocol feed and record the ticks."""
     import json
@@ -907,22 +911,25 @@ def live(
     rec = (
         RecordOptions(record, flush_ticks, flush_seconds, overwrite) if record is not None else None
     )
+    show = progress if progress is not None else (sys.stderr.isatty() and not as_json)
     try:
-        result = run_live(
-            config,
-            primary,
-            candidate,
-            configs["primary"],
-            configs["candidate"],
-            options,
-            FaultSpec.parse(inject),
-            runs_dir,
-            rec,
-            DiffConfig.load(diff_config),
-            on_start=lambda path: click.echo(
-                f"live: shadowing {public_url(config.url)} into {path}", err=True
-            ),
-        )
+        with _progress_bar(None, bool(show)) as advance:
+            result = run_live(
+                config,
+                primary,
+                candidate,
+                configs["primary"],
+                configs["candidate"],
+                options,
+                FaultSpec.parse(inject),
+                runs_dir,
+                rec,
+                DiffConfig.load(diff_config),
+                progress=advance,
+                on_start=lambda path: click.echo(
+                    f"live: shadowing {public_url(config.url)} into {path}", err=True
+                ),
+            )
     except LiveError as exc:
         if "authentication failed" in str(exc) and not os.environ.get(key_env):
             raise LiveError(f"{exc}; environment variable {key_env} is not set") from None
