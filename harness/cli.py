@@ -175,7 +175,9 @@ def synth_cmd(
     "--format",
     "fmt",
     required=True,
-    type=click.Choice(["csv", "parquet", "polygon-trades", "polygon-minute", "lobster"]),
+    type=click.Choice(
+        ["csv", "parquet", "polygon-trades", "polygon-minute", "lobster", "lobster-csv"]
+    ),
     help="Input format (csv/parquet need --map).",
 )
 @click.option(
@@ -196,6 +198,12 @@ def synth_cmd(
 )
 @click.option(
     "--ticker", default=None, help="Ticker for every row (files without a ticker column)."
+)
+@click.option(
+    "--orderbook", default=None, help="lobster-csv: the orderbook file (default: by name)."
+)
+@click.option(
+    "--date", "day", default=None, help="lobster-csv: trading day (default: from the name)."
 )
 @click.option(
     "--on-bad-row",
@@ -223,6 +231,8 @@ def import_cmd(
     ts_unit: str,
     tz: str,
     ticker: str | None,
+    orderbook: str | None,
+    day: str | None,
     on_bad_row: str,
     name: str | None,
     note: str | None,
@@ -230,7 +240,12 @@ def import_cmd(
     rows_per_file: int,
     overwrite: bool,
 ) -> None:
-    """Import SRC (CSV, Parquet, Polygon flat file, LOBSTER trades) into a validated recording OUT."""
+    """Import SRC (CSV, Parquet, Polygon flat file, LOBSTER) into a validated recording OUT.
+
+    Formats: csv / parquet with --map; polygon-trades and polygon-minute (flat-file CSV, .gz
+    ok); lobster (the sample-data trades Parquet); lobster-csv (raw LOBSTER message file, its
+    orderbook file found by name).
+    """
     from harness.importers import import_file, parse_mapping
 
     result = import_file(
@@ -241,6 +256,8 @@ def import_cmd(
         ts_unit=ts_unit,
         tz=tz,
         ticker=ticker,
+        orderbook=orderbook,
+        day=day,
         on_bad_row=on_bad_row,
         name=name,
         notes={k: v for k, v in (("note", note), ("licence", licence)) if v} or None,
@@ -832,6 +849,9 @@ def _parse_duration(text: str | None) -> float | None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option(
+    "--progress/--no-progress", default=None, help="Progress line (default: when a terminal)."
+)
+@click.option(
     "--report/--no-report",
     default=True,
     show_default=True,
@@ -860,6 +880,7 @@ def live(
     runs_dir: str,
     as_json: bool,
     report: bool,
+    progress: bool | None,
 ) -> None:
     """Shadow primary and candidate on a live Polygon-protocol feed and record the ticks."""
     import json
@@ -890,22 +911,25 @@ def live(
     rec = (
         RecordOptions(record, flush_ticks, flush_seconds, overwrite) if record is not None else None
     )
+    show = progress if progress is not None else (sys.stderr.isatty() and not as_json)
     try:
-        result = run_live(
-            config,
-            primary,
-            candidate,
-            configs["primary"],
-            configs["candidate"],
-            options,
-            FaultSpec.parse(inject),
-            runs_dir,
-            rec,
-            DiffConfig.load(diff_config),
-            on_start=lambda path: click.echo(
-                f"live: shadowing {public_url(config.url)} into {path}", err=True
-            ),
-        )
+        with _progress_bar(None, bool(show)) as advance:
+            result = run_live(
+                config,
+                primary,
+                candidate,
+                configs["primary"],
+                configs["candidate"],
+                options,
+                FaultSpec.parse(inject),
+                runs_dir,
+                rec,
+                DiffConfig.load(diff_config),
+                progress=advance,
+                on_start=lambda path: click.echo(
+                    f"live: shadowing {public_url(config.url)} into {path}", err=True
+                ),
+            )
     except LiveError as exc:
         if "authentication failed" in str(exc) and not os.environ.get(key_env):
             raise LiveError(f"{exc}; environment variable {key_env} is not set") from None
