@@ -149,13 +149,16 @@ class MultichannelStack(LegacyStack):
             stats = config.get("ticker_stats")
             tickers = config.get("tickers")
             if stats or tickers:
-                self.selector = SmartTickerRollout(
-                    self.service,
-                    ticker_stats=stats,
-                    tickers=tickers,
-                    seed=self.seed,
-                    min_count=min_count,
-                )
+                try:
+                    self.selector = SmartTickerRollout(
+                        self.service,
+                        ticker_stats=stats,
+                        tickers=tickers,
+                        seed=self.seed,
+                        min_count=min_count,
+                    )
+                except (TypeError, ValueError, AttributeError) as exc:
+                    raise ConfigError(f"multichannel stack: {exc}") from None
                 self._select("ticker_stats" if stats else "tickers", None)
             else:
                 self.observed = ObservedTickerStats()
