@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from harness.feed import FeedConfig, FeedThread
 from harness.live import LiveConfig
 from harness.model import Tick
 from harness.recording import RecordingWriter, open_recording
@@ -63,10 +63,28 @@ def synthetic_day(n: int, tickers: int = 200, seed: int = 1) -> list[Tick]:
 
 
 def live_rate(root: Path, n: int, primary: str, candidate: str, config: dict[str, str]) -> float:
-    """Ticks/s the runner shadowed while reading from the live source (its wall time)."""
-    with FeedThread(FeedConfig(root / "day", speed=None)) as feed:
+    """Ticks/s the runner shadowed while reading from the live source (its wall time).
+
+    The feed runs in its own process, as in real use (`harness feed` in another terminal), so its
+    encoding work does not compete with the shadow runner for this process's GIL.
+    """
+    cmd = [
+        sys.executable,
+        "-m",
+        "harness",
+        "feed",
+        str(root / "day"),
+        "--port",
+        "0",
+        "--speed",
+        "max",
+    ]
+    feed = subprocess.Popen([*cmd, "--once"], stderr=subprocess.PIPE, text=True)
+    try:
+        assert feed.stderr is not None
+        url = feed.stderr.readline().split(" on ")[1].split(" ")[0]
         result = run_live(
-            LiveConfig(feed.url, duration_s=900, queue_size=n + 1),
+            LiveConfig(url, duration_s=900, queue_size=n + 1),
             primary,
             candidate,
             candidate_config=config,
@@ -74,6 +92,9 @@ def live_rate(root: Path, n: int, primary: str, candidate: str, config: dict[str
             root=root / "runs",
             record=RecordOptions(root / f"live-{primary.rsplit(':', 1)[1]}", overwrite=True),
         )
+    finally:
+        feed.kill()
+        feed.wait()
     assert result.live.delivered == n and result.live.dropped == 0, result.live.as_dict()
     manifest = json.loads((result.run.path / "manifest.json").read_text())
     return n / manifest["wall_s"]

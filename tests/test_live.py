@@ -180,7 +180,9 @@ def test_a_stalled_feed_delays_but_loses_nothing(recording: Path) -> None:
 
 def test_the_key_never_reaches_the_log(recording: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    with FeedThread(FeedConfig(recording, speed=None, key="k-777", chaos=Chaos(malformed_every=2))) as feed:
+    with FeedThread(
+        FeedConfig(recording, speed=None, key="k-777", chaos=Chaos(malformed_every=2))
+    ) as feed:
         with LiveSource(LiveConfig(feed.url, key="k-777", duration_s=30)) as source:
             list(source)
         with pytest.raises(LiveError):

@@ -98,9 +98,13 @@ def test_the_auth_redactor_hides_the_key_of_a_logged_auth_frame() -> None:
     from harness.polygon import AuthRedactor
 
     frame = '{"action": "auth", "params": "s3cr\\\\et\\"x"}'
-    record = logging.LogRecord("w", logging.DEBUG, __file__, 1, "> TEXT %r [%d bytes]", (frame, 40), None)
+    record = logging.LogRecord(
+        "w", logging.DEBUG, __file__, 1, "> TEXT %r [%d bytes]", (frame, 40), None
+    )
     assert AuthRedactor().filter(record)
-    assert "s3cr" not in record.getMessage() and '"params": "***"' in record.getMessage().replace("\\\\", "")
+    assert "s3cr" not in record.getMessage() and '"params": "***"' in record.getMessage().replace(
+        "\\\\", ""
+    )
     other = logging.LogRecord("w", logging.DEBUG, __file__, 1, "< TEXT %r", ('[{"ev":"T"}]',), None)
     AuthRedactor().filter(other)
-    assert other.getMessage() == "< TEXT '[{\"ev\":\"T\"}]'"
+    assert other.getMessage() == '< TEXT \'[{"ev":"T"}]\''

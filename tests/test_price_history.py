@@ -67,3 +67,13 @@ def test_price_dispersion_matches_mean_and_sample_std() -> None:
     assert n == len(prices)
     assert mean == pytest.approx(statistics.mean(prices), rel=1e-12)
     assert std == pytest.approx(statistics.stdev(prices), rel=1e-6)
+
+
+def test_popping_the_point_that_broke_time_order_restores_the_fast_path() -> None:
+    h = _random_history(8, 50)
+    h.append(55.0, 55.0, 10, h.last_timestamp() - 5)
+    assert not h.ordered
+    h.pop()
+    assert h.ordered
+    h.append(55.0, 55.0, 10, h.last_timestamp() + 5)
+    assert h.ordered

@@ -209,3 +209,42 @@ def test_urls_are_stored_without_credentials() -> None:
         public_url("wss://user:pw@socket.polygon.io:443/stocks?apiKey=abc")
         == "wss://socket.polygon.io:443/stocks"
     )
+
+
+def test_ctrl_c_ends_the_session_and_finalises_run_and_recording(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rec = write_recording(tmp_path / "original", sample_ticks(50))
+    with FeedThread(FeedConfig(rec, speed=20.0, loop=True)) as feed:
+        cmd = [
+            sys.executable,
+            "-m",
+            "harness",
+            "live",
+            "--url",
+            feed.url,
+            "--primary",
+            FAKE,
+            "--record",
+            str(tmp_path / "rec"),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--no-report",
+        ]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stderr is not None
+            assert "live: shadowing" in proc.stderr.readline()
+            time.sleep(1.5)
+            proc.send_signal(signal.SIGINT)
+            out, _ = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, out
+    check_recording(tmp_path / "rec")
+    manifest = json.loads(next((tmp_path / "runs").glob("*/manifest.json")).read_text())
+    assert manifest["status"] == "complete" and manifest["live"]["ended_by"] == "interrupted"
+    assert manifest["recording"]["tick_count"] == manifest["live"]["received"] > 0

@@ -59,7 +59,7 @@ class PriceHistory:
     __slots__ = (
         "ordered", "_base", "_ts", "_price", "_vwap", "_volume", "_sp", "_ep",
         "_v_idx", "_v_r", "_v_er", "_v_ed", "_q_idx", "_q_vol", "_q_price", "_q_sq", "_q_eq", "_decay",
-        "_sq", "_ref", "_memo", "_stash",
+        "_sq", "_ref", "_memo", "_stash", "_broke_order_at",
     )  # fmt: skip
 
     def __init__(self, decay: float = 0.9) -> None:
@@ -78,6 +78,7 @@ class PriceHistory:
         # memo of a popped point, restored if the same point is appended again (the trend flag
         # check appends, computes, pops; then Trend appends the very same point)
         self._stash: tuple[Any, ...] | None = None
+        self._broke_order_at = -1  # absolute index of the point that cleared `ordered`
         self._v_idx: list[int] = []  # absolute index of each point with vwap > 0
         self._v_r: list[float] = []  # (price - vwap) / vwap
         self._v_er: list[float] = []  # EW sum of r before this vwap point
@@ -119,8 +120,9 @@ class PriceHistory:
         n = len(self._ts)
         d = self._decay
         if n:
-            if ts < self._ts[-1]:
+            if ts < self._ts[-1] and self.ordered:
                 self.ordered = False
+                self._broke_order_at = self._base + n
             last = self._price[-1]
             self._sp.append(self._sp[-1] + last)
             self._ep.append(d * self._ep[-1] + (price - last))
@@ -171,6 +173,9 @@ class PriceHistory:
     def pop(self) -> None:
         """Undo the last append (the lightweight trend check's temporary point)."""
         absolute = self._base + len(self._ts) - 1
+        if absolute == self._broke_order_at:
+            self.ordered = True
+            self._broke_order_at = -1
         point = (absolute, self._price[-1], self._vwap[-1], self._volume[-1], self._ts[-1])
         self._stash = (point, self._memo)
         self._memo = {}

@@ -14,10 +14,8 @@ from typing import Any
 from tickstock.clock import Clock
 from tickstock.legacy.detectors.utils import (
     LightweightChecks,
-    calculate_percent_change,
     calculate_relative_volume,
     calculate_vwap_divergence,
-    get_base_price,
 )
 from tickstock.legacy.events import HighLowEvent, make_event_id
 from tickstock.legacy.stock_data import StockData
@@ -169,14 +167,19 @@ class HighLowDetector:
         state = self.ticker_data.get(ticker)
         if state is None:
             state = self.ticker_data[ticker] = self._new_state(tick)
-        base, _ = get_base_price(stock_data, status, tick.market_open_price, price)
-        pct = calculate_percent_change(price, base)
+        op = tick.market_open_price
+        if status == "REGULAR" and op and op > 0:  # get_base_price, inlined (hot path)
+            base = op
+        else:
+            last = stock_data.last_price
+            base = last if last > 0 else price
+        pct = (price - base) / base * 100 if base > 0 else 0.0
         state.percent_change = pct
         # update_ticker_state: last_price before the gate (quirk), volume history
         state.last_price = price
-        state.volume = tick.volume
-        state.vwap = tick.vwap
         volume = tick.volume
+        state.volume = volume
+        state.vwap = tick.vwap
         if volume and volume > 0:
             history = state.volume_history
             history.append(volume)
@@ -192,26 +195,27 @@ class HighLowDetector:
             state.previous_low = sl if sl != _INF else None
             state.session_high = state.session_low = price
             state.current_high = state.current_low = price
-        now = self.clock.now()
-        thresholds = self.price_thresholds(price)
-        if (
-            self.cooldown_seconds > 0
-            and state.last_event_time is not None
-            and now - state.last_event_time < self.cooldown_seconds
-        ):
-            return []
-        last_price = state.last_price
-        if last_price is not None and not (
-            abs(pct) >= thresholds["min_percent_change"]
-            or abs(price - last_price) >= thresholds["min_price_change"]
-        ):
-            return []
+        # TickStock checks cooldown, then the gate, then the bounds; all three are side-effect
+        # free, so the cheapest (the bounds, which most ticks fail) goes first.
         if price > state.session_high:
             kind = "high"
         elif price < state.session_low:
             kind = "low"
         else:
             return []
+        now = self.clock.now()
+        if (
+            self.cooldown_seconds > 0
+            and state.last_event_time is not None
+            and now - state.last_event_time < self.cooldown_seconds
+        ):
+            return []
+        thresholds = self.price_thresholds(price)
+        if not (
+            abs(pct) >= thresholds["min_percent_change"]
+            or abs(price - price) >= thresholds["min_price_change"]
+        ):
+            return []  # last_price was set to price above: only the % test can pass (quirk)
         # TickStock computes the flags before the cooldown and gate; they have no side effects,
         # so computing them only for an emitted event gives the same events with less work.
         checks = self.checks

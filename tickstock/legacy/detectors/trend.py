@@ -213,9 +213,9 @@ class TrendDetector:
             label=f"TREND {map_direction_symbol(direction)} {strength}",
             trend_strength=strength,
             trend_score=score,
-            trend_short_score=trend.short.score,
-            trend_medium_score=trend.medium.score,
-            trend_long_score=trend.long.score,
+            trend_short_score=trend.short_score,
+            trend_medium_score=trend.medium_score,
+            trend_long_score=trend.long_score,
             trend_vwap_position=(
                 "above" if price > position_vwap else "below" if position_vwap else "unknown"
             ),
@@ -250,9 +250,9 @@ class TrendDetector:
         if trend is None:
             stock_data.short_trend = stock_data.medium_trend = stock_data.long_trend = 0
         else:
-            stock_data.short_trend = trend.short.score
-            stock_data.medium_trend = trend.medium.score
-            stock_data.long_trend = trend.long.score
+            stock_data.short_trend = trend.short_score
+            stock_data.medium_trend = trend.medium_score
+            stock_data.long_trend = trend.long_score
         if vwap is not None:
             stock_data.vwap_position = "above" if price > vwap else "below"
             stock_data.vwap_divergence = (price - vwap) / vwap * 100 if vwap > 0 else 0

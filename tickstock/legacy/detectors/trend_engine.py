@@ -46,13 +46,6 @@ class WindowTrend(NamedTuple):
         }
 
 
-class MultiWindowTrend(NamedTuple):
-    short: WindowTrend
-    medium: WindowTrend
-    long: WindowTrend
-    combined_score: float
-
-
 @dataclass(frozen=True, slots=True)
 class TrendParams:
     """The configuration the engine reads that does not vary by period (read once per detector)."""
@@ -197,6 +190,40 @@ def window_components(
     return [direct_components(window_points(points, now - w), params.decay) for w in windows]
 
 
+class MultiWindowTrend:
+    """Window scores and the 0.3/0.4/0.3 combined score; per-window details built on demand
+    (only an emitted event's transparency block needs them)."""
+
+    __slots__ = ("_comps", "_args", "short_score", "medium_score", "long_score", "combined_score")
+
+    def __init__(
+        self,
+        comps: tuple[WindowComponents, WindowComponents, WindowComponents],
+        min_points: int,
+        params: TrendParams,
+        direction_threshold: float,
+        strength_threshold: float,
+    ) -> None:
+        self._comps = comps
+        self._args = (min_points, params, direction_threshold, strength_threshold)
+        pw, vw, qw = params.price_weight, params.vwap_weight, params.volume_weight
+        scores = [0 if c[0] < min_points else c[1] * pw + c[2] * vw + c[3] * qw for c in comps]
+        self.short_score, self.medium_score, self.long_score = scores
+        self.combined_score = scores[0] * 0.3 + scores[1] * 0.4 + scores[2] * 0.3
+
+    @property
+    def short(self) -> WindowTrend:
+        return window_trend(self._comps[0], *self._args)
+
+    @property
+    def medium(self) -> WindowTrend:
+        return window_trend(self._comps[1], *self._args)
+
+    @property
+    def long(self) -> WindowTrend:
+        return window_trend(self._comps[2], *self._args)
+
+
 def multi_window_trend(
     history: PriceHistory,
     now: float,
@@ -207,12 +234,17 @@ def multi_window_trend(
     cap: int = CAP,
 ) -> MultiWindowTrend:
     """Short/medium/long window trends and the 0.3/0.4/0.3 combined score."""
-    short, medium, long_ = (
-        window_trend(c, min_points, params, direction_threshold, strength_threshold)
-        for c in window_components(history, now, params, cap)
-    )
-    combined = short.score * 0.3 + medium.score * 0.4 + long_.score * 0.3
-    return MultiWindowTrend(short, medium, long_, combined)
+    if history.ordered and history.decay == params.decay:
+        window = history.window
+        comps = (
+            window(now - params.short_window, cap),
+            window(now - params.medium_window, cap),
+            window(now - params.long_window, cap),
+        )
+    else:
+        c = window_components(history, now, params, cap)
+        comps = (c[0], c[1], c[2])
+    return MultiWindowTrend(comps, min_points, params, direction_threshold, strength_threshold)
 
 
 def evaluate(
