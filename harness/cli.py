@@ -353,6 +353,31 @@ def _progress_bar(total: int | None, enabled: bool) -> Any:
 @click.option(
     "--progress/--no-progress", default=None, help="Progress bar (default: when a terminal)."
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Sharded replay on a local Dask cluster of N worker processes (0: shards in "
+    "this process). Default: one per core when the input has several shards.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Run the shards on an existing Dask cluster ('local': a private LocalCluster).",
+)
+@click.option(
+    "--shards",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Ticker buckets per day (default: 1 for small days, 16 for large ones).",
+)
+@click.option(
+    "--shard-timeout",
+    type=float,
+    default=None,
+    help="Seconds the sharded run may take before unfinished shards make it incomplete.",
+)
 def replay(
     recording: str,
     primary: str,
@@ -373,15 +398,18 @@ def replay(
     runs_dir: str,
     as_json: bool,
     progress: bool | None,
+    workers: int | None,
+    scheduler: str | None,
+    shards: int | None,
+    shard_timeout: float | None,
 ) -> None:
-    """Shadow-replay RECORDING through primary and candidate, diff their events, store the run."""
-    import json
+    """Shadow-replay RECORDING through primary and candidate, diff their events, store the run.
 
+    Inputs with several shards (several days, or a large day) replay sharded on Dask by default.
+    """
     from harness.align import DiffConfig
-    from harness.errors import IncompleteRunError
     from harness.faults import FaultSpec
     from harness.replay import run_shadow
-    from harness.run_summary import render
     from harness.runner import RunOptions
     from harness.sources import Pace, open_source, paced, parse_time
     from harness.stack_config import stack_configs
@@ -392,13 +420,47 @@ def replay(
     cfg = DiffConfig.load(diff_config)
     names = [t.strip() for t in tickers.split(",") if t.strip()] if tickers else None
     start_ns, end_ns = parse_time(from_, "--from"), parse_time(to, "--to")
-    source, ticks, window = open_source(recording, names, start_ns, end_ns, limit)
     if aa or candidate is None or (candidate == primary and configs["candidate"] == {}):
         candidate, configs["candidate"] = None, configs["primary"]
     options = RunOptions(seed=seed, tick_timeout_s=tick_timeout or None, max_hangs=max_hangs)
     show = progress if progress is not None else (sys.stderr.isatty() and not as_json)
-    total = source.expected if source.expected is not None else (limit or source.tick_count)
     filters = {"tickers": names, "from": from_, "to": to, "limit": limit}
+    from harness.distributed import sharded_plan
+
+    plan = sharded_plan(
+        recording, workers, scheduler, shards, pace.label, limit, names, start_ns, end_ns
+    )
+    if plan is not None:
+        from harness.distributed import replay_recording
+        from harness.replay import StackSpec
+
+        p_spec = StackSpec(primary, configs["primary"])
+        c_spec = p_spec if candidate is None else StackSpec(candidate, configs["candidate"])
+        with _progress_bar(plan.stored_rows, bool(show)) as advance:
+            result = replay_recording(
+                recording,
+                p_spec,
+                c_spec,
+                options,
+                faults,
+                runs_dir,
+                workers,
+                scheduler,
+                plan.buckets,
+                names,
+                start_ns,
+                end_ns,
+                pace.label,
+                filters,
+                cfg,
+                None,
+                advance,
+                shard_timeout,
+            )
+        _replay_done(result, as_json)
+        return
+    source, ticks, window = open_source(recording, names, start_ns, end_ns, limit)
+    total = source.expected if source.expected is not None else (limit or source.tick_count)
     with _progress_bar(total, bool(show)) as advance:
         result = run_shadow(
             paced(ticks, pace),
@@ -417,6 +479,16 @@ def replay(
             window,
             advance,
         )
+    _replay_done(result, as_json)
+
+
+def _replay_done(result: Any, as_json: bool) -> None:
+    """Print a finished replay's summary; an incomplete run is exit code 5."""
+    import json
+
+    from harness.errors import IncompleteRunError
+    from harness.run_summary import render
+
     if as_json:
         click.echo(json.dumps({**result.summary, "path": str(result.path)}, indent=2, default=str))
     else:
@@ -760,6 +832,9 @@ def _parse_duration(text: str | None) -> float | None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option(
+    "--progress/--no-progress", default=None, help="Progress line (default: when a terminal)."
+)
+@click.option(
     "--report/--no-report",
     default=True,
     show_default=True,
@@ -788,6 +863,7 @@ def live(
     runs_dir: str,
     as_json: bool,
     report: bool,
+    progress: bool | None,
 ) -> None:
     """Shadow primary and candidate on a live Polygon-protocol feed and record the ticks."""
     import json
@@ -818,22 +894,25 @@ def live(
     rec = (
         RecordOptions(record, flush_ticks, flush_seconds, overwrite) if record is not None else None
     )
+    show = progress if progress is not None else (sys.stderr.isatty() and not as_json)
     try:
-        result = run_live(
-            config,
-            primary,
-            candidate,
-            configs["primary"],
-            configs["candidate"],
-            options,
-            FaultSpec.parse(inject),
-            runs_dir,
-            rec,
-            DiffConfig.load(diff_config),
-            on_start=lambda path: click.echo(
-                f"live: shadowing {public_url(config.url)} into {path}", err=True
-            ),
-        )
+        with _progress_bar(None, bool(show)) as advance:
+            result = run_live(
+                config,
+                primary,
+                candidate,
+                configs["primary"],
+                configs["candidate"],
+                options,
+                FaultSpec.parse(inject),
+                runs_dir,
+                rec,
+                DiffConfig.load(diff_config),
+                progress=advance,
+                on_start=lambda path: click.echo(
+                    f"live: shadowing {public_url(config.url)} into {path}", err=True
+                ),
+            )
     except LiveError as exc:
         if "authentication failed" in str(exc) and not os.environ.get(key_env):
             raise LiveError(f"{exc}; environment variable {key_env} is not set") from None

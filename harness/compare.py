@@ -125,13 +125,16 @@ def event_hashes(con: duckdb.DuckDBPyConnection, ignore: tuple[str, ...]) -> dic
 
     Independent of sharding and of the order of part files, yet sensitive to every event, its
     tick and its place within the call (no two events share tick_seq/emit_seq/emit_index).
+    flush() events (emit_seq -1) leave emit_index out: shards flush separately, so their index
+    within the flush depends on how the run was sharded.
     """
     patch = ignore_patch(ignore)
     out = {}
     for side in ("primary", "candidate"):
         row = con.execute(
             f"""select count(*), bit_xor(md5_number(tick_seq::varchar || ' ' || emit_seq::varchar
-                       || ' ' || emit_index::varchar || ' ' || {_strip("event_json", patch, ignore)}))
+                       || ' ' || (case when emit_seq < 0 then -1 else emit_index end)::varchar
+                       || ' ' || {_strip("event_json", patch, ignore)}))
                 from events_{side}"""
         ).fetchone()
         assert row is not None

@@ -11,9 +11,11 @@ raising or silently skipped work::
 from __future__ import annotations
 
 import importlib
+import os
 import random
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from harness.errors import ConfigError
@@ -81,6 +83,8 @@ _FAKE_KNOBS: dict[str, type] = {
     "swap_order": bool,  # emit a tick's events in reverse order (→ order)
     "surge_factor": float,  # volume multiple of the running mean that counts as a surge
     "wallclock_ids": bool,  # add a wall-clock `event_id` that the diff must ignore
+    "exit_on_seq": int,  # kill the whole process (os._exit) on this tick: a dying worker
+    "exit_marker": str,  # with exit_on_seq: die only if this file is absent, creating it first
 }
 
 
@@ -114,6 +118,8 @@ class FakeStack:
         self._swap = cfg.get("swap_order", False)
         self._surge = cfg.get("surge_factor", 3.0)
         self._wall_ids = cfg.get("wallclock_ids", False)
+        self._exit_seq = cfg.get("exit_on_seq")
+        self._exit_marker = cfg.get("exit_marker")
         self._defective = any((self._drop, self._alter, self._extra, self._raise, self._skip))
         # per ticker: [high, low, mean volume, ticks seen]
         self._state: dict[str, list[float]] = {}
@@ -126,6 +132,8 @@ class FakeStack:
 
     def process(self, tick: Any) -> list[dict[str, Any]]:
         self._ticks += 1
+        if self._exit_seq is not None and tick.seq == self._exit_seq:
+            self._die()
         if self._work_ns:
             _busy(int(self._work_ns * self._slow))
         if self._hang is not None and tick.ticker == self._hang:
@@ -198,6 +206,15 @@ class FakeStack:
             counts["extra"] += 1
             out.append(self._event(tick, "extra", "none"))
         return out
+
+    def _die(self) -> None:
+        """Simulate a killed worker: no exception, no cleanup, the process is just gone."""
+        if self._exit_marker is not None:
+            marker = Path(self._exit_marker)
+            if marker.exists():
+                return
+            marker.touch()
+        os._exit(17)
 
     def flush(self) -> list[dict[str, Any]]:
         return []

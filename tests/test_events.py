@@ -278,3 +278,29 @@ def test_the_same_ticks_give_byte_identical_events() -> None:
     assert len({e["type"] for e in first}) >= 2
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
     assert len({e["event_id"] for e in first}) == len(first)
+
+
+def test_computing_highlow_flags_on_every_tick_changes_nothing() -> None:
+    """TickStock ran the flag checks on every tick; we run them only for emitted highs/lows."""
+    import json
+
+    from detector_ticks import event_detector
+
+    from tickstock.legacy.config import ConfigManager
+
+    def replay(eager: bool) -> str:
+        det, clock = event_detector(ConfigManager())
+        checks = det.highlow_detector.checks
+        stocks = {t: StockData(ticker=t) for t in ("AAA", "BBB", "CCC")}
+        out = []
+        for t in _random_day(11):
+            clock.set(t.timestamp)
+            stock = stocks[t.ticker]
+            if eager:
+                checks.trend_flag(stock, t.price, t.vwap, t.volume, clock.now())
+                checks.surge_flag(stock, t.price, t.volume, t.tick_volume, clock.now())
+            out.extend(e.to_transport_dict() for e in det.detect_events(t, stock))
+            stock.last_price = t.price
+        return json.dumps(out, sort_keys=True)
+
+    assert replay(eager=True) == replay(eager=False)

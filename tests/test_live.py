@@ -188,3 +188,20 @@ def test_the_key_never_reaches_the_log(recording: Path, caplog: pytest.LogCaptur
         with pytest.raises(LiveError):
             LiveSource(LiveConfig(feed.url, key="bad-888")).start()
     assert caplog.records and "k-777" not in caplog.text and "bad-888" not in caplog.text
+
+
+def test_a_feed_that_never_comes_back_ends_the_session_with_an_open_gap(recording: Path) -> None:
+    feed = FeedThread(FeedConfig(recording, speed=None, chaos=Chaos(stall_after=30, stall_seconds=30)))
+    feed.start()
+    config = LiveConfig(feed.url, duration_s=30, backoff_initial_s=0.05, reconnect_give_up_s=0.5)
+    with LiveSource(config) as source:
+        got = []
+        for tick in source:
+            got.append(tick)
+            if len(got) == 30:
+                feed.stop()  # the server goes away for good
+    summary = source.summary()
+    assert len(got) >= 30 and summary.ended_by == "error"
+    assert summary.error is not None and "gave up reconnecting" in summary.error
+    assert len(summary.gaps) == 1 and summary.gaps[0].end_ns is None
+    assert summary.gaps[0].last_seq == len(got) - 1

@@ -297,6 +297,23 @@ def test_environment_overrides_reach_the_stack(ticks, legacy_events):
     assert dumps(events) == dumps(legacy_events)
 
 
+def test_the_enable_switch_in_the_environment_wins_over_the_phase(ticks, legacy_events):
+    events, stats = run(
+        multichannel(
+            {
+                "environment": False,
+                "phase": "phase_4_full_rollout",
+                "env": {"ENABLE_MULTICHANNEL": "false", "CHANNEL_TIMEOUT_MS": "250"},
+                "flags": {"parallel_processing_enabled": False},
+            }
+        ),
+        ticks,
+    )
+    assert dumps(events) == dumps(legacy_events)
+    assert stats["integration_config"]["channel_timeout_ms"] == 250.0
+    assert stats["integration_metrics"]["channel_requests"] == 0
+
+
 def test_bad_stack_configuration_is_refused():
     with pytest.raises(ConfigError, match="phase_7"):
         multichannel({"phase": "phase_7"})
@@ -304,6 +321,10 @@ def test_bad_stack_configuration_is_refused():
         multichannel({"colour": 1})
     with pytest.raises(ConfigError, match="observe"):
         multichannel({"observe": "both"})
+    with pytest.raises(ConfigError, match="CHANNEL_TIMEOUT_MS"):
+        multichannel({"env": {"CHANNEL_TIMEOUT_MS": "soon"}})
+    with pytest.raises(ConfigError, match="error_rate"):
+        multichannel({"channel_error_rate": 1.5})
 
 
 def test_the_highlow_switch_removes_channel_highs_and_lows(ticks):

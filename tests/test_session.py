@@ -193,6 +193,7 @@ def test_cli_live_shadows_records_and_prints_the_feed_figures(
                 FAKE,
                 "--seed",
                 "3",
+                "--progress",
             ],
         )
     assert out.exit_code == 0, out.output

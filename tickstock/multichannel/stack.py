@@ -27,6 +27,7 @@ from tickstock.multichannel.errors import MultichannelError
 from tickstock.multichannel.fallback import AutomaticFallbackManager, FallbackIncident
 from tickstock.multichannel.faults import ChannelFaults
 from tickstock.multichannel.integration import install_multichannel_integration
+from tickstock.multichannel.integration_config import apply_environment_overrides
 from tickstock.multichannel.monitoring import MultiChannelMonitoringIntegrator, SystemMonitor
 from tickstock.multichannel.rollout import PHASES, check_phase, flags_for_phase
 from tickstock.multichannel.ticker_rollout import ObservedTickerStats, SmartTickerRollout
@@ -76,20 +77,27 @@ class MultichannelStack(LegacyStack):
         if self.observe not in ("channel", "served"):
             raise ConfigError("multichannel stack: observe must be 'channel' or 'served'")
         self.seed = _int(config, "seed", 0)
+        self.env = {str(k): str(v) for k, v in dict(config.get("env") or {}).items()}
         super().__init__({k: v for k, v in config.items() if k in _LEGACY_KEYS})
-        self.faults = ChannelFaults(
-            error_rate=float(config.get("channel_error_rate", 0.0)),
-            delay_ms=float(config.get("channel_delay_ms", 0.0)),
-            seed=self.seed,
-        )
+        try:
+            self.faults = ChannelFaults(
+                error_rate=float(config.get("channel_error_rate", 0.0)),
+                delay_ms=float(config.get("channel_delay_ms", 0.0)),
+                seed=self.seed,
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"multichannel stack: {exc}") from None
         live = self.mode == "live"
-        self.integrator = install_multichannel_integration(
-            self.service,
-            environ=dict(config.get("env") or {}),
-            faults=self.faults,
-            deterministic_timing=bool(config.get("deterministic_timing", not live)),
-            seed=self.seed,
-        )
+        try:
+            self.integrator = install_multichannel_integration(
+                self.service,
+                environ=self.env,
+                faults=self.faults,
+                deterministic_timing=bool(config.get("deterministic_timing", not live)),
+                seed=self.seed,
+            )
+        except MultichannelError as exc:
+            raise ConfigError(f"multichannel stack: {exc}") from None
         self.router = self.integrator.channel_router
         self.monitor = SystemMonitor(check_interval_seconds=10.0)
         MultiChannelMonitoringIntegrator(self.monitor).integrate_channel_metrics(self.router)
@@ -125,6 +133,8 @@ class MultichannelStack(LegacyStack):
         if self.channel_only:
             # the harness is the parallel run: every tick takes the channel path (until a fallback)
             self.integrator.config.enable_multi_channel = True
+        # operators' environment switches win over the phase's flags (a kill switch stays off)
+        apply_environment_overrides(self.integrator.config, self.env)
         self.rollout_method = "all" if pct >= 100 else "none" if pct <= 0 else "pending"
         self.rollout_selected_at: float | None = None
         self.observed: ObservedTickerStats | None = None
