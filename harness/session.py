@@ -162,7 +162,12 @@ def run_live(
     source.stop("end")
     source.join()
     summary = source.summary()
-    manifest = recorder.finalise() if recorder is not None else None
+    try:
+        manifest = recorder.finalise() if recorder is not None else None
+    except BaseException as exc:
+        run.update(live={**extra["live"], **summary.as_dict()})
+        run.finish("error", reason=f"recording failed: {exc}")
+        raise
     run.update(
         live={**extra["live"], **summary.as_dict()}, recording=_recording_ref(record, manifest)
     )
