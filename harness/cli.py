@@ -175,7 +175,9 @@ def synth_cmd(
     "--format",
     "fmt",
     required=True,
-    type=click.Choice(["csv", "parquet", "polygon-trades", "polygon-minute", "lobster"]),
+    type=click.Choice(
+        ["csv", "parquet", "polygon-trades", "polygon-minute", "lobster", "lobster-csv"]
+    ),
     help="Input format (csv/parquet need --map).",
 )
 @click.option(
@@ -196,6 +198,12 @@ def synth_cmd(
 )
 @click.option(
     "--ticker", default=None, help="Ticker for every row (files without a ticker column)."
+)
+@click.option(
+    "--orderbook", default=None, help="lobster-csv: the orderbook file (default: by name)."
+)
+@click.option(
+    "--date", "day", default=None, help="lobster-csv: trading day (default: from the name)."
 )
 @click.option(
     "--on-bad-row",
@@ -223,6 +231,8 @@ def import_cmd(
     ts_unit: str,
     tz: str,
     ticker: str | None,
+    orderbook: str | None,
+    day: str | None,
     on_bad_row: str,
     name: str | None,
     note: str | None,
@@ -230,7 +240,12 @@ def import_cmd(
     rows_per_file: int,
     overwrite: bool,
 ) -> None:
-    """Import SRC (CSV, Parquet, Polygon flat file, LOBSTER trades) into a validated recording OUT."""
+    """Import SRC (CSV, Parquet, Polygon flat file, LOBSTER) into a validated recording OUT.
+
+    Formats: csv / parquet with --map; polygon-trades and polygon-minute (flat-file CSV, .gz
+    ok); lobster (the sample-data trades Parquet); lobster-csv (raw LOBSTER message file, its
+    orderbook file found by name).
+    """
     from harness.importers import import_file, parse_mapping
 
     result = import_file(
@@ -241,6 +256,8 @@ def import_cmd(
         ts_unit=ts_unit,
         tz=tz,
         ticker=ticker,
+        orderbook=orderbook,
+        day=day,
         on_bad_row=on_bad_row,
         name=name,
         notes={k: v for k, v in (("note", note), ("licence", licence)) if v} or None,

@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError, RecordingError
+from harness.lobster import lobster_exprs, lobster_inputs, lobster_reader_sql
 from harness.manifest import file_sha256
 from harness.model import TICK_FIELDS
 from harness.recording import RecordingWriter
 from harness.schema import TICKER_MAX_LEN
 from harness.validation import check_recording
 
-FORMATS = ("csv", "parquet", "polygon-trades", "polygon-minute", "lobster")
+FORMATS = ("csv", "parquet", "polygon-trades", "polygon-minute", "lobster", "lobster-csv")
 TS_UNITS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _SQL_TYPES = {
     "seq": "BIGINT",
@@ -192,6 +193,8 @@ def import_file(
     ts_unit: str = "ns",
     tz: str = "UTC",
     ticker: str | None = None,
+    orderbook: str | None = None,
+    day: str | None = None,
     on_bad_row: str = "fail",
     name: str | None = None,
     notes: Mapping[str, Any] | None = None,
@@ -212,17 +215,22 @@ def import_file(
     con = duckdb.connect()
     con.execute("SET memory_limit='1GB'; SET preserve_insertion_order=true")
     reader = _reader_sql(src_path, fmt)
+    lobster_csv: tuple[str, int] | None = None
+    if fmt == "lobster-csv":
+        book, ticker_name, midnight = lobster_inputs(src_path, orderbook, ticker, day)
+        reader, lobster_csv = lobster_reader_sql(src_path, book), (ticker_name, midnight)
     try:
         columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
     except duckdb.Error as exc:
         raise RecordingError(
             f"{src_path}: cannot read as {fmt}: {' '.join(str(exc).split())[:300]}"
         ) from None
-    m = (
-        _generic(mapping or {}, ts_unit, tz, ticker)
-        if fmt in ("csv", "parquet")
-        else _preset(fmt, columns)
-    )
+    if lobster_csv is not None:
+        m = Mapping_(lobster_exprs(*lobster_csv), "msg_row")
+    elif fmt in ("csv", "parquet"):
+        m = _generic(mapping or {}, ts_unit, tz, ticker)
+    else:
+        m = _preset(fmt, columns)
     select = ", ".join(f"{expr} AS {key}" for key, expr in m.exprs.items())
     extra = "WHEN bid > ask THEN 'bid > ask'" if {"bid", "ask"} <= m.exprs.keys() else ""
     base = f"""SELECT *, {_BAD.replace("{extra}", extra)} AS _bad FROM (
@@ -307,6 +315,14 @@ def _provenance(src: Path) -> dict[str, Any]:
         }
         if meta:
             out["source_metadata"] = meta
+    folder = src.parent / "metadata.json"
+    if folder.is_file():
+        try:
+            doc = json.loads(folder.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            doc = {}
+        keys = ("dataset", "original_url", "obtained_from", "licence")
+        out["dataset_metadata"] = {k: doc[k] for k in keys if k in doc}
     index = src.parent / "parquet_metadata.json"
     if index.is_file():
         try:

@@ -86,7 +86,9 @@ class _Interrupts:
         return self
 
     def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        # first Ctrl-C: stop receiving, shadow what is queued, finalise; a second one aborts
         self._source.stop("interrupted")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def __exit__(self, *exc: object) -> None:
         if self._active:
@@ -162,7 +164,12 @@ def run_live(
     source.stop("end")
     source.join()
     summary = source.summary()
-    manifest = recorder.finalise() if recorder is not None else None
+    try:
+        manifest = recorder.finalise() if recorder is not None else None
+    except BaseException as exc:
+        run.update(live={**extra["live"], **summary.as_dict()})
+        run.finish("error", reason=f"recording failed: {exc}")
+        raise
     run.update(
         live={**extra["live"], **summary.as_dict()}, recording=_recording_ref(record, manifest)
     )

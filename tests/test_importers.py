@@ -9,6 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness.cli import cli
 from harness.errors import ConfigError, RecordingError
@@ -220,3 +222,62 @@ def test_cli_import_reports_counts_and_refuses_bad_rows_with_exit_5(tmp_path):
     ok = runner.invoke(cli, [*args[:2], str(tmp_path / "b"), *args[3:], "--on-bad-row", "skip"])
     assert ok.exit_code == 0, ok.output
     assert "1 ticks written, 4 bad row(s) skipped of 5" in ok.output
+
+
+_rows = st.lists(
+    st.tuples(
+        st.integers(0, 6 * 3600 * 1000),  # ms after 10:00 ET
+        st.sampled_from(["AAPL", "BRK.B", "X"]),
+        st.decimals(min_value="0.0001", max_value="99999", places=4),
+        st.integers(0, 10**7),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=_rows)
+def test_csv_import_round_trips_any_rows_in_stable_time_order(tmp_path_factory, rows):
+    tmp = tmp_path_factory.mktemp("imp")
+    lines = [f"{T0_MS + ms},{sym},{price},{vol}" for ms, sym, price, vol in rows]
+    src = write_csv(tmp / "in.csv", "t,s,p,v", lines)
+    import_file(
+        src,
+        tmp / "rec",
+        "csv",
+        mapping=parse_mapping("ts=t,ticker=s,price=p,volume=v"),
+        ts_unit="ms",
+    )
+    order = sorted(range(len(rows)), key=lambda i: rows[i][0])  # stable: input order breaks ties
+    expected = [
+        ((T0_MS + rows[i][0]) * 1_000_000, rows[i][1], float(rows[i][2]), rows[i][3]) for i in order
+    ]
+    got = ticks(tmp / "rec")
+    assert [(t.ts, t.ticker, t.price, t.volume) for t in got] == expected
+    assert [t.seq for t in got] == list(range(len(rows)))
+
+
+LOBSTER_RAW = Path("/work/shared/sample-data/lobster_aapl_20120621_L1")
+
+
+@pytest.mark.skipif(not LOBSTER_RAW.is_dir(), reason="shared sample data not present")
+def test_raw_lobster_message_and_orderbook_files_give_the_same_ticks_as_the_vendor_script(tmp_path):
+    msg = LOBSTER_RAW / "AAPL_2012-06-21_34200000_57600000_message_1.csv.gz"
+    import_file(msg, tmp_path / "rec", "lobster-csv")
+    got = open_recording(tmp_path / "rec").table()
+    ref = pq.read_table(LOBSTER_RAW.parent / "aapl_20120621_lobster_trades.parquet")
+    assert got.num_rows == ref.num_rows == 34_990
+    assert got.column("ts").cast(pa.int64()).equals(ref.column("ts"))
+    for ours, theirs in (("price", "price"), ("volume", "size"), ("bid", "bid"), ("ask", "ask")):
+        assert got.column(ours).to_pylist() == ref.column(theirs).to_pylist(), ours
+    notes = open_recording(tmp_path / "rec").manifest["notes"]
+    assert "LOBSTER" in notes["dataset_metadata"]["licence"]
+
+
+def test_raw_lobster_needs_a_lobster_file_name_or_explicit_options(tmp_path):
+    src = write_csv(tmp_path / "messages.csv", "34200.1,4,1,100,5853300,1", [])
+    with pytest.raises(ConfigError, match="not a LOBSTER file name"):
+        import_file(src, tmp_path / "rec", "lobster-csv")

@@ -99,6 +99,8 @@ class WorkerPoolManager:
     def _handle(self, batch: list[tuple[str, BaseEvent]]) -> None:
         now = self._clock.now()
         put = self._display.put
+        done: Counter[str] = Counter()
+        errors = 0
         for event_type, event in batch:
             try:
                 if event_type == "high" or event_type == "low":
@@ -111,10 +113,13 @@ class WorkerPoolManager:
                         stock.add_event(event)
                         self.changed_tickers.add(event.ticker)
                 put((event_type, event.to_transport_dict(now)))
-                self.processed[event_type] += 1
+                done[event_type] += 1
             except Exception:
                 # A malformed event must not kill a worker (TickStock logs and continues).
-                self.errors += 1
+                errors += 1
+        with self._lock:  # several live workers share the counters
+            self.processed.update(done)
+            self.errors += errors
 
     def drain(self) -> int:
         """Replay: convert everything queued now, in priority order; returns how many."""

@@ -1,0 +1,164 @@
+"""Scale benchmark: a synthetic market day shadow-replayed sharded on Dask, figures vs targets.
+
+Prints each figure next to its target and appends them to benchmarks/results.md with the date,
+machine and commit. The issue's figure is a 10M-tick, 4,000-ticker day (the default); set
+BENCH_TICKS / BENCH_TICKERS for a quicker, smaller run (the result line says which size ran):
+
+    make bench                              # 10M ticks: tens of minutes on 2 cores
+    BENCH_TICKS=200000 .venv/bin/python benchmarks/bench_scale.py
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from harness.distributed import replay_recording, run_shard
+from harness.faults import FaultSpec
+from harness.recording import open_recording
+from harness.replay import StackSpec, start_run
+from harness.runner import RunOptions
+from harness.shards import plan_shards
+from harness.stack import load_stack
+from harness.store import open_run
+
+HERE = Path(__file__).resolve().parent
+TICKS = int(os.environ.get("BENCH_TICKS", "10000000"))
+TICKERS = int(os.environ.get("BENCH_TICKERS", str(min(4000, max(1, TICKS // 50)))))
+DATA = Path(os.environ.get("BENCH_DATA", Path(tempfile.gettempdir()) / "tickstock-bench"))
+PRIMARY = StackSpec("tickstock.stacks:legacy", {})
+CANDIDATE = StackSpec("tickstock.stacks:multichannel", {"phase": "phase_1_parallel_testing"})
+OPTIONS = RunOptions(seed=7, tick_timeout_s=None)
+BUCKETS = 16
+
+
+def _day() -> Path:
+    from harness.synth import synthesize_day
+
+    path = DATA / f"day-{TICKS}-{TICKERS}"
+    if not (path / "recording.json").exists():
+        t0 = time.perf_counter()
+        synthesize_day(path, "2026-03-10", tickers=TICKERS, ticks=TICKS, seed=7, overwrite=True)
+        print(
+            f"synthesised {TICKS:,} ticks / {TICKERS:,} tickers in {time.perf_counter() - t0:.1f} s"
+        )
+    return path
+
+
+def _bare_vs_harness(day: Path, runs: Path) -> tuple[float, float]:
+    """Wall of the bare stacks vs the harness runner on the same shard (one bucket of 16)."""
+    manifest = open_recording(day).manifest
+    shard = plan_shards(manifest, BUCKETS).shards[0]
+    rec = open_recording(day)
+    ticks = list(rec.ticks(shard.tickers, shard.start_ns, shard.end_ns))
+    p = load_stack(PRIMARY.factory, PRIMARY.config)
+    c = load_stack(CANDIDATE.factory, CANDIDATE.config)
+    pp, cp = p.process, c.process
+    t0 = time.perf_counter()
+    for t in ticks:
+        pp(t)
+        cp(t)
+    p.flush()
+    c.flush()
+    bare = time.perf_counter() - t0
+    writer = start_run(PRIMARY, CANDIDATE, OPTIONS, root=runs, shards=1)
+    t0 = time.perf_counter()
+    run_shard(str(writer.path), str(day), shard, PRIMARY, CANDIDATE, OPTIONS, FaultSpec())
+    harness = time.perf_counter() - t0
+    writer.finish("incomplete", reason="benchmark probe")
+    return bare, harness
+
+
+def _replay(day: Path, runs: Path, workers: int) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    res = replay_recording(
+        day, PRIMARY, CANDIDATE, OPTIONS, root=runs, workers=workers, buckets=BUCKETS
+    )
+    return time.perf_counter() - t0, res
+
+
+def _commit() -> str:
+    out = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        cwd=HERE,
+        check=False,
+    )
+    return out.stdout.strip() or "?"
+
+
+def _machine() -> str:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.node()} {os.cpu_count()} cores {model}, Python {platform.python_version()}"
+
+
+def main() -> int:
+    from harness.report import build_report
+
+    day = _day()
+    runs = Path(tempfile.mkdtemp(prefix="bench-runs-"))
+    bare, harnessed = _bare_vs_harness(day, runs)
+    wall2, res2 = _replay(day, runs, 2)
+    t0 = time.perf_counter()
+    build_report(Path(res2.path))
+    report_s = time.perf_counter() - t0
+    total2 = wall2 + report_s
+    wall1, res1 = _replay(day, runs, 1)
+    sharding = open_run(res2.path).manifest["sharding"]
+    rss = sharding["peak_rss_mb"]
+    same = res1.summary["event_hash"] == res2.summary["event_hash"]
+    size = f"{TICKS:,} ticks / {TICKERS:,} tickers"
+    rows = [
+        (
+            "day replayed (2 workers) + diff + gates + report",
+            f"{total2:.1f} s",
+            "≤ 300 s (stretch ≤ 60 s) at 10M ticks",
+            total2 <= 300 * TICKS / 10_000_000,
+        ),
+        ("  of which replay + diff (2 workers)", f"{wall2:.1f} s", "", None),
+        ("  of which gates + report", f"{report_s:.1f} s", "", None),
+        ("scaling 2 workers vs 1 worker", f"{wall1 / wall2:.2f}×", "≥ 1.7×", wall1 / wall2 >= 1.7),
+        (
+            "harness overhead vs bare stacks (one shard)",
+            f"{harnessed / bare:.3f}×",
+            "≤ 1.10×",
+            harnessed / bare <= 1.10,
+        ),
+        ("peak RSS per worker", f"{rss:.0f} MB", "≤ 1,536 MB", rss <= 1536),
+        ("throughput (2 workers, replay + diff)", f"{TICKS / wall2:,.0f} ticks/s", "", None),
+        ("same event hash 1 vs 2 workers", str(same), "True", same),
+    ]
+    print(f"bench_scale: {size}, status {res2.status}")
+    for name, value, target, ok in rows:
+        mark = "" if ok is None else ("  ok" if ok else "  MISSED")
+        print(f"{name:<50} {value:>16}   target {target or '-'}{mark}")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"\n## {stamp} — bench_scale, {size}, commit {_commit()}\n",
+        f"Machine: {_machine()}. Stacks: legacy vs multichannel phase_1, {BUCKETS} buckets.\n",
+        "\n| figure | measured | target |\n|---|---|---|\n",
+    ]
+    for name, value, target, ok in rows:
+        mark = "" if ok is None else (" ✓" if ok else " ✗ missed")
+        lines.append(f"| {name.strip()} | {value} | {target or '-'}{mark} |\n")
+    with open(HERE / "results.md", "a", encoding="utf-8") as fh:
+        fh.writelines(lines)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
