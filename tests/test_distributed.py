@@ -302,3 +302,16 @@ def test_rollout_tickers_are_selected_once_before_sharding_and_every_shard_gets_
     for shard_stats in by_shard:  # every shard runs the one selection (explicit, not re-chosen)
         assert shard_stats["candidate"]["rollout"]["method"] == "explicit"
         assert shard_stats["candidate"]["rollout_tickers"] == sorted(pinned)
+
+
+def test_the_report_of_a_multi_day_run_has_a_per_day_breakdown(two_days, tmp_path):
+    from harness.report import build_report
+
+    res = replay_recording(
+        two_days, PRIMARY, CANDIDATE, OPTIONS, root=tmp_path / "runs", workers=0, buckets=2
+    )
+    build_report(Path(res.path))
+    md = (Path(res.path) / "report.md").read_text()
+    assert "## Shards and days" in md
+    assert "| 2026-03-10 | 600 |" in md and "| 2026-03-11 | 600 |" in md
+    assert "Shards and days" in (Path(res.path) / "report.html").read_text()
