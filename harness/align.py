@@ -143,34 +143,46 @@ def _key_sql(name: str) -> str:
     return name if name in STORED else f"json_extract_string(event_json, '$.{name}')"
 
 
+EID = "(shard::bigint << 40) + emit_pos"  # unique per event and stack, no sort needed
+
+
 def align(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
-    """Create temp table `_pairs` (one row per paired or unpaired event) from the event views."""
+    """Create temp table `_pairs` (one row per paired or unpaired event) from the event views.
+
+    Windows and joins run on narrow key columns only; the JSON is joined back afterwards
+    (`_pj`, `_cj`), because a window operator materialises every column it is given.
+    """
     key = list(cfg.key)
-    loose = [k for k in key if k != "tick_seq"] if cfg.tick_seq_tolerance else key
+    parts = ", ".join(f"k_{i}" for i in range(len(key)))
     for side, view in (("p", "events_primary"), ("c", "events_candidate")):
         keys = ", ".join(f"{_key_sql(k)} as k_{i}" for i, k in enumerate(key))
-        parts = ", ".join(f"k_{i}" for i in range(len(key)))
         con.execute(
             f"""create or replace temp table _{side} as
-            select *, row_number() over (partition by {parts} order by shard, emit_pos) as occ
-            from (select row_number() over (order by shard, emit_pos) as eid, tick_seq, emit_index,
-                         emit_pos, shard, ticker, type, direction, event_json, {keys}
-                  from {view})"""
+            select *, row_number() over (partition by {parts} order by eid) as occ
+            from (select {EID} as eid, tick_seq, emit_index, emit_pos, shard, ticker, type,
+                         direction, {keys} from {view})"""
+        )
+        con.execute(
+            f"create or replace temp table _{side}j as select {EID} as eid, event_json from {view}"
         )
     on = " and ".join(f"p.k_{i} is not distinct from c.k_{i}" for i in range(len(key)))
     con.execute(
-        f"""create or replace temp table _exact as
-        select p.eid as pid, c.eid as cid from _p p join _c c on {on} and p.occ = c.occ"""
+        f"""create or replace temp table _fo as
+        select p.eid as pid, c.eid as cid from _p p full outer join _c c on {on} and p.occ = c.occ"""
     )
-    pairs = "select pid, cid from _exact"
+    pairs = "select pid, cid from _fo"
     if cfg.tick_seq_tolerance:
-        on_loose = " and ".join(
-            f"p.k_{key.index(k)} is not distinct from c.k_{key.index(k)}" for k in loose
+        loose = [k for k in key if k != "tick_seq"]
+        on_loose = (
+            " and ".join(
+                f"p.k_{key.index(k)} is not distinct from c.k_{key.index(k)}" for k in loose
+            )
+            or "true"
         )
         con.execute(
             f"""create or replace temp table _near as
-            with lp as (select * from _p where eid not in (select pid from _exact)),
-                 lc as (select * from _c where eid not in (select cid from _exact)),
+            with lp as (select p.* from _fo join _p p on p.eid = _fo.pid where _fo.cid is null),
+                 lc as (select c.* from _fo join _c c on c.eid = _fo.cid where _fo.pid is null),
                  cand as (select p.eid as pid, c.eid as cid, abs(p.tick_seq - c.tick_seq) as d
                           from lp p join lc c on {on_loose}
                           where abs(p.tick_seq - c.tick_seq) <= {int(cfg.tick_seq_tolerance)}),
@@ -178,14 +190,14 @@ def align(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
                             (partition by pid order by d, cid) = 1)
             select pid, cid from best_p qualify row_number() over (partition by cid order by d, pid) = 1"""
         )
-        pairs += " union all select pid, cid from _near"
+        pairs = """select pid, cid from _fo where pid is not null and cid is not null
+            union all select pid, cid from _near
+            union all select pid, null from _fo
+                where cid is null and pid not in (select pid from _near)
+            union all select null, cid from _fo
+                where pid is null and cid not in (select cid from _near)"""
     con.execute(
         f"""create or replace temp table _pairs as
-        with pr as ({pairs}),
-             joined as (
-               select pr.pid, pr.cid from pr
-               union all select eid, null from _p where eid not in (select pid from pr)
-               union all select null, eid from _c where eid not in (select cid from pr))
         select j.pid, j.cid,
                coalesce(p.ticker, c.ticker) as ticker, coalesce(p.type, c.type) as type,
                coalesce(p.direction, c.direction) as direction,
@@ -193,7 +205,6 @@ def align(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
                p.tick_seq as primary_tick_seq, c.tick_seq as candidate_tick_seq,
                p.emit_index as primary_index, c.emit_index as candidate_index,
                p.emit_pos as primary_pos, c.emit_pos as candidate_pos,
-               coalesce(p.shard, c.shard) as shard,
-               p.event_json as p_json, c.event_json as c_json
-        from joined j left join _p p on p.eid = j.pid left join _c c on c.eid = j.cid"""
+               coalesce(p.shard, c.shard) as shard
+        from ({pairs}) j left join _p p on p.eid = j.pid left join _c c on c.eid = j.cid"""
     )

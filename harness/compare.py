@@ -10,7 +10,6 @@ on the matched pairs. All of it runs as SQL over the temp tables of harness/alig
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -26,19 +25,30 @@ DIFF_COLUMNS = (
 )
 
 
-def _strip(col: str, patch: str | None) -> str:
-    return f"json_merge_patch({col}, '{patch}')" if patch else col
+def _strip(col: str, patch: str | None, names: tuple[str, ...] = ()) -> str:
+    """SQL removing the ignored fields; skipped (cheap substring test) when none can be present."""
+    if not patch:
+        return col
+    if names:
+        present = " or ".join(f"contains({col}, '\"{n.split('.')[0]}\"')" for n in names)
+        return f"case when {present} then json_merge_patch({col}, '{patch}') else {col} end"
+    return f"json_merge_patch({col}, '{patch}')"
 
 
 def classify(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
     """Align the events and create temp table `diff`: one row per event pair or unpaired event."""
     align(con, cfg)
     patch = ignore_patch(cfg.ignore)
+    # raw JSON equal ⇒ equal whatever is ignored; only the rest pays for stripping ignored fields
     con.execute(
         f"""create or replace temp table _cmp as
-        select row_number() over () as pair_id, *,
-               {_strip("p_json", patch)} as p_s, {_strip("c_json", patch)} as c_s
-        from _pairs"""
+        with j as (
+          select row_number() over () as pair_id, x.*, pj.event_json as p_json, cj.event_json as c_json
+          from _pairs x left join _pj pj on pj.eid = x.pid left join _cj cj on cj.eid = x.cid)
+        select * exclude (p_json, c_json),
+               case when p_json = c_json then null else {_strip("p_json", patch)} end as p_s,
+               case when p_json = c_json then null else {_strip("c_json", patch)} end as c_s
+        from j"""
     )
     tol_rows = [("", cfg.default_tolerance.abs, cfg.default_tolerance.rel, 1)] + [
         (k, t.abs, t.rel, 0) for k, t in cfg.tolerances.items()
@@ -111,28 +121,25 @@ def class_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def event_hashes(con: duckdb.DuckDBPyConnection, ignore: tuple[str, ...]) -> dict[str, str]:
-    """sha256 per stack over (tick_seq, emit_index, JSON minus ignored fields) in emission order.
+    """Per stack, XOR of md5(tick_seq, emit_seq, emit_index, JSON minus ignored fields).
 
-    Emission order is taken as (emit_seq, emit_index) — the order a single process emits in —
-    with flush() events (emit_seq -1) last, sorted by ticker and content, so the hash is the same
-    however the run was sharded (ticks and shards interleave differently; their events do not).
+    Independent of sharding and of the order of part files, yet sensitive to every event, its
+    tick and its place within the call (no two events share tick_seq/emit_seq/emit_index).
+    flush() events (emit_seq -1) leave emit_index out: shards flush separately, so their index
+    within the flush depends on how the run was sharded.
     """
     patch = ignore_patch(ignore)
     out = {}
     for side in ("primary", "candidate"):
-        h = hashlib.sha256()
-        rel = con.sql(
-            f"""select tick_seq::varchar || ' ' || emit_index::varchar || ' ' ||
-                       {_strip("event_json", patch)} || chr(10) as line
-                from events_{side}
-                order by emit_seq < 0, emit_seq, emit_index, ticker, tick_seq, line"""
-        )
-        # newer DuckDB names it to_arrow_reader, 1.x fetch_arrow_reader
-        reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader
-        reader = reader(200_000)
-        for batch in reader:
-            h.update("".join(batch.column(0).to_pylist()).encode())
-        out[side] = h.hexdigest()
+        row = con.execute(
+            f"""select count(*), bit_xor(md5_number(tick_seq::varchar || ' ' || emit_seq::varchar
+                       || ' ' || (case when emit_seq < 0 then -1 else emit_index end)::varchar
+                       || ' ' || {_strip("event_json", patch, ignore)}))
+                from events_{side}"""
+        ).fetchone()
+        assert row is not None
+        n, x = row
+        out[side] = f"{int(n):x}-{int(x or 0) & ((1 << 128) - 1):032x}"
     return out
 
 

@@ -38,6 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     g.addoption("--shadow-accept", metavar="TOML", help="accepted-differences file")
     g.addoption("--shadow-runs", metavar="DIR", help="where runs are written (default: a temp dir)")
+    g.addoption("--shadow-max-ticks", type=int, help="replay only the first N ticks of each")
     g.addoption("--shadow-strict", action="store_true", help="inconclusive latency fails too")
 
 
@@ -72,6 +73,7 @@ class ShadowItem(pytest.Item):
             runs_root=Path(runs),
             accept=Path(accept) if accept else None,
             strict=opt("--shadow-strict"),
+            max_ticks=opt("--shadow-max-ticks"),
         )
         self.user_properties.append(("verdict", outcome.result.verdict.value))
         self.user_properties.append(("run", str(outcome.run_dir)))

@@ -94,15 +94,23 @@ def replay_recording(
     candidate_config: Mapping[str, Any],
     runs_root: Path,
     seed: int = 0,
+    max_ticks: int | None = None,
 ) -> Path:
-    """Replay one recording through both stacks (candidate None → A/A); returns the run directory."""
+    """Replay one recording through both stacks (candidate None → A/A); returns the run directory.
+
+    `max_ticks` replays only the first N ticks (stated in the manifest's filters) to keep CI fast.
+    """
+    import itertools
+
     from harness.recording import open_recording
     from harness.replay import run_shadow
     from harness.runner import RunOptions
 
     rec = open_recording(rec_dir)
+    ticks = rec.ticks() if max_ticks is None else itertools.islice(rec.ticks(), max_ticks)
+    expected = rec.tick_count if max_ticks is None else min(max_ticks, rec.tick_count)
     result = run_shadow(
-        rec.ticks(),
+        ticks,
         primary=primary,
         candidate=candidate,
         primary_config=dict(primary_config),
@@ -115,7 +123,8 @@ def replay_recording(
             "sha256": rec.sha256,
             "tick_count": rec.tick_count,
         },
-        expected=rec.tick_count,
+        expected=expected,
+        filters={"max_ticks": max_ticks} if max_ticks is not None else None,
     )
     return Path(result.path)
 
@@ -133,10 +142,17 @@ def gate_recording(
     reports_dir: Path | None = None,
     strict: bool = False,
     today: dt.date | None = None,
+    max_ticks: int | None = None,
 ) -> Outcome:
     """Replay, gate and judge one recording; writes verdict.json and junit.xml into the run."""
     run_dir = replay_recording(
-        rec_dir, primary, candidate, primary_config or {}, candidate_config or {}, runs_root
+        rec_dir,
+        primary,
+        candidate,
+        primary_config or {},
+        candidate_config or {},
+        runs_root,
+        max_ticks=max_ticks,
     )
     evidence, results = gate_run(
         run_dir, (phase,), accept=accept, today=today, reports_dir=reports_dir

@@ -77,3 +77,7 @@ SELECT 'reported_recommendation', NULL, 'not STOP',
        CASE WHEN text LIKE 'STOP%' THEN 'FAIL' ELSE 'PASS' END,
        'candidate dashboard says: ' || text
 FROM candidate_stats WHERE key = 'dashboard.recommendations'
+  -- With no channel requests (phase 0: integration off) the dashboard divides 0 by 0 and says
+  -- STOP about nothing; its ladder is only a cross-check once the channel served ticks.
+  AND coalesce((SELECT value FROM candidate_stats
+                WHERE key = 'integration_metrics.channel_requests'), 1) > 0
