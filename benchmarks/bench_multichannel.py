@@ -63,18 +63,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ticks", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--recording", help="replay this recording instead of a synthetic day")
+    parser.add_argument("--limit", type=int, default=0, help="first N ticks of --recording")
     parser.add_argument(
         "--regular-only", action="store_true", help="keep only 09:30–16:00 ET ticks"
     )
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        synthesize_day(f"{tmp}/day", tickers=args.tickers, ticks=args.ticks, seed=args.seed)
-        ticks = list(open_recording(f"{tmp}/day").ticks())
+    stats: dict[str, Any] | None = None
+    if args.recording:
+        from itertools import islice
+
+        from harness.ticker_stats import ticker_stats
+
+        source = open_recording(args.recording).ticks()
+        ticks = list(islice(source, args.limit) if args.limit else source)
+        stats = ticker_stats(args.recording)
+        label = f"recording {args.recording}"
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            synthesize_day(f"{tmp}/day", tickers=args.tickers, ticks=args.ticks, seed=args.seed)
+            ticks = list(open_recording(f"{tmp}/day").ticks())
+        label = f"synthetic day, {args.tickers} tickers, seed {args.seed}"
     if args.regular_only:
         from tickstock.legacy.market_hours import detect_market_status
 
         ticks = [t for t in ticks if detect_market_status(t.ts / 1e9) == "REGULAR"]
-    print(f"input: synthetic day, {len(ticks):,} ticks, {args.tickers} tickers, seed {args.seed}")
+    print(f"input: {label}, {len(ticks):,} ticks")
+    cases = [
+        (
+            name,
+            factory,
+            {**config, "ticker_stats": stats} if stats and "phase" in config else config,
+        )
+        for name, factory, config in CASES
+    ]
     print(f"{'stack':40s} {'ticks/s':>10s} {'µs/tick':>9s} {'events':>7s}  notes")
     # Rounds interleave the cases so machine load drifts hit every case alike; the ratio is
     # taken within each round (channel path / legacy) and the median over rounds is reported.
@@ -82,21 +104,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     first: dict[str, tuple[int, dict[str, Any]]] = {}
     ratios: list[float] = []
     for _ in range(args.repeat):
-        for name, factory, config in CASES:
-            mean_ns, events, stats = measure(factory, config, ticks)
+        for name, factory, config in cases:
+            mean_ns, events, case_stats = measure(factory, config, ticks)
             per_case[name].append(mean_ns)
-            first.setdefault(name, (events, stats))
+            first.setdefault(name, (events, case_stats))
         ratios.append(per_case[CHANNEL][-1] / per_case["legacy"][-1])
     for name, _, _ in CASES:
         mean_ns = statistics.median(per_case[name])
-        events, stats = first[name]
+        events, st = first[name]
         note = ""
-        if "integration_metrics" in stats:
-            m = stats["integration_metrics"]
+        if "integration_metrics" in st:
+            m = st["integration_metrics"]
             note = (
-                f"channel {m['channel_requests']}/{len(ticks)}, "
-                f"rollout {stats['rollout']['method']} {len(stats['rollout_tickers'])} tickers, "
-                f"{stats['dashboard']['recommendations'].split(':')[0]}"
+                f"channel {m['channel_successes']}/{len(ticks)} served-or-shadowed, "
+                f"rollout {st['rollout']['method']} {len(st['rollout_tickers'])} tickers, "
+                f"{st['dashboard']['recommendations'].split(':')[0]}"
             )
         print(f"{name:40s} {1e9 / mean_ns:10,.0f} {mean_ns / 1e3:9.1f} {events:7d}  {note}")
     ratio = statistics.median(ratios)

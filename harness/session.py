@@ -86,7 +86,9 @@ class _Interrupts:
         return self
 
     def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        # first Ctrl-C: stop receiving, shadow what is queued, finalise; a second one aborts
         self._source.stop("interrupted")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def __exit__(self, *exc: object) -> None:
         if self._active:

@@ -323,6 +323,8 @@ def test_bad_stack_configuration_is_refused():
         multichannel({"observe": "both"})
     with pytest.raises(ConfigError, match="CHANNEL_TIMEOUT_MS"):
         multichannel({"env": {"CHANNEL_TIMEOUT_MS": "soon"}})
+    with pytest.raises(ConfigError, match="ticker stats for AAA"):
+        multichannel({"phase": "phase_2_limited_rollout", "ticker_stats": {"AAA": {"x": 1}}})
     with pytest.raises(ConfigError, match="error_rate"):
         multichannel({"channel_error_rate": 1.5})
 

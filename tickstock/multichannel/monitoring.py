@@ -108,11 +108,16 @@ class SystemMonitor:
     def rules(self) -> list[AlertRule]:
         return list(self._rules.values())
 
-    def metric(self, source: str, metric: str) -> float | None:
+    def metric(self, source: str, metric: str, cache: dict[str, Any] | None = None) -> float | None:
         """Current value of `source.metric` (dotted paths walk nested dicts), or None."""
         if source not in self._sources:
             return None
-        value: Any = self._sources[source]()
+        if cache is not None and source in cache:
+            value: Any = cache[source]
+        else:
+            value = self._sources[source]()
+            if cache is not None:
+                cache[source] = value
         for part in metric.split("."):
             if not isinstance(value, Mapping) or part not in value:
                 return None
@@ -130,8 +135,9 @@ class SystemMonitor:
     def evaluate(self, now: float) -> list[Alert]:
         self._last_check = now
         fired: list[Alert] = []
+        cache: dict[str, Any] = {}  # each source is read once per evaluation
         for rule in self._rules.values():
-            value = self.metric(rule.condition.source, rule.condition.metric)
+            value = self.metric(rule.condition.source, rule.condition.metric, cache)
             if value is None or math.isnan(value) or not rule.condition.holds(value):
                 self._active.discard(rule.name)
                 continue

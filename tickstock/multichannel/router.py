@@ -204,7 +204,15 @@ class DataChannelRouter:
         )
 
     def get_routing_statistics(self) -> dict[str, Any]:
-        """Routing counts, error rate in percent and routing times (measured)."""
+        """Routing counts, error rate in percent and routing times (measured), per channel."""
+        return {
+            **self._core_statistics(),
+            "routes_by_type": dict(sorted(self.routes_by_type.items())),
+            "routes_by_channel": dict(sorted(self.routes_by_channel.items())),
+            "channels": [c.health() for c in self.channels],
+        }
+
+    def _core_statistics(self) -> dict[str, Any]:
         attempts = self.attempts
         return {
             "enabled": self.config.enable_multi_channel,
@@ -221,14 +229,11 @@ class DataChannelRouter:
             "timing_basis": "modelled" if self.config.deterministic_timing else "measured",
             "events_forwarded": self.events_forwarded,
             "events_rejected": self.events_rejected,
-            "routes_by_type": dict(sorted(self.routes_by_type.items())),
-            "routes_by_channel": dict(sorted(self.routes_by_channel.items())),
-            "channels": [c.health() for c in self.channels],
         }
 
     def get_decision_statistics(self) -> dict[str, Any]:
         """The statistics automatic decisions read: routing time on the decision basis."""
-        stats = self.get_routing_statistics()
+        stats = self._core_statistics()
         stats["avg_routing_time_ms"] = stats["decision_routing_time_ms"]
         return stats
 

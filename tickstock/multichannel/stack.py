@@ -113,6 +113,7 @@ class MultichannelStack(LegacyStack):
         )
         self.dashboard = PerformanceComparisonDashboard()
         self._seen: set[str] = set()
+        self._idle_at = 0  # router attempts at the last analytics sync (0: nothing routed yet)
         self._configure_flags(config)
 
     # --- configuration ------------------------------------------------------------------------
@@ -142,20 +143,24 @@ class MultichannelStack(LegacyStack):
         self._first_ts: float | None = None
         self.selector: SmartTickerRollout | None = None
         min_count = _int(config, "rollout_min_tickers", 1)
-        if flags.rollout_tickers:
+        # an explicit list, even an empty one (a sharded replay pins "nobody" too), is final
+        if flags.rollout_tickers or config.get("rollout_tickers") is not None:
             self.rollout_method = "explicit"
             self.integrator.rollout_scope = frozenset(flags.rollout_tickers)
         elif self.rollout_method == "pending":
             stats = config.get("ticker_stats")
             tickers = config.get("tickers")
             if stats or tickers:
-                self.selector = SmartTickerRollout(
-                    self.service,
-                    ticker_stats=stats,
-                    tickers=tickers,
-                    seed=self.seed,
-                    min_count=min_count,
-                )
+                try:
+                    self.selector = SmartTickerRollout(
+                        self.service,
+                        ticker_stats=stats,
+                        tickers=tickers,
+                        seed=self.seed,
+                        min_count=min_count,
+                    )
+                except (TypeError, ValueError, AttributeError) as exc:
+                    raise ConfigError(f"multichannel stack: {exc}") from None
                 self._select("ticker_stats" if stats else "tickers", None)
             else:
                 self.observed = ObservedTickerStats()
@@ -211,10 +216,14 @@ class MultichannelStack(LegacyStack):
                 self._first_ts = now
             elif now - self._first_ts >= self.warmup_seconds:
                 self._select("observed", now)
+        attempts = self.router.attempts
+        if attempts == self._idle_at:
+            return  # the router did nothing since the last check: monitors would see the same
         self.monitor.maybe_evaluate(now)
         if self.automatic_fallback:
             self.fallback.poll(now)
-        self.analytics.on_tick(now, self.router.channels)
+        if self.analytics.on_tick(now, self.router.channels):
+            self._idle_at = attempts
 
     def stats(self) -> dict[str, Any]:
         legacy = super().stats()
