@@ -70,6 +70,7 @@ def child(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         outcome = shadow_shard(writer.path, open_recording(path).ticks(), p, c, RunOptions(seed=1))
         out["shadow_s"] = time.perf_counter() - started
+        out["rss_after_shadow_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started = time.perf_counter()
         result = finish_run(writer, [outcome])
         out["diff_s"] = time.perf_counter() - started
@@ -118,6 +119,11 @@ def main() -> None:
         help="stack config (default: primary.work_us=30, candidate.work_us=30)",
     )
     ap.add_argument("--workdir", default=None, help="keep generated days here (default: temp)")
+    ap.add_argument(
+        "--rss-only",
+        action="store_true",
+        help="only the peak-RSS check at both sizes (no baselines)",
+    )
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--baselines", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--recording", help=argparse.SUPPRESS)
@@ -134,8 +140,16 @@ def main() -> None:
             days[n] = base / f"day-{n}"
             if not (days[n] / "recording.json").exists():
                 synthesize_day(days[n], tickers=args.tickers, ticks=n, seed=7, overwrite=True)
-        big = _spawn(args, days[args.ticks], args.ticks, baselines=True)
+        big = _spawn(args, days[args.ticks], args.ticks, baselines=not args.rss_only)
         small = _spawn(args, days[args.small], args.small, baselines=False)
+    if args.rss_only:
+        for n, r in ((args.small, small), (args.ticks, big)):
+            print(
+                f"  {n:>10,} ticks: peak RSS after shadow {r['rss_after_shadow_mb']:.0f} MB, "
+                f"after diff of {r['events']:,} events {r['peak_rss_mb']:.0f} MB "
+                f"(shadow {r['shadow_s']:.0f} s)   target ≤ 1536 MB, flat in ticks"
+            )
+        return
     alone = big["primary_alone_s"] + big["candidate_alone_s"]
     fair = alone - big["read_s"]  # both baselines read the day; the shadow run reads it once
     per_m = big["diff_s"] / max(big["events"], 1) * 1e6

@@ -652,6 +652,53 @@ def report(run: str, accept: str | None, runs_root: str, today: Any) -> None:
     click.echo(f"report: {files.html} ({files.seconds:.2f} s); markdown: {files.markdown}")
 
 
+@cli.command()
+@click.argument("run_a")
+@click.argument("run_b")
+@click.option("--runs-root", default="reports/runs", show_default=True, help="Where run ids live.")
+def compare(run_a: str, run_b: str, runs_root: str) -> None:
+    """Did the candidate's events or latency change from RUN_A to RUN_B (same recording)?"""
+    from harness.evidence import resolve_run
+    from harness.runcompare import compare_runs, write_comparison
+    from harness.verdict import text_table
+
+    a, b = resolve_run(run_a, runs_root), resolve_run(run_b, runs_root)
+    result = compare_runs(a, b)
+    click.echo(text_table(result))
+    click.echo(f"verdict: {result.verdict.value}  ({write_comparison(b, result)})")
+    sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("recording", type=click.Path(exists=True, file_okay=False))
+@click.option("--primary", default="tickstock.stacks:legacy", show_default=True)
+@click.option("--runs", "n_runs", default=3, show_default=True, help="A/A runs.")
+@click.option("--max-ticks", type=int, help="Replay only the first N ticks.")
+@click.option("--reports", default="reports", show_default=True, help="Reports directory.")
+def calibrate(
+    recording: str, primary: str, n_runs: int, max_ticks: int | None, reports: str
+) -> None:
+    """A/A-replay RECORDING to measure the latency noise floor the gates state and use."""
+    from harness.regression import calibrate as run_calibration
+
+    cal, path = run_calibration(
+        Path(recording),
+        primary=primary,
+        runs=n_runs,
+        runs_root=Path(reports) / "runs",
+        reports_dir=Path(reports),
+        max_ticks=max_ticks,
+    )
+    for rid, r, lo, hi in zip(cal.runs, cal.ratios, cal.ci_lows, cal.ci_highs, strict=True):
+        click.echo(f"{rid}  ratio {r:.4f}  CI [{lo:.4f}, {hi:.4f}]")
+    click.echo(
+        f"noise floor {cal.floor:.4f}; A/A event differences {cal.event_differences} (must be 0)"
+    )
+    click.echo(f"stored: {path}")
+    if cal.event_differences:
+        sys.exit(3)
+
+
 # --- live: feed, live ---
 
 

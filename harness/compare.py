@@ -94,23 +94,22 @@ def classify(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
                       when f.fields is not null then 'field_mismatch'
                       else 'match' end as base_class
           from _cmp c left join _fields f using (pair_id)),
+        -- emission order only matters where a tick has several matched events: rank just those
+        multi as (select shard, tick_seq from base where base_class = 'match'
+                  group by all having count(*) > 1),
         ranked as (
-          select *,
-            case when base_class = 'match' then
-              row_number() over (partition by shard, tick_seq, base_class = 'match' order by primary_pos)
-            end as p_rank,
-            case when base_class = 'match' then
-              row_number() over (partition by shard, tick_seq, base_class = 'match' order by candidate_pos)
-            end as c_rank
-          from base)
+          select b.pair_id,
+                 row_number() over (partition by b.shard, b.tick_seq order by b.primary_pos) as p_rank,
+                 row_number() over (partition by b.shard, b.tick_seq order by b.candidate_pos) as c_rank
+          from base b semi join multi m on m.shard = b.shard and m.tick_seq = b.tick_seq
+          where b.base_class = 'match')
         select ticker, type, direction, tick_seq, primary_tick_seq, candidate_tick_seq,
                primary_index, candidate_index, primary_pos, candidate_pos, shard,
-               case when base_class = 'match' and p_rank <> c_rank then 'order' else base_class end
-                 as class,
+               case when r.p_rank <> r.c_rank then 'order' else base_class end as class,
                coalesce(fields, []::struct(path varchar, "primary" varchar, candidate varchar)[])
                  as fields,
                null::varchar as accepted_by
-        from ranked order by tick_seq, coalesce(primary_pos, candidate_pos)"""
+        from base left join ranked r using (pair_id)"""
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.calibration import Calibration, floor_from, save
 from harness.errors import RecordingError
 from harness.gate import GateResult, Status, Verdict, gate_run
 from harness.verdict import text_table, write_junit, write_verdict
@@ -162,3 +163,51 @@ def gate_recording(
     write_junit(run_dir / "junit.xml", results)
     ok, note = judge(results[0], strict)
     return Outcome(rec_dir.name, run_dir, results[0], ok, note, _first_divergence(run_dir))
+
+
+def calibrate(
+    rec_dir: Path,
+    *,
+    primary: str,
+    primary_config: Mapping[str, Any] | None = None,
+    runs: int = 3,
+    runs_root: Path,
+    reports_dir: Path,
+    max_ticks: int | None = None,
+) -> tuple[Calibration, Path]:
+    """A/A-replay a recording `runs` times; store the latency noise floor (and any event diffs)."""
+    import platform
+
+    from harness.evidence import open_evidence
+
+    ratios, lows, highs, run_ids, diffs = [], [], [], [], 0
+    sha = name = ""
+    for i in range(runs):
+        run_dir = replay_recording(
+            rec_dir, primary, None, primary_config or {}, {}, runs_root, seed=i, max_ticks=max_ticks
+        )
+        ev = open_evidence(run_dir, seed=i)
+        try:
+            iv = ev.latency.ratio_median
+            ratios.append(iv.point)
+            lows.append(iv.low)
+            highs.append(iv.high)
+            diffs += int(ev.con.execute("SELECT count(*) FROM unexplained").fetchone()[0])  # type: ignore[index]
+            rec = ev.manifest.get("recording") or {}
+            sha, name = str(rec.get("sha256", "")), str(rec.get("name", rec_dir.name))
+            run_ids.append(ev.run_id)
+        finally:
+            ev.close()
+    cal = Calibration(
+        recording=name,
+        recording_sha256=sha,
+        runs=tuple(run_ids),
+        ratios=tuple(ratios),
+        ci_lows=tuple(lows),
+        ci_highs=tuple(highs),
+        event_differences=diffs,
+        floor=floor_from(ratios, lows, highs),
+        host=platform.node(),
+        created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    return cal, save(reports_dir, cal)

@@ -35,6 +35,10 @@ def repair_recording(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list
     a valid manifest (repair never rewrites a finalised recording).
     """
     root = Path(path)
+    if not root.is_dir():
+        raise RecordingError(f"{root}: no such recording directory")
+    if not (root / WRITING_MARKER).is_file() and not any(root.glob(PART_GLOB)):
+        raise RecordingError(f"{root}: no part files and no writer marker; nothing to repair")
     if (root / MANIFEST_NAME).is_file():
         manifest, problems = manifest_problems(root)
         if manifest is not None:

@@ -220,6 +220,16 @@ def _num(v: Any) -> str:
     return str(v)
 
 
+def _by_day(run_dir: Path) -> list[dict[str, Any]]:
+    """The sharded run's per-day breakdown from summary.json (harness/days.py), if any."""
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    rows = summary.get("by_day") if isinstance(summary, dict) else None
+    return rows if isinstance(rows, list) else []
+
+
 def build_report(
     run_dir: Path,
     *,
@@ -276,6 +286,7 @@ def build_report(
             "expired": ev.rules.expired(ev.today),
             "rules_source": ev.rules.source,
             "images": {k: _b64(v) for k, v in figures.items()},
+            "by_day": _by_day(run_dir),
         }
         env = _env()
         html = env.get_template("report.html.j2").render(**context)

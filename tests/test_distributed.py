@@ -269,3 +269,49 @@ def test_sharding_options_with_a_limit_are_a_usage_error_exit_5(two_days, tmp_pa
     )
     assert out.exit_code == 5
     assert "--limit" in out.output
+
+
+def test_rollout_tickers_are_selected_once_before_sharding_and_every_shard_gets_them(
+    one_day, tmp_path
+):
+    mc = StackSpec(
+        "tickstock.stacks:multichannel",
+        {
+            "phase": "phase_3_gradual_expansion",
+            "rollout_percentage": 50,
+            "rollout_warmup_seconds": 5.0,
+            "seed": 4,
+        },
+    )
+    res = replay_recording(
+        one_day,
+        StackSpec("tickstock.stacks:legacy", {}),
+        mc,
+        OPTIONS,
+        root=tmp_path,
+        workers=0,
+        buckets=3,
+    )
+    run = open_run(res.path)
+    pinned = run.manifest["candidate"]["config"]["rollout_tickers"]
+    info = run.manifest["sharding"]["rollout"]
+    assert info["method"] == "observed" and info["warmup_ticks"] > 0
+    assert pinned and set(pinned) <= set(TICKERS)
+    by_shard = run.json("stack_stats.json")["by_shard"]
+    assert len(by_shard) == 3
+    for shard_stats in by_shard:  # every shard runs the one selection (explicit, not re-chosen)
+        assert shard_stats["candidate"]["rollout"]["method"] == "explicit"
+        assert shard_stats["candidate"]["rollout_tickers"] == sorted(pinned)
+
+
+def test_the_report_of_a_multi_day_run_has_a_per_day_breakdown(two_days, tmp_path):
+    from harness.report import build_report
+
+    res = replay_recording(
+        two_days, PRIMARY, CANDIDATE, OPTIONS, root=tmp_path / "runs", workers=0, buckets=2
+    )
+    build_report(Path(res.path))
+    md = (Path(res.path) / "report.md").read_text()
+    assert "## Shards and days" in md
+    assert "| 2026-03-10 | 600 |" in md and "| 2026-03-11 | 600 |" in md
+    assert "Shards and days" in (Path(res.path) / "report.html").read_text()

@@ -191,7 +191,9 @@ def test_the_key_never_reaches_the_log(recording: Path, caplog: pytest.LogCaptur
 
 
 def test_a_feed_that_never_comes_back_ends_the_session_with_an_open_gap(recording: Path) -> None:
-    feed = FeedThread(FeedConfig(recording, speed=None, chaos=Chaos(stall_after=30, stall_seconds=30)))
+    feed = FeedThread(
+        FeedConfig(recording, speed=None, chaos=Chaos(stall_after=30, stall_seconds=30))
+    )
     feed.start()
     config = LiveConfig(feed.url, duration_s=30, backoff_initial_s=0.05, reconnect_give_up_s=0.5)
     with LiveSource(config) as source:

@@ -190,3 +190,11 @@ def test_lobster_recording_is_the_real_2012_sample_with_its_original_hash():
     assert m["source"] == "import:lobster" and m["tick_count"] == 65_252
     assert m["notes"]["original_sha256"].startswith("4615416804c048c5")
     assert "LOBSTER" in m["notes"]["licence"]
+
+
+def test_repair_refuses_a_missing_or_empty_directory(tmp_path):
+    with pytest.raises(RecordingError, match="no such recording directory"):
+        repair_recording(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RecordingError, match="nothing to repair"):
+        repair_recording(tmp_path / "empty")

@@ -143,7 +143,8 @@ class MultichannelStack(LegacyStack):
         self._first_ts: float | None = None
         self.selector: SmartTickerRollout | None = None
         min_count = _int(config, "rollout_min_tickers", 1)
-        if flags.rollout_tickers:
+        # an explicit list, even an empty one (a sharded replay pins "nobody" too), is final
+        if flags.rollout_tickers or config.get("rollout_tickers") is not None:
             self.rollout_method = "explicit"
             self.integrator.rollout_scope = frozenset(flags.rollout_tickers)
         elif self.rollout_method == "pending":
