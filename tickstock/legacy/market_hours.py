@@ -84,9 +84,20 @@ def get_market_period_detailed(epoch_seconds: float) -> str:
     return CLOSED
 
 
+#: (epoch seconds, its HH:MM:SS) of the last call: a tick's events share one time, so most calls
+#: repeat it. One tuple, swapped atomically, so live threads never see a torn pair.
+_last_hms: tuple[float, str] = (float("nan"), "")
+
+
 def format_et_hms(epoch_seconds: float) -> str:
     """`HH:MM:SS` in US/Eastern: TickStock's transport `time` string, made server-independent."""
+    global _last_hms
+    last = _last_hms
+    if last[0] == epoch_seconds:
+        return last[1]
     sod = _et_parts(epoch_seconds)[0]
     hours, rem = divmod(sod, 3600)
     minutes, seconds = divmod(rem, 60)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+    text = f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+    _last_hms = (epoch_seconds, text)
+    return text

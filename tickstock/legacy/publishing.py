@@ -65,11 +65,12 @@ class RecordingWebSocketManager:
 
 def payload_event_count(payload: Mapping[str, Any]) -> int:
     """Number of events in a stock_data payload."""
+    get = payload.get
     return (
-        len(payload.get("highs", ()))
-        + len(payload.get("lows", ()))
-        + sum(len(v) for v in payload.get("trending", {}).values())
-        + sum(len(v) for v in payload.get("surging", {}).values())
+        len(get("highs", ()))
+        + len(get("lows", ()))
+        + sum(map(len, get("trending", {}).values()))
+        + sum(map(len, get("surging", {}).values()))
     )
 
 
