@@ -39,16 +39,15 @@ def classify(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
     """Align the events and create temp table `diff`: one row per event pair or unpaired event."""
     align(con, cfg)
     patch = ignore_patch(cfg.ignore)
-    # raw JSON equal ⇒ equal whatever is ignored; only the rest pays for stripping ignored fields
+    # raw JSON equal ⇒ equal whatever is ignored; only the rest pays for stripping ignored
+    # fields, and only pairs still unequal after that are exploded into fields (below)
     con.execute(
         f"""create or replace temp table _cmp as
-        with j as (
-          select row_number() over () as pair_id, x.*, pj.event_json as p_json, cj.event_json as c_json
-          from _pairs x left join _pj pj on pj.eid = x.pid left join _cj cj on cj.eid = x.cid)
-        select * exclude (p_json, c_json),
-               case when p_json = c_json then null else {_strip("p_json", patch)} end as p_s,
-               case when p_json = c_json then null else {_strip("c_json", patch)} end as c_s
-        from j"""
+        select row_number() over () as pair_id, x.*,
+               case when pj.event_json = cj.event_json then true
+                    else {_strip("pj.event_json", patch)} = {_strip("cj.event_json", patch)}
+               end as same_json
+        from _pairs x left join _pj pj on pj.eid = x.pid left join _cj cj on cj.eid = x.cid"""
     )
     tol_rows = [("", cfg.default_tolerance.abs, cfg.default_tolerance.rel, 1)] + [
         (k, t.abs, t.rel, 0) for k, t in cfg.tolerances.items()
@@ -60,8 +59,10 @@ def classify(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
     numeric = "('UBIGINT', 'BIGINT', 'DOUBLE', 'HUGEINT')"
     con.execute(
         f"""create or replace temp table _fields as
-        with todo as (select pair_id, p_s, c_s from _cmp
-                      where pid is not null and cid is not null and p_s is distinct from c_s),
+        with todo as (select x.pair_id, {_strip("pj.event_json", patch)} as p_s,
+                             {_strip("cj.event_json", patch)} as c_s
+                      from _cmp x join _pj pj on pj.eid = x.pid join _cj cj on cj.eid = x.cid
+                      where not x.same_json),
              pl as (select pair_id, fullkey as path, value, json_tree.type as t
                     from todo, json_tree(todo.p_s) where json_tree.type not in ('OBJECT', 'ARRAY')),
              cl as (select pair_id, fullkey as path, value, json_tree.type as t

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: shadow-replay the bundled sample day (legacy vs multi-channel, phase 1 by default),
-# gate every rollout phase, write the report, and end with the gate table, verdict and report path.
+# gate the phase the candidate ran at, write the report, and end with the gate table, verdict and report path.
 set -uo pipefail
 HARNESS=${HARNESS:-.venv/bin/harness}
 REC=${DEMO_RECORDING:-recordings/sample-day}
@@ -23,8 +23,8 @@ run=$(printf '%s\n' "$out" | sed -n 's/^ *run directory: *//p' | tail -n 1)
 echo "== harness report $run"
 "$HARNESS" report "$run" --accept "$ACCEPT" || exit $?
 
-echo "== harness gate $run --all"
-"$HARNESS" gate "$run" --all --accept "$ACCEPT"
+echo "== harness gate $run --phase $PHASE"
+"$HARNESS" gate "$run" --phase "$PHASE" --accept "$ACCEPT"
 verdict_rc=$?
 case $verdict_rc in
   0) verdict=pass ;; 3) verdict=fail ;; 4) verdict=inconclusive ;; *) exit $verdict_rc ;;
