@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m tickstock.demo
+	@bash scripts/demo.sh
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -149,8 +149,8 @@ EID = "(shard::bigint << 40) + emit_pos"  # unique per event and stack, no sort 
 def align(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
     """Create temp table `_pairs` (one row per paired or unpaired event) from the event views.
 
-    Windows and joins run on narrow key columns only; the JSON is joined back afterwards
-    (`_pj`, `_cj`), because a window operator materialises every column it is given.
+    Windows and joins run on narrow key columns only; the JSON is joined back afterwards by
+    eid (harness/compare.py), because a window operator materialises every column it is given.
     """
     key = list(cfg.key)
     parts = ", ".join(f"k_{i}" for i in range(len(key)))
@@ -161,9 +161,6 @@ def align(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
             select *, row_number() over (partition by {parts} order by eid) as occ
             from (select {EID} as eid, tick_seq, emit_index, emit_pos, shard, ticker, type,
                          direction, {keys} from {view})"""
-        )
-        con.execute(
-            f"create or replace temp table _{side}j as select {EID} as eid, event_json from {view}"
         )
     on = " and ".join(f"p.k_{i} is not distinct from c.k_{i}" for i in range(len(key)))
     con.execute(

@@ -65,6 +65,10 @@ class Evidence:
     rules: RuleSet
     today: dt.date
     stack_stats: Mapping[str, Any] = field(default_factory=dict)
+    #: per-tick (primary_ns, candidate_ns) of ticks both stacks processed, in file order
+    paired: tuple[np.ndarray, np.ndarray] = field(
+        default_factory=lambda: (np.empty(0), np.empty(0))
+    )
 
     @property
     def run_id(self) -> str:
@@ -170,19 +174,19 @@ def _stat_rows(scope: str, lat: LatencyStats | None, fig: SeedFigures) -> list[t
 
 def _measure(
     con: duckdb.DuckDBPyConnection, where: str, seed: int, with_latency: bool
-) -> tuple[LatencyStats | None, SeedFigures]:
+) -> tuple[LatencyStats | None, SeedFigures, tuple[np.ndarray, np.ndarray]]:
     cols = con.execute(
         "SELECT coalesce(primary_ns, 0)::DOUBLE AS p, coalesce(candidate_ns, 0)::DOUBLE AS c, "
         "primary_error IS NOT NULL AS pf, candidate_error IS NOT NULL AS cf, "
-        f"coalesce(candidate_timeout, false) AS t FROM observations WHERE {where} ORDER BY seq"
+        f"coalesce(candidate_timeout, false) AS t FROM observations WHERE {where}"
     ).fetchnumpy()
     p, c = np.asarray(cols["p"]), np.asarray(cols["c"])
     pf, cf, t = (np.asarray(cols[k], dtype=bool) for k in ("pf", "cf", "t"))
     fig = seed_figures(p, c, pf, cf, t)
-    if not with_latency:
-        return None, fig
     ok = ~pf & ~cf & ~t
-    return latency_stats(p[ok], c[ok], seed=seed), fig
+    if not with_latency:
+        return None, fig, (p[ok], c[ok])
+    return latency_stats(p[ok], c[ok], seed=seed), fig, (p[ok], c[ok])
 
 
 def open_evidence(
@@ -270,11 +274,11 @@ def open_evidence(
     if rollout:
         con.executemany("INSERT INTO rollout_tickers VALUES (?)", [(t,) for t in rollout])
 
-    lat, fig = _measure(con, "true", seed, True)
+    lat, fig, paired = _measure(con, "true", seed, True)
     assert lat is not None
     rollout_fig = None
     if rollout:
-        _, rollout_fig = _measure(
+        _, rollout_fig, _ = _measure(
             con, "ticker IN (SELECT ticker FROM rollout_tickers)", seed, False
         )
     con.execute(
@@ -289,7 +293,9 @@ def open_evidence(
     con.execute(f"SET allowed_directories=[{_sql_path(rd)}]")
     con.execute("SET enable_external_access=false")
     con.execute("SET lock_configuration=true")
-    return Evidence(rd, manifest, con, lat, fig, rollout_fig, noise, rules, today, stack_stats)
+    return Evidence(
+        rd, manifest, con, lat, fig, rollout_fig, noise, rules, today, stack_stats, paired
+    )
 
 
 def resolve_run(arg: str | Path, runs_root: str | Path = "reports/runs") -> Path:

@@ -158,18 +158,22 @@ def hodges_lehmann(diffs: np.ndarray) -> float:
     return float(np.median((diffs[i] + diffs[j]) / 2.0))
 
 
-def min_detectable_change(primary: np.ndarray, candidate: np.ndarray) -> float:
+def min_detectable_change(
+    primary: np.ndarray, candidate: np.ndarray, n: int | None = None
+) -> float:
     """Smallest relative latency change detectable at α = 0.05 two-sided with 80 % power.
 
-    Works on per-tick log ratios, whose spread is what the paired test has to see through.
+    Works on per-tick log ratios, whose spread is what the paired test has to see through; the
+    spread may be estimated on a subsample of a run of `n` ticks.
     """
+    n = primary.size if n is None else n
     if primary.size < 2:
         return math.inf
     with np.errstate(divide="ignore", invalid="ignore"):
         logr = np.log(np.maximum(candidate, 1.0) / np.maximum(primary, 1.0))
     sd = float(np.std(logr, ddof=1))
     z = sps.norm.ppf(0.975) + sps.norm.ppf(0.80)
-    return float(math.expm1(z * sd / math.sqrt(primary.size)))
+    return float(math.expm1(z * sd / math.sqrt(n)))
 
 
 def latency_stats(
@@ -210,7 +214,7 @@ def latency_stats(
         w_stat, w_p = float(res.statistic), float(res.pvalue)
     hl_idx = _subsample(rng, n, HL_MAX_SAMPLE)
     hl = hodges_lehmann(c[hl_idx] - p[hl_idx])
-    mdc = min_detectable_change(p, c)
+    mdc = min_detectable_change(p[boot_idx], c[boot_idx], n)
     too_small = mdc > DECISION_MARGIN
     note = f"{n} paired ticks detect a {mdc:.1%} latency change at 80 % power" + (
         f"; too small to decide a {DECISION_MARGIN:.0%} margin" if too_small else ""
