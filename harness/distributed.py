@@ -299,7 +299,7 @@ def replay_recording(
             else f"LocalCluster({workers or os.cpu_count()})"
         )
     )
-    sharding = {
+    sharding: dict[str, Any] = {
         "plan": plan.as_dict(),
         "balance": balance(plan),
         "executor": executor,
