@@ -56,10 +56,11 @@ def classify(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
     align(con, cfg)
     strip_events(con, cfg.ignore)
     # stripped JSON equal ⇒ match without further work; only pairs still unequal are exploded
-    # into fields (below)
+    # into fields (below). pair_id: an event is in at most one pair and eids are ≥ 0, so this is
+    # unique without a row_number() window (which runs single-threaded)
     con.execute(
         """create or replace temp table _cmp as
-        select row_number() over () as pair_id, x.*, pj.s = cj.s as same_json
+        select coalesce(x.pid, -1 - x.cid) as pair_id, x.*, pj.s = cj.s as same_json
         from _pairs x left join _pj pj on pj.eid = x.pid left join _cj cj on cj.eid = x.cid"""
     )
     tol_rows = [("", cfg.default_tolerance.abs, cfg.default_tolerance.rel, 1)] + [

@@ -142,3 +142,33 @@ def test_first_divergence_names_the_earliest_seq_with_its_window(tmp_path):
 def test_bad_diff_configs_are_rejected(data):
     with pytest.raises(ConfigError):
         DiffConfig.from_dict(data)
+
+
+def test_event_hashes_reuse_the_stripped_json_and_equal_the_per_event_definition(tmp_path):
+    from harness.align import ignore_patch
+    from harness.compare import classify, event_hashes
+
+    r = run_shadow(
+        make_ticks(1500),
+        FAKE,
+        FAKE,
+        primary_config={"wallclock_ids": True},
+        candidate_config={"wallclock_ids": True, "shift_price": 0.5, "alter_rate": 0.05},
+        root=tmp_path,
+    )
+    ignore = ("event_id", "surge_age")
+    run = open_run(r.path)
+    fresh = event_hashes(run.connect(with_diff=False), ignore)  # strips by itself
+    con = run.connect(with_diff=False)
+    classify(con, DiffConfig(ignore=ignore))
+    assert event_hashes(con, ignore) == fresh
+    patch = ignore_patch(ignore)
+    for side in ("primary", "candidate"):
+        n, x = con.execute(
+            f"""select count(*), bit_xor(md5_number(tick_seq::varchar || ' ' || emit_seq::varchar
+                   || ' ' || (case when emit_seq < 0 then -1 else emit_index end)::varchar
+                   || ' ' || json_merge_patch(event_json, '{patch}'))) from events_{side}"""
+        ).fetchone()
+        assert fresh[side] == f"{int(n):x}-{int(x) & ((1 << 128) - 1):032x}"
+    # another ignore list re-strips instead of reusing the tables built for the diff
+    assert event_hashes(con, ("event_id", "price"))["primary"] != fresh["primary"]
