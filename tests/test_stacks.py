@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from typing import Any
 
@@ -99,7 +98,6 @@ def test_same_sequence_twice_gives_an_identical_event_stream() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("RUN_SLOW_TESTS"), reason="set RUN_SLOW_TESTS=1 (minutes)")
 def test_same_100k_tick_sequence_twice_gives_an_identical_event_hash() -> None:
     ticks = generate_ticks(100_000, 1_000, seed=9)
     first, _ = _run(ticks)
