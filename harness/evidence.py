@@ -239,7 +239,8 @@ def open_evidence(
             "INSERT INTO expired_rules VALUES (?, ?, ?, ?)", [r.id, r.reason, r.owner, r.expires]
         )
 
-    audit = manifest.get("audit") if isinstance(manifest.get("audit"), Mapping) else {}
+    raw_audit = manifest.get("audit")
+    audit: Mapping[str, Any] = raw_audit if isinstance(raw_audit, Mapping) else {}
     observed = con.execute("SELECT count(*) FROM observations").fetchone()[0]  # type: ignore[index]
     con.execute(
         "CREATE TABLE run_info AS SELECT ?::VARCHAR AS run_id, ?::VARCHAR AS status, "
@@ -252,7 +253,8 @@ def open_evidence(
             observed,
         ],
     )
-    cand = stack_stats.get("candidate") if isinstance(stack_stats.get("candidate"), Mapping) else {}
+    raw_cand = stack_stats.get("candidate")
+    cand: Mapping[str, Any] = raw_cand if isinstance(raw_cand, Mapping) else {}
     con.execute("CREATE TABLE stack_stats (stack VARCHAR, key VARCHAR, value DOUBLE, text VARCHAR)")
     flat = [
         (stack, k, v, t)
