@@ -17,7 +17,17 @@ from harness.errors import ConfigError, RecordingError
 from harness.importers import import_file, parse_mapping
 from harness.recording import open_recording, validate_recording
 
-LOBSTER = Path("/work/shared/sample-data/lobster_20120621_trades_all.parquet")
+# The shared sample data sits beside the checkout (../shared), as on developer machines and in CI.
+_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DATA = next(
+    (
+        p
+        for p in (_ROOT.parent / "shared" / "sample-data", Path("/work/shared/sample-data"))
+        if p.is_dir()
+    ),
+    _ROOT.parent / "shared" / "sample-data",
+)
+LOBSTER = SAMPLE_DATA / "lobster_20120621_trades_all.parquet"
 T0_MS = 1_773_151_200_000  # 2026-03-10 10:00 ET in ms
 
 
@@ -260,7 +270,7 @@ def test_csv_import_round_trips_any_rows_in_stable_time_order(tmp_path_factory, 
     assert [t.seq for t in got] == list(range(len(rows)))
 
 
-LOBSTER_RAW = Path("/work/shared/sample-data/lobster_aapl_20120621_L1")
+LOBSTER_RAW = SAMPLE_DATA / "lobster_aapl_20120621_L1"
 
 
 @pytest.mark.skipif(not LOBSTER_RAW.is_dir(), reason="shared sample data not present")
