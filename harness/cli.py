@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -317,52 +318,83 @@ def _progress_bar(total: int | None, enabled: bool) -> Any:
     return _Bar()
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """Apply click decorators in the order they are listed (top to bottom, as if stacked)."""
+
+    def apply(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+#: Stack selection shared by `replay` and `live` (same stacks, same config syntax).
+_stack_options = _compose(
+    click.option(
+        "--primary",
+        default="tickstock.stacks:legacy",
+        show_default=True,
+        help="Primary stack factory, package.module:function.",
+    ),
+    click.option(
+        "--candidate", default=None, help="Candidate stack factory (default: the primary, A/A)."
+    ),
+    click.option(
+        "--aa", is_flag=True, help="A/A run: the candidate is the primary with its config."
+    ),
+    click.option(
+        "--set",
+        "sets",
+        multiple=True,
+        metavar="SIDE.KEY=VALUE",
+        help="Stack config, e.g. candidate.phase=phase_1_parallel_testing (typed; repeatable).",
+    ),
+    click.option(
+        "--stack-config", type=click.Path(dir_okay=False), help="TOML with [primary]/[candidate]."
+    ),
+)
+
+#: Runner knobs shared by `replay` and `live`.
+_runner_options = _compose(
+    click.option(
+        "--seed", type=int, default=0, show_default=True, help="Seeds call order and faults."
+    ),
+    click.option(
+        "--tick-timeout",
+        type=float,
+        default=5.0,
+        show_default=True,
+        help="Seconds one stack call may take before it is a timeout observation (0: off).",
+    ),
+    click.option(
+        "--max-hangs",
+        type=click.IntRange(min=1),
+        default=3,
+        show_default=True,
+        help="Consecutive timeouts on one ticker that abort the run as incomplete.",
+    ),
+    click.option(
+        "--inject",
+        default=None,
+        help="Candidate faults: error_rate=,delay_ms=,drop_rate=,hang_ticker=",
+    ),
+    click.option("--diff-config", type=click.Path(dir_okay=False), help="TOML diff config."),
+)
+
+
 @cli.command()
 @click.argument("recording", type=click.Path(exists=True, file_okay=False))
-@click.option(
-    "--primary",
-    default="tickstock.stacks:legacy",
-    show_default=True,
-    help="Primary stack factory, package.module:function.",
-)
-@click.option(
-    "--candidate", default=None, help="Candidate stack factory (default: the primary, A/A)."
-)
-@click.option("--aa", is_flag=True, help="A/A run: the candidate is the primary with its config.")
-@click.option(
-    "--set",
-    "sets",
-    multiple=True,
-    metavar="SIDE.KEY=VALUE",
-    help="Stack config, e.g. candidate.phase=phase_1_parallel_testing (typed; repeatable).",
-)
-@click.option(
-    "--stack-config", type=click.Path(dir_okay=False), help="TOML with [primary]/[candidate]."
-)
+@_stack_options
 @click.option("--mode", default="afap", show_default=True, help="afap, realtime or speed=N.")
 @click.option("--tickers", default=None, help="Comma-separated tickers to replay.")
 @click.option("--from", "from_", default=None, help="Start time (ISO, UTC if naive; or ns).")
 @click.option("--to", "to", default=None, help="End time, exclusive (ISO or ns).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Replay at most N ticks.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds call order and faults.")
-@click.option(
-    "--tick-timeout",
-    type=float,
-    default=5.0,
-    show_default=True,
-    help="Seconds one stack call may take before it is a timeout observation (0: off).",
-)
-@click.option(
-    "--max-hangs",
-    type=click.IntRange(min=1),
-    default=3,
-    show_default=True,
-    help="Consecutive timeouts on one ticker that abort the run as incomplete.",
-)
-@click.option(
-    "--inject", default=None, help="Candidate faults: error_rate=,delay_ms=,drop_rate=,hang_ticker="
-)
-@click.option("--diff-config", type=click.Path(dir_okay=False), help="TOML diff config.")
+@_runner_options
 @click.option(
     "--runs-dir", default="reports/runs", show_default=True, help="Where run directories go."
 )
@@ -825,45 +857,8 @@ def _parse_duration(text: str | None) -> float | None:
 @click.option(
     "--subscribe", "subscriptions", default="A.*,T.*", show_default=True, help="Polygon topics."
 )
-@click.option(
-    "--primary",
-    default="tickstock.stacks:legacy",
-    show_default=True,
-    help="Primary stack factory, package.module:function.",
-)
-@click.option(
-    "--candidate", default=None, help="Candidate stack factory (default: the primary, A/A)."
-)
-@click.option("--aa", is_flag=True, help="A/A run: the candidate is the primary with its config.")
-@click.option(
-    "--set",
-    "sets",
-    multiple=True,
-    metavar="SIDE.KEY=VALUE",
-    help="Stack config, e.g. candidate.phase=phase_1_parallel_testing (typed; repeatable).",
-)
-@click.option(
-    "--stack-config", type=click.Path(dir_okay=False), help="TOML with [primary]/[candidate]."
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds call order and faults.")
-@click.option(
-    "--tick-timeout",
-    type=float,
-    default=5.0,
-    show_default=True,
-    help="Seconds one stack call may take before it is a timeout observation (0: off).",
-)
-@click.option(
-    "--max-hangs",
-    type=click.IntRange(min=1),
-    default=3,
-    show_default=True,
-    help="Consecutive timeouts on one ticker that abort the run as incomplete.",
-)
-@click.option(
-    "--inject", default=None, help="Candidate faults: error_rate=,delay_ms=,drop_rate=,hang_ticker="
-)
-@click.option("--diff-config", type=click.Path(dir_okay=False), help="TOML diff config.")
+@_stack_options
+@_runner_options
 @click.option(
     "--duration", default=None, help="Stop after this long (30s, 5m, 1h); default: Ctrl-C."
 )
