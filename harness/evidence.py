@@ -6,7 +6,7 @@ evaluation time), `unexplained` (diff rows that differ and no active rule accept
 here: `run_info`, `stats(scope, metric, value, low, high, note)`, `stack_stats(stack, key, value,
 text)` with view `candidate_stats`, `rollout_tickers(ticker)`, `candidate_alerts(name,
 severity)`, `expired_rules`, `rule_expectations` (rows each rule declares it accepts in a run
-with this run's key). After setup the connection may only read files inside the run
+with this run's key), `latency_findings` (known latency gaps covering this run). After setup the connection may only read files inside the run
 directory and its configuration is locked, so nothing a gate file says can write anywhere.
 """
 
@@ -24,7 +24,7 @@ import duckdb
 import numpy as np
 
 from harness.errors import StoreError
-from harness.ignore import EMPTY, RuleSet, recording_name, run_key
+from harness.ignore import EMPTY, RuleSet, candidate_phase, recording_name, run_key
 from harness.stats import LatencyStats, SeedFigures, latency_stats, seed_figures
 
 #: Relative latency noise floor used when no A/A calibration exists for the recording; stated
@@ -249,6 +249,14 @@ def open_evidence(
         con.execute(
             "INSERT INTO rule_expectations VALUES (?, ?, ?, ?, ?, ?)",
             [rid, key, n, tol, expires, gone],
+        )
+    con.execute(
+        "CREATE TABLE latency_findings (id VARCHAR, max_ratio DOUBLE, expires DATE, expired BOOLEAN)"
+    )
+    for lf in rules.latency_for(recording_name(manifest), candidate_phase(manifest)):
+        con.execute(
+            "INSERT INTO latency_findings VALUES (?, ?, ?, ?)",
+            [lf.id, lf.max_ratio, lf.expires, lf.expired(today)],
         )
 
     raw_audit = manifest.get("audit")

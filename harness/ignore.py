@@ -41,6 +41,7 @@ DIFF_CLASSES = ("field_mismatch", "missing", "extra", "order")
 _REQUIRED = ("id", "reason", "owner", "expires")
 _MATCHERS = ("ticker", "type", "class", "field", "between", "period", "recording")
 _KEYS = frozenset(_REQUIRED + _MATCHERS + ("expect", "tolerance"))
+_LATENCY_KEYS = frozenset(_REQUIRED + ("max_ratio", "recording", "phase"))
 #: TickStock's detector tuning periods by US/Eastern time of day (tickstock/legacy/market_hours.py;
 #: like TickStock's, no weekday check). CLOSED is before 04:00 and from 20:00.
 PERIODS: dict[str, tuple[str, str]] = {
@@ -90,11 +91,36 @@ class AcceptRule:
 
 
 @dataclass(frozen=True, slots=True)
+class LatencyFinding:
+    """A known latency gap (`[[latency]]`): CI judges runs it covers against `max_ratio` (the
+    candidate/primary ratio of medians measured when accepted, plus headroom) instead of the phase's
+    rollout bar; the phase verdict itself is unchanged. Expired findings stop applying."""
+
+    id: str
+    reason: str
+    owner: str
+    expires: dt.date
+    max_ratio: float
+    recordings: tuple[str, ...] = ()
+    phases: tuple[str, ...] = ()
+
+    def expired(self, today: dt.date) -> bool:
+        return today > self.expires
+
+    def covers(self, recording: str | None, phase: str | None) -> bool:
+        rec_ok = not self.recordings or (
+            recording is not None and any(fnmatchcase(recording, p) for p in self.recordings)
+        )
+        return rec_ok and (not self.phases or phase in self.phases)
+
+
+@dataclass(frozen=True, slots=True)
 class RuleSet:
     """The parsed rules of one file, in file order (the first matching rule wins)."""
 
     rules: tuple[AcceptRule, ...]
     source: str = ""
+    latency: tuple[LatencyFinding, ...] = ()
 
     def active(self, today: dt.date) -> tuple[AcceptRule, ...]:
         return tuple(r for r in self.rules if not r.expired(today))
@@ -107,7 +133,12 @@ class RuleSet:
 
     def for_run(self, recording: str | None) -> RuleSet:
         """The rules whose `recording` scope admits a run of this recording (others never apply)."""
-        return RuleSet(tuple(r for r in self.rules if r.in_scope(recording)), self.source)
+        return RuleSet(
+            tuple(r for r in self.rules if r.in_scope(recording)), self.source, self.latency
+        )
+
+    def latency_for(self, recording: str | None, phase: str | None) -> list[LatencyFinding]:
+        return [f for f in self.latency if f.covers(recording, phase)]
 
     def expectations(
         self, key: str | None, today: dt.date
@@ -151,10 +182,15 @@ def run_key(manifest: Mapping[str, Any]) -> str | None:
         if len(prefix) != len(set_) or len({int(v) for v in prefix.values()}) != 1:
             return None
         key += f"[:{int(next(iter(prefix.values())))}]"
+    phase = candidate_phase(manifest)
+    return key + (f"/{phase}" if phase else "")
+
+
+def candidate_phase(manifest: Mapping[str, Any]) -> str | None:
     cand = manifest.get("candidate")
     cfg = cand.get("config") if isinstance(cand, Mapping) else None
     phase = cfg.get("phase") if isinstance(cfg, Mapping) else None
-    return key + (f"/{phase}" if phase else "")
+    return str(phase) if phase else None
 
 
 def recording_name(manifest: Mapping[str, Any]) -> str | None:
@@ -215,11 +251,11 @@ def _time_of_day(value: str, where: str) -> str:
         raise ConfigError(f"{where}: 'between' times must be HH:MM, got {value!r}") from None
 
 
-def parse_rule(raw: dict[str, object], where: str) -> AcceptRule:
-    """Validate one `[[rule]]` table; unknown keys and missing accountability fields are errors."""
-    unknown = sorted(set(raw) - _KEYS)
+def _accountable(raw: dict[str, object], keys: frozenset[str], where: str) -> dt.date:
+    """Check keys and the id/reason/owner/expires every entry carries; returns the expiry date."""
+    unknown = sorted(set(raw) - keys)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {sorted(_KEYS)}")
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {sorted(keys)}")
     missing = [k for k in _REQUIRED if k not in raw]
     if missing:
         raise ConfigError(f"{where}: missing required key(s) {', '.join(missing)}")
@@ -231,6 +267,29 @@ def parse_rule(raw: dict[str, object], where: str) -> AcceptRule:
         expires = expires.date()
     if not isinstance(expires, dt.date):
         raise ConfigError(f"{where}: 'expires' must be a TOML date like 2027-03-31")
+    return expires
+
+
+def parse_latency(raw: dict[str, object], where: str) -> LatencyFinding:
+    """Validate one `[[latency]]` table (a known latency gap CI measures regressions against)."""
+    expires = _accountable(raw, _LATENCY_KEYS, where)
+    ratio = raw.get("max_ratio")
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not ratio >= 1:
+        raise ConfigError(f"{where}: 'max_ratio' must be a number ≥ 1, got {ratio!r}")
+    return LatencyFinding(
+        id=str(raw["id"]),
+        reason=str(raw["reason"]),
+        owner=str(raw["owner"]),
+        expires=expires,
+        max_ratio=float(ratio),
+        recordings=_strings(raw["recording"], "recording", where) if "recording" in raw else (),
+        phases=_strings(raw["phase"], "phase", where) if "phase" in raw else (),
+    )
+
+
+def parse_rule(raw: dict[str, object], where: str) -> AcceptRule:
+    """Validate one `[[rule]]` table; unknown keys and missing accountability fields are errors."""
+    expires = _accountable(raw, _KEYS, where)
     classes = _strings(raw["class"], "class", where) if "class" in raw else ()
     bad = [c for c in classes if c not in DIFF_CLASSES]
     if bad:
@@ -288,19 +347,22 @@ def load_rules(path: str | Path) -> RuleSet:
         raise ConfigError(f"{p}: accepted-differences file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: invalid TOML: {exc}") from None
-    extra = sorted(set(data) - {"rule"})
+    extra = sorted(set(data) - {"rule", "latency"})
     if extra:
-        raise ConfigError(f"{p}: unknown top-level key(s) {', '.join(extra)}; expected [[rule]]")
-    raw_rules = data.get("rule", [])
-    if not isinstance(raw_rules, list):
-        raise ConfigError(f"{p}: 'rule' must be an array of tables ([[rule]])")
+        raise ConfigError(
+            f"{p}: unknown top-level key(s) {', '.join(extra)}; expected [[rule]] / [[latency]]"
+        )
+    raw_rules, raw_latency = data.get("rule", []), data.get("latency", [])
+    if not isinstance(raw_rules, list) or not isinstance(raw_latency, list):
+        raise ConfigError(f"{p}: 'rule' and 'latency' must be arrays of tables ([[rule]])")
     rules = tuple(parse_rule(r, f"{p}: rule #{i + 1}") for i, r in enumerate(raw_rules))
+    latency = tuple(parse_latency(r, f"{p}: latency #{i + 1}") for i, r in enumerate(raw_latency))
     seen: set[str] = set()
-    for r in rules:
-        if r.id in seen:
-            raise ConfigError(f"{p}: duplicate rule id {r.id!r}")
-        seen.add(r.id)
-    return RuleSet(rules, str(p))
+    for rid in (*(r.id for r in rules), *(f.id for f in latency)):
+        if rid in seen:
+            raise ConfigError(f"{p}: duplicate rule id {rid!r}")
+        seen.add(rid)
+    return RuleSet(rules, str(p), latency)
 
 
 EMPTY = RuleSet(())

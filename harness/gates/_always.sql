@@ -111,3 +111,12 @@ FROM candidate_stats WHERE key = 'dashboard.recommendations'
   -- STOP about nothing; its ladder is only a cross-check once the channel served ticks.
   AND coalesce((SELECT value FROM candidate_stats
                 WHERE key = 'integration_metrics.channel_requests'), 1) > 0
+UNION ALL
+-- A known latency gap (accepted-differences.toml [[latency]]) covering this run: the candidate must
+-- stay within the ratio accepted then (a regression beyond it + the noise floor FAILs). It never
+-- replaces the phase's own latency bar, which still decides rollout readiness.
+SELECT 'latency_known_finding[' || f.id || ']', lat.high, printf('<= %.2f (accepted ceiling)', f.max_ratio),
+       CASE WHEN f.expired THEN 'FAIL' ELSE ratio_status(lat.low, lat.high, f.max_ratio, lat.floor, false) END,
+       CASE WHEN f.expired THEN printf('latency finding expired on %s and no longer applies', f.expires)
+            ELSE 'known gap vs its accepted ceiling: ' || ratio_reason(lat.point, lat.low, lat.high, f.max_ratio, lat.floor, lat.floor_source, lat.power_note) END
+FROM latency_findings f, latency lat
