@@ -243,3 +243,45 @@ def test_run_key_names_the_recording_prefix_and_candidate_phase(filters, config,
 def test_bad_period_expect_or_tolerance_is_a_clear_error(tmp_path, extra, message):
     with pytest.raises(ConfigError, match=message):
         load_rules(_write(tmp_path, RULE.format(expires="2027-01-31", extra=extra)))
+
+
+LATENCY = """
+[[latency]]
+id = "KL-1"
+reason = "candidate known to be slower"
+owner = "rollout-team"
+expires = {expires}
+max_ratio = 1.5
+{extra}
+"""
+
+
+@pytest.mark.parametrize("slow, status", [(1.2, Status.PASS), (2.0, Status.FAIL)])
+def test_known_latency_finding_is_checked_against_its_ceiling_beside_the_phase_bar(
+    tmp_path, slow, status
+):
+    rules = load_rules(_write(tmp_path, LATENCY.format(expires="2027-01-31", extra="")))
+    ev = open_evidence(make_run(tmp_path, slow=slow), rules=rules, today=TODAY)
+    res = evaluate(ev, "phase_1_parallel_testing")
+    assert _check(res, "latency_ratio_ci_upper").status is Status.FAIL  # the rollout bar stands
+    assert _check(res, "latency_known_finding[KL-1]").status is status
+    assert res.verdict is Verdict.FAIL
+
+
+def test_expired_or_out_of_scope_latency_findings_do_not_excuse_anything(tmp_path):
+    rules = load_rules(_write(tmp_path, LATENCY.format(expires="2026-11-24", extra="")))
+    ev = open_evidence(make_run(tmp_path, "a", slow=1.2), rules=rules, today=TODAY)
+    check = _check(evaluate(ev, "phase_1_parallel_testing"), "latency_known_finding[KL-1]")
+    assert check.status is Status.FAIL and "expired on 2026-11-24" in check.reason
+    scoped = LATENCY.format(expires="2027-01-31", extra='recording = "sample-day"')
+    ev = open_evidence(
+        make_run(tmp_path, "b", slow=1.2), rules=load_rules(_write(tmp_path, scoped)), today=TODAY
+    )
+    names = [c.check for c in evaluate(ev, "phase_1_parallel_testing").checks]
+    assert "latency_known_finding[KL-1]" not in names
+
+
+def test_latency_finding_needs_a_ratio_of_at_least_one(tmp_path):
+    body = LATENCY.format(expires="2027-01-31", extra="").replace("1.5", "0.9")
+    with pytest.raises(ConfigError, match="max_ratio"):
+        load_rules(_write(tmp_path, body))
