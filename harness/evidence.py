@@ -5,9 +5,11 @@ Views over the run directory's Parquet files (design.md §7): `observations`, `e
 evaluation time), `unexplained` (diff rows that differ and no active rule accepts). Tables built
 here: `run_info`, `stats(scope, metric, value, low, high, note)`, `stack_stats(stack, key, value,
 text)` with view `candidate_stats`, `rollout_tickers(ticker)`, `ticker_ticks(ticker, ticks)`
-(observations per ticker), `candidate_alerts(name, severity)`, `expired_rules`. After setup the
-connection may only read files inside the run directory and its configuration is locked, so
-nothing a gate file says can write anywhere.
+(observations per ticker), `candidate_alerts(name, severity)`, `expired_rules`,
+`rule_expectations` (rows each rule declares it accepts in a run with this run's key),
+`latency_findings` (known latency gaps covering this run). After setup the connection may only
+read files inside the run directory and its configuration is locked, so nothing a gate file says
+can write anywhere.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import duckdb
 import numpy as np
 
 from harness.errors import StoreError
-from harness.ignore import EMPTY, RuleSet
+from harness.ignore import EMPTY, RuleSet, candidate_phase, recording_name, run_key
 from harness.stats import LatencyStats, SeedFigures, latency_stats, seed_figures
 
 #: Relative latency noise floor used when no A/A calibration exists for the recording; stated
@@ -268,6 +270,7 @@ def open_evidence(
     """Open a run directory as gate evidence (raises StoreError when it is not a run)."""
     rd = Path(run_dir).resolve()
     manifest = load_manifest(rd)
+    rules = rules.for_run(recording_name(manifest))
     stack_stats = _load_stack_stats(rd)
     today = today or dt.date.today()
     noise = noise or NoiseFloor(DEFAULT_NOISE_FLOOR, "default (no A/A calibration found)")
@@ -307,6 +310,24 @@ def open_evidence(
     for r in rules.expired(today):
         con.execute(
             "INSERT INTO expired_rules VALUES (?, ?, ?, ?)", [r.id, r.reason, r.owner, r.expires]
+        )
+    con.execute(
+        "CREATE TABLE rule_expectations (id VARCHAR, run_key VARCHAR, expected BIGINT, "
+        "tolerance DOUBLE, expires DATE, expired BOOLEAN)"
+    )
+    key = run_key(manifest)
+    for rid, n, tol, expires, gone in rules.expectations(key, today):
+        con.execute(
+            "INSERT INTO rule_expectations VALUES (?, ?, ?, ?, ?, ?)",
+            [rid, key, n, tol, expires, gone],
+        )
+    con.execute(
+        "CREATE TABLE latency_findings (id VARCHAR, max_ratio DOUBLE, expires DATE, expired BOOLEAN)"
+    )
+    for lf in rules.latency_for(recording_name(manifest), candidate_phase(manifest)):
+        con.execute(
+            "INSERT INTO latency_findings VALUES (?, ?, ?, ?)",
+            [lf.id, lf.max_ratio, lf.expires, lf.expired(today)],
         )
 
     raw_audit = manifest.get("audit")
