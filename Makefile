@@ -35,7 +35,7 @@ bench: $(STAMP)
 # (policy: README "CI gate"). Override e.g. GATE_PHASE=phase_2_limited_rollout.
 GATE_PHASE ?= phase_1_parallel_testing
 gate: $(STAMP)
-	$(PY) -m pytest recordings --shadow-recordings recordings --shadow-phase $(GATE_PHASE) -p no:cacheprovider
+	$(PY) -m pytest recordings --shadow-recordings recordings --shadow-phase $(GATE_PHASE) -p no:cacheprovider -rA
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache reports/runs

@@ -5,7 +5,8 @@ Views over the run directory's Parquet files (design.md §7): `observations`, `e
 evaluation time), `unexplained` (diff rows that differ and no active rule accepts). Tables built
 here: `run_info`, `stats(scope, metric, value, low, high, note)`, `stack_stats(stack, key, value,
 text)` with view `candidate_stats`, `rollout_tickers(ticker)`, `candidate_alerts(name,
-severity)`, `expired_rules`. After setup the connection may only read files inside the run
+severity)`, `expired_rules`, `rule_expectations` (rows each rule declares it accepts in a run
+with this run's key), `latency_findings` (known latency gaps covering this run). After setup the connection may only read files inside the run
 directory and its configuration is locked, so nothing a gate file says can write anywhere.
 """
 
@@ -23,7 +24,7 @@ import duckdb
 import numpy as np
 
 from harness.errors import StoreError
-from harness.ignore import EMPTY, RuleSet
+from harness.ignore import EMPTY, RuleSet, candidate_phase, recording_name, run_key
 from harness.stats import LatencyStats, SeedFigures, latency_stats, seed_figures
 
 #: Relative latency noise floor used when no A/A calibration exists for the recording; stated
@@ -51,6 +52,28 @@ class NoiseFloor:
     source: str
 
 
+@dataclass(frozen=True, slots=True)
+class Paired:
+    """Per-tick times of the ticks both stacks processed: file order (pairs) and each sorted.
+
+    Sorted once here, so every order statistic the report needs (median, p50/p90/p99, CDF
+    points) is a lookup or a cheap partition of sorted data instead of a fresh 10M-row select.
+    """
+
+    primary: np.ndarray
+    candidate: np.ndarray
+    primary_sorted: np.ndarray
+    candidate_sorted: np.ndarray
+
+    @classmethod
+    def of(cls, primary: np.ndarray, candidate: np.ndarray) -> Paired:
+        return cls(primary, candidate, np.sort(primary), np.sort(candidate))
+
+    @property
+    def sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.primary_sorted, self.candidate_sorted
+
+
 @dataclass(frozen=True)
 class Evidence:
     """An open, sandboxed connection over one run plus the statistics computed for it."""
@@ -65,10 +88,13 @@ class Evidence:
     rules: RuleSet
     today: dt.date
     stack_stats: Mapping[str, Any] = field(default_factory=dict)
-    #: per-tick (primary_ns, candidate_ns) of ticks both stacks processed, in file order
-    paired: tuple[np.ndarray, np.ndarray] = field(
-        default_factory=lambda: (np.empty(0), np.empty(0))
-    )
+    #: per-tick times of ticks both stacks processed (file order and sorted), fetched once
+    pairs: Paired = field(default_factory=lambda: Paired.of(np.empty(0), np.empty(0)))
+
+    @property
+    def paired(self) -> tuple[np.ndarray, np.ndarray]:
+        """(primary_ns, candidate_ns) of ticks both stacks processed, in file order."""
+        return self.pairs.primary, self.pairs.candidate
 
     @property
     def run_id(self) -> str:
@@ -172,21 +198,39 @@ def _stat_rows(scope: str, lat: LatencyStats | None, fig: SeedFigures) -> list[t
     ]
 
 
-def _measure(
-    con: duckdb.DuckDBPyConnection, where: str, seed: int, with_latency: bool
-) -> tuple[LatencyStats | None, SeedFigures, tuple[np.ndarray, np.ndarray]]:
-    cols = con.execute(
-        "SELECT coalesce(primary_ns, 0)::DOUBLE AS p, coalesce(candidate_ns, 0)::DOUBLE AS c, "
-        "primary_error IS NOT NULL AS pf, candidate_error IS NOT NULL AS cf, "
-        f"coalesce(candidate_timeout, false) AS t FROM observations WHERE {where}"
-    ).fetchnumpy()
+_MEASURE_SQL = (
+    "SELECT coalesce(primary_ns, 0)::DOUBLE AS p, coalesce(candidate_ns, 0)::DOUBLE AS c, "
+    "primary_error IS NOT NULL AS pf, candidate_error IS NOT NULL AS cf, "
+    "coalesce(candidate_timeout, false) AS t FROM observations"
+)
+
+
+def _figures(cols: Mapping[str, np.ndarray]) -> tuple[SeedFigures, np.ndarray, np.ndarray]:
     p, c = np.asarray(cols["p"]), np.asarray(cols["c"])
     pf, cf, t = (np.asarray(cols[k], dtype=bool) for k in ("pf", "cf", "t"))
-    fig = seed_figures(p, c, pf, cf, t)
     ok = ~pf & ~cf & ~t
-    if not with_latency:
-        return None, fig, (p[ok], c[ok])
-    return latency_stats(p[ok], c[ok], seed=seed), fig, (p[ok], c[ok])
+    return seed_figures(p, c, pf, cf, t), p[ok], c[ok]
+
+
+def _measure(
+    con: duckdb.DuckDBPyConnection, seed: int, rollout: bool
+) -> tuple[LatencyStats, SeedFigures, SeedFigures | None, Paired]:
+    """Every per-tick statistic of the run from one fetch of the observations, in file order.
+
+    (A join in that query, e.g. a rollout-ticker column, would let DuckDB reorder rows and make
+    the seeded subsamples differ between runs; the rollout scope is its own filtered query.)
+    """
+    fig, p, c = _figures(con.execute(_MEASURE_SQL).fetchnumpy())
+    rollout_fig = None
+    if rollout:
+        rollout_fig, _, _ = _figures(
+            con.execute(
+                f"{_MEASURE_SQL} WHERE ticker IN (SELECT ticker FROM rollout_tickers)"
+            ).fetchnumpy()
+        )
+    paired = Paired.of(p, c)
+    lat = latency_stats(paired.primary, paired.candidate, seed=seed, presorted=paired.sorted)
+    return lat, fig, rollout_fig, paired
 
 
 def open_evidence(
@@ -200,6 +244,7 @@ def open_evidence(
     """Open a run directory as gate evidence (raises StoreError when it is not a run)."""
     rd = Path(run_dir).resolve()
     manifest = load_manifest(rd)
+    rules = rules.for_run(recording_name(manifest))
     stack_stats = _load_stack_stats(rd)
     today = today or dt.date.today()
     noise = noise or NoiseFloor(DEFAULT_NOISE_FLOOR, "default (no A/A calibration found)")
@@ -237,6 +282,24 @@ def open_evidence(
     for r in rules.expired(today):
         con.execute(
             "INSERT INTO expired_rules VALUES (?, ?, ?, ?)", [r.id, r.reason, r.owner, r.expires]
+        )
+    con.execute(
+        "CREATE TABLE rule_expectations (id VARCHAR, run_key VARCHAR, expected BIGINT, "
+        "tolerance DOUBLE, expires DATE, expired BOOLEAN)"
+    )
+    key = run_key(manifest)
+    for rid, n, tol, expires, gone in rules.expectations(key, today):
+        con.execute(
+            "INSERT INTO rule_expectations VALUES (?, ?, ?, ?, ?, ?)",
+            [rid, key, n, tol, expires, gone],
+        )
+    con.execute(
+        "CREATE TABLE latency_findings (id VARCHAR, max_ratio DOUBLE, expires DATE, expired BOOLEAN)"
+    )
+    for lf in rules.latency_for(recording_name(manifest), candidate_phase(manifest)):
+        con.execute(
+            "INSERT INTO latency_findings VALUES (?, ?, ?, ?)",
+            [lf.id, lf.max_ratio, lf.expires, lf.expired(today)],
         )
 
     raw_audit = manifest.get("audit")
@@ -276,13 +339,7 @@ def open_evidence(
     if rollout:
         con.executemany("INSERT INTO rollout_tickers VALUES (?)", [(t,) for t in rollout])
 
-    lat, fig, paired = _measure(con, "true", seed, True)
-    assert lat is not None
-    rollout_fig = None
-    if rollout:
-        _, rollout_fig, _ = _measure(
-            con, "ticker IN (SELECT ticker FROM rollout_tickers)", seed, False
-        )
+    lat, fig, rollout_fig, paired = _measure(con, seed, bool(rollout))
     con.execute(
         "CREATE TABLE stats (scope VARCHAR, metric VARCHAR, value DOUBLE, low DOUBLE, high DOUBLE, note VARCHAR)"
     )

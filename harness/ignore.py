@@ -14,21 +14,44 @@ an expired rule stops applying (and is listed as expired, so the report says why
     class = ["field_mismatch"]
     field = ["price", "*_vwap"]       # every differing field of the row must match one
     between = ["09:30", "09:45"]      # US/Eastern time of day of the causing tick
+    period = ["PREMARKET", "AFTERHOURS"]  # TickStock market period of the causing tick (ET)
+    recording = ["sample-day"]        # run scope: only runs of these recordings (globs)
+    expect = { "sample-day/phase_1_parallel_testing" = 1234 }   # rows it accepts per run key
+    tolerance = 0.0                   # allowed relative drift of those counts (default exact)
+
+The expected counts make "exactly the known ones" enforceable: the gates report a FAIL check when
+a rule accepts more or fewer rows than it declares for the run's key (`run_key`: the recording
+name, `[:N]` for a run of its first N ticks, `/<candidate phase>` when the candidate has one), so
+new divergences hidden under a broad rule are caught, and an expired rule's count drops to 0.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Any
 
 from harness.errors import ConfigError
 
 DIFF_CLASSES = ("field_mismatch", "missing", "extra", "order")
 _REQUIRED = ("id", "reason", "owner", "expires")
-_MATCHERS = ("ticker", "type", "class", "field", "between")
-_KEYS = frozenset(_REQUIRED + _MATCHERS)
+_MATCHERS = ("ticker", "type", "class", "field", "between", "period", "recording")
+_KEYS = frozenset(_REQUIRED + _MATCHERS + ("expect", "tolerance"))
+_LATENCY_KEYS = frozenset(_REQUIRED + ("max_ratio", "recording", "phase"))
+#: TickStock's detector tuning periods by US/Eastern time of day (tickstock/legacy/market_hours.py;
+#: like TickStock's, no weekday check). CLOSED is before 04:00 and from 20:00.
+PERIODS: dict[str, tuple[str, str]] = {
+    "PREMARKET": ("04:00", "09:30"),
+    "OPENING": ("09:30", "09:45"),
+    "MIDDAY": ("09:45", "15:30"),
+    "CLOSING": ("15:30", "16:00"),
+    "AFTERHOURS": ("16:00", "20:00"),
+}
+_PERIOD_NAMES = (*PERIODS, "CLOSED")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +67,51 @@ class AcceptRule:
     classes: tuple[str, ...] = ()
     fields: tuple[str, ...] = ()
     between: tuple[str, str] | None = None
+    periods: tuple[str, ...] = ()
+    recordings: tuple[str, ...] = ()
+    #: (run key, rows this rule is expected to accept in a run with that key)
+    expect: tuple[tuple[str, int], ...] = ()
+    tolerance: float = 0.0
 
     def expired(self, today: dt.date) -> bool:
         return today > self.expires
 
     @property
     def needs_time(self) -> bool:
-        return self.between is not None
+        return self.between is not None or bool(self.periods)
+
+    def in_scope(self, recording: str | None) -> bool:
+        """Whether the rule applies to a run of this recording (no `recording` key: every run)."""
+        if not self.recordings:
+            return True
+        return recording is not None and any(fnmatchcase(recording, p) for p in self.recordings)
+
+    def expected(self, key: str | None) -> int | None:
+        return next((n for k, n in self.expect if k == key), None)
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyFinding:
+    """A known latency gap (`[[latency]]`): CI judges runs it covers against `max_ratio` (the
+    candidate/primary ratio of medians measured when accepted, plus headroom) instead of the phase's
+    rollout bar; the phase verdict itself is unchanged. Expired findings stop applying."""
+
+    id: str
+    reason: str
+    owner: str
+    expires: dt.date
+    max_ratio: float
+    recordings: tuple[str, ...] = ()
+    phases: tuple[str, ...] = ()
+
+    def expired(self, today: dt.date) -> bool:
+        return today > self.expires
+
+    def covers(self, recording: str | None, phase: str | None) -> bool:
+        rec_ok = not self.recordings or (
+            recording is not None and any(fnmatchcase(recording, p) for p in self.recordings)
+        )
+        return rec_ok and (not self.phases or phase in self.phases)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +120,7 @@ class RuleSet:
 
     rules: tuple[AcceptRule, ...]
     source: str = ""
+    latency: tuple[LatencyFinding, ...] = ()
 
     def active(self, today: dt.date) -> tuple[AcceptRule, ...]:
         return tuple(r for r in self.rules if not r.expired(today))
@@ -68,6 +130,26 @@ class RuleSet:
 
     def needs_time(self, today: dt.date) -> bool:
         return any(r.needs_time for r in self.active(today))
+
+    def for_run(self, recording: str | None) -> RuleSet:
+        """The rules whose `recording` scope admits a run of this recording (others never apply)."""
+        return RuleSet(
+            tuple(r for r in self.rules if r.in_scope(recording)), self.source, self.latency
+        )
+
+    def latency_for(self, recording: str | None, phase: str | None) -> list[LatencyFinding]:
+        return [f for f in self.latency if f.covers(recording, phase)]
+
+    def expectations(
+        self, key: str | None, today: dt.date
+    ) -> list[tuple[str, int, float, dt.date, bool]]:
+        """(rule id, expected rows, tolerance, expires, expired) of rules declaring a count for key."""
+        out = []
+        for r in self.rules:
+            n = r.expected(key)
+            if n is not None:
+                out.append((r.id, n, r.tolerance, r.expires, r.expired(today)))
+        return out
 
     def sql_case(self, today: dt.date, time_column: str = "tick_time") -> str:
         """A DuckDB expression giving the id of the first active rule matching a diff row, or NULL.
@@ -81,6 +163,40 @@ class RuleSet:
         if not arms:
             return "CAST(NULL AS VARCHAR)"
         return "CASE " + " ".join(arms) + " ELSE CAST(NULL AS VARCHAR) END"
+
+
+def run_key(manifest: Mapping[str, Any]) -> str | None:
+    """The key a run's expected counts are declared under: `<recording>[[:N]][/<phase>]`.
+
+    `[:N]` marks a run of only the first N ticks (filter `limit` or `max_ticks`); a run with any
+    other filter (tickers, time range) has no key, so no declared count applies to it.
+    """
+    name = recording_name(manifest)
+    if name is None:
+        return None
+    filters = manifest.get("filters")
+    set_ = {k: v for k, v in (filters if isinstance(filters, Mapping) else {}).items() if v}
+    key = name
+    if set_:
+        prefix = {k: v for k, v in set_.items() if k in ("limit", "max_ticks")}
+        if len(prefix) != len(set_) or len({int(v) for v in prefix.values()}) != 1:
+            return None
+        key += f"[:{int(next(iter(prefix.values())))}]"
+    phase = candidate_phase(manifest)
+    return key + (f"/{phase}" if phase else "")
+
+
+def candidate_phase(manifest: Mapping[str, Any]) -> str | None:
+    cand = manifest.get("candidate")
+    cfg = cand.get("config") if isinstance(cand, Mapping) else None
+    phase = cfg.get("phase") if isinstance(cfg, Mapping) else None
+    return str(phase) if phase else None
+
+
+def recording_name(manifest: Mapping[str, Any]) -> str | None:
+    rec = manifest.get("recording")
+    name = rec.get("name") if isinstance(rec, Mapping) else None
+    return str(name) if name else None
 
 
 def _lit(value: str) -> str:
@@ -105,10 +221,19 @@ def _rule_predicate(rule: AcceptRule, time_column: str) -> str:
             "coalesce(len(fields), 0) > 0 AND "
             f"(SELECT bool_and({any_field}) FROM (SELECT unnest(fields) AS f))"
         )
+    tod = f"strftime(timezone('America/New_York', {time_column}), '%H:%M')"
     if rule.between:
         start, end = rule.between
-        tod = f"strftime(timezone('America/New_York', {time_column}), '%H:%M')"
         parts.append(f"{tod} >= {_lit(start)} AND {tod} < {_lit(end)}")
+    if rule.periods:
+        windows = [PERIODS[p] for p in rule.periods if p in PERIODS]
+        if "CLOSED" in rule.periods:
+            windows += [("00:00", "04:00"), ("20:00", "24:00")]
+        parts.append(
+            "("
+            + " OR ".join(f"({tod} >= {_lit(a)} AND {tod} < {_lit(b)})" for a, b in windows)
+            + ")"
+        )
     return "(" + " AND ".join(parts) + ")"
 
 
@@ -126,11 +251,11 @@ def _time_of_day(value: str, where: str) -> str:
         raise ConfigError(f"{where}: 'between' times must be HH:MM, got {value!r}") from None
 
 
-def parse_rule(raw: dict[str, object], where: str) -> AcceptRule:
-    """Validate one `[[rule]]` table; unknown keys and missing accountability fields are errors."""
-    unknown = sorted(set(raw) - _KEYS)
+def _accountable(raw: dict[str, object], keys: frozenset[str], where: str) -> dt.date:
+    """Check keys and the id/reason/owner/expires every entry carries; returns the expiry date."""
+    unknown = sorted(set(raw) - keys)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {sorted(_KEYS)}")
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {sorted(keys)}")
     missing = [k for k in _REQUIRED if k not in raw]
     if missing:
         raise ConfigError(f"{where}: missing required key(s) {', '.join(missing)}")
@@ -142,6 +267,29 @@ def parse_rule(raw: dict[str, object], where: str) -> AcceptRule:
         expires = expires.date()
     if not isinstance(expires, dt.date):
         raise ConfigError(f"{where}: 'expires' must be a TOML date like 2027-03-31")
+    return expires
+
+
+def parse_latency(raw: dict[str, object], where: str) -> LatencyFinding:
+    """Validate one `[[latency]]` table (a known latency gap CI measures regressions against)."""
+    expires = _accountable(raw, _LATENCY_KEYS, where)
+    ratio = raw.get("max_ratio")
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not ratio >= 1:
+        raise ConfigError(f"{where}: 'max_ratio' must be a number ≥ 1, got {ratio!r}")
+    return LatencyFinding(
+        id=str(raw["id"]),
+        reason=str(raw["reason"]),
+        owner=str(raw["owner"]),
+        expires=expires,
+        max_ratio=float(ratio),
+        recordings=_strings(raw["recording"], "recording", where) if "recording" in raw else (),
+        phases=_strings(raw["phase"], "phase", where) if "phase" in raw else (),
+    )
+
+
+def parse_rule(raw: dict[str, object], where: str) -> AcceptRule:
+    """Validate one `[[rule]]` table; unknown keys and missing accountability fields are errors."""
+    expires = _accountable(raw, _KEYS, where)
     classes = _strings(raw["class"], "class", where) if "class" in raw else ()
     bad = [c for c in classes if c not in DIFF_CLASSES]
     if bad:
@@ -152,6 +300,10 @@ def parse_rule(raw: dict[str, object], where: str) -> AcceptRule:
         if len(pair) != 2:
             raise ConfigError(f"{where}: 'between' must be [start, end] as HH:MM")
         between = (_time_of_day(pair[0], where), _time_of_day(pair[1], where))
+    periods = _strings(raw["period"], "period", where) if "period" in raw else ()
+    bad = [p for p in periods if p not in _PERIOD_NAMES]
+    if bad:
+        raise ConfigError(f"{where}: unknown period {bad[0]!r}; one of {', '.join(_PERIOD_NAMES)}")
     return AcceptRule(
         id=str(raw["id"]),
         reason=str(raw["reason"]),
@@ -162,7 +314,28 @@ def parse_rule(raw: dict[str, object], where: str) -> AcceptRule:
         classes=classes,
         fields=_strings(raw["field"], "field", where) if "field" in raw else (),
         between=between,
+        periods=periods,
+        recordings=_strings(raw["recording"], "recording", where) if "recording" in raw else (),
+        expect=_expect(raw.get("expect", {}), where),
+        tolerance=_tolerance(raw.get("tolerance", 0.0), where),
     )
+
+
+def _expect(raw: object, where: str) -> tuple[tuple[str, int], ...]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: 'expect' must be a table of run key = row count")
+    out = []
+    for key, n in raw.items():
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ConfigError(f"{where}: expect[{key!r}] must be a row count ≥ 0, got {n!r}")
+        out.append((str(key), n))
+    return tuple(out)
+
+
+def _tolerance(raw: object, where: str) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 <= raw < 1:
+        raise ConfigError(f"{where}: 'tolerance' must be a relative number in [0, 1), got {raw!r}")
+    return float(raw)
 
 
 def load_rules(path: str | Path) -> RuleSet:
@@ -174,19 +347,22 @@ def load_rules(path: str | Path) -> RuleSet:
         raise ConfigError(f"{p}: accepted-differences file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: invalid TOML: {exc}") from None
-    extra = sorted(set(data) - {"rule"})
+    extra = sorted(set(data) - {"rule", "latency"})
     if extra:
-        raise ConfigError(f"{p}: unknown top-level key(s) {', '.join(extra)}; expected [[rule]]")
-    raw_rules = data.get("rule", [])
-    if not isinstance(raw_rules, list):
-        raise ConfigError(f"{p}: 'rule' must be an array of tables ([[rule]])")
+        raise ConfigError(
+            f"{p}: unknown top-level key(s) {', '.join(extra)}; expected [[rule]] / [[latency]]"
+        )
+    raw_rules, raw_latency = data.get("rule", []), data.get("latency", [])
+    if not isinstance(raw_rules, list) or not isinstance(raw_latency, list):
+        raise ConfigError(f"{p}: 'rule' and 'latency' must be arrays of tables ([[rule]])")
     rules = tuple(parse_rule(r, f"{p}: rule #{i + 1}") for i, r in enumerate(raw_rules))
+    latency = tuple(parse_latency(r, f"{p}: latency #{i + 1}") for i, r in enumerate(raw_latency))
     seen: set[str] = set()
-    for r in rules:
-        if r.id in seen:
-            raise ConfigError(f"{p}: duplicate rule id {r.id!r}")
-        seen.add(r.id)
-    return RuleSet(rules, str(p))
+    for rid in (*(r.id for r in rules), *(f.id for f in latency)):
+        if rid in seen:
+            raise ConfigError(f"{p}: duplicate rule id {rid!r}")
+        seen.add(rid)
+    return RuleSet(rules, str(p), latency)
 
 
 EMPTY = RuleSet(())

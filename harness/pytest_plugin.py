@@ -4,7 +4,9 @@
 
 Without `--shadow-recordings` the plugin adds its options and nothing else. Each item replays its
 recording through primary and candidate, gates the phase and fails with the verdict's reasons and
-the first divergence (policy in harness/regression.py).
+the first divergence (policy in harness/regression.py). A passing item still reports the phase's
+rollout verdict and what CI judged (`pytest -rA` shows it): CI is a regression gate, not a rollout
+decision.
 """
 
 from __future__ import annotations
@@ -79,8 +81,8 @@ class ShadowItem(pytest.Item):
         self.user_properties.append(("run", str(outcome.run_dir)))
         if not outcome.ok:
             raise ShadowFailure(outcome.message())
-        if outcome.policy_note:
-            self.add_report_section("call", "shadow", outcome.message())
+        # a passing item still states the rollout verdict, which CI does not turn into a pass
+        self.add_report_section("call", "shadow", outcome.message())
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
         if isinstance(excinfo.value, ShadowFailure):

@@ -229,6 +229,7 @@ class ShadowRunner:
             if k == batch or (not k & 255 and time.perf_counter_ns() - last_flush > flush_ns):
                 self._write(rows)
                 rows.clear()
+                self._collect()
                 if progress is not None:
                     progress(k)
                 bits = bits[k:] + order.randbytes(k)
@@ -248,13 +249,17 @@ class ShadowRunner:
                 )
         return None
 
+    def _collect(self) -> None:
+        """Collect between batches, after the batch's rows are released, so the collector walks
+        the stacks' live state and not a batch of ticks and events that are about to be freed."""
+        if self.opt.gc_between_batches:
+            self._batches += 1
+            gc.collect(2 if self._batches % 16 == 0 else 1)
+
     def _write(self, rows: list[Row]) -> None:
         """Count, tabulate and hand one batch to the sink."""
         if not rows:
             return
-        if self.opt.gc_between_batches:
-            self._batches += 1
-            gc.collect(2 if self._batches % 16 == 0 else 1)
         self.sink.write_observations(observations_table(rows, self.opt.shard))
         for i, name in ((2, "primary"), (3, "candidate")):
             side = self.sides[name]

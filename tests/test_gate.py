@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 from readiness_fixtures import make_run
 
+from harness import gate as gate_mod
 from harness.cli import cli
 from harness.errors import GateError, StoreError
 from harness.evidence import open_evidence
@@ -209,3 +210,25 @@ def test_cli_gate_errors_are_exit_five(tmp_path):
     )
     with pytest.raises(StoreError):
         open_evidence(tmp_path)
+
+
+def test_scan_heavy_setup_views_become_tables_with_the_same_rows(tmp_path):
+    run = make_run(tmp_path, missing=2, missing_ticker="LOWV", stack_stats=ROLLOUT)
+    plain, fast = open_evidence(run), open_evidence(run)
+    try:
+        for statement in plain.con.extract_statements(gate_mod._gate_text("_setup")):
+            plain.con.execute(statement.query)  # the views as written, never materialised
+        gate_mod.prepare(fast)
+        tables = {
+            r[0] for r in fast.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        }
+        assert set(gate_mod.MATERIALISED_VIEWS) <= tables
+        for name in gate_mod.MATERIALISED_VIEWS:
+            got = fast.con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()
+            want = plain.con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()
+            assert got == want and got
+        result = evaluate(fast, "phase_2_limited_rollout")
+        assert _status(result, "rollout_missing_events") is Status.FAIL
+    finally:
+        plain.close()
+        fast.close()

@@ -1,6 +1,7 @@
 """Accepted differences mark rows with their rule id; ignored is not matched; expired rules stop."""
 
 import datetime as dt
+import json
 
 import pytest
 from readiness_fixtures import make_run
@@ -8,7 +9,7 @@ from readiness_fixtures import make_run
 from harness.errors import ConfigError
 from harness.evidence import open_evidence
 from harness.gate import Status, Verdict, evaluate
-from harness.ignore import load_rules
+from harness.ignore import load_rules, run_key
 
 TODAY = dt.date(2026, 11, 25)
 
@@ -106,3 +107,181 @@ def test_rule_values_with_quotes_cannot_inject_sql(tmp_path):
         make_run(tmp_path, shifted=2), rules=load_rules(_write(tmp_path, body)), today=TODAY
     )
     assert ev.con.execute("SELECT count(*) FROM unexplained").fetchone()[0] == 2
+
+
+def _check(res, name):
+    return next(c for c in res.checks if c.check == name)
+
+
+def test_rule_accepting_exactly_its_declared_count_passes_and_drift_fails(tmp_path):
+    for n, (declared, status) in enumerate([(4, Status.PASS), (3, Status.FAIL), (6, Status.FAIL)]):
+        body = RULE.format(expires="2027-01-31", extra=f'expect = {{ "synthetic" = {declared} }}')
+        ev = open_evidence(
+            make_run(tmp_path, f"r{n}", shifted=4),
+            rules=load_rules(_write(tmp_path, body)),
+            today=TODAY,
+        )
+        check = _check(evaluate(ev, "phase_0_installation"), "accepted_rows[KD-001]")
+        assert (check.status, check.observed) == (status, 4.0), check.reason
+        if declared == 3:
+            assert "more than known" in check.reason
+        if declared == 6:
+            assert "fewer than known" in check.reason
+
+
+def test_relative_tolerance_allows_that_much_drift_only(tmp_path):
+    body = RULE.format(
+        expires="2027-01-31", extra='expect = { "synthetic" = 5 }\ntolerance = 0.2'
+    )  # 4 accepted: |4 - 5| = 1 <= 0.2 * 5
+    ev = open_evidence(
+        make_run(tmp_path, shifted=4), rules=load_rules(_write(tmp_path, body)), today=TODAY
+    )
+    assert (
+        _check(evaluate(ev, "phase_0_installation"), "accepted_rows[KD-001]").status is Status.PASS
+    )
+    body = body.replace("0.2", "0.1")
+    ev = open_evidence(
+        make_run(tmp_path, "b", shifted=4), rules=load_rules(_write(tmp_path, body)), today=TODAY
+    )
+    assert (
+        _check(evaluate(ev, "phase_0_installation"), "accepted_rows[KD-001]").status is Status.FAIL
+    )
+
+
+def test_expired_rule_with_a_declared_count_fails_and_names_the_expiry(tmp_path):
+    body = RULE.format(expires="2026-11-24", extra='expect = { "synthetic" = 4 }')
+    ev = open_evidence(
+        make_run(tmp_path, shifted=4), rules=load_rules(_write(tmp_path, body)), today=TODAY
+    )
+    res = evaluate(ev, "phase_0_installation")
+    check = _check(res, "accepted_rows[KD-001]")
+    assert check.status is Status.FAIL and check.observed == 0.0
+    assert "expired on 2026-11-24" in check.reason and "unexplained now" in check.reason
+    unexplained = _check(res, "unexplained_differences")
+    assert unexplained.status is Status.FAIL and unexplained.observed == 4.0
+    assert "expired rules no longer apply: KD-001" in unexplained.reason
+
+
+def test_rows_accepted_by_a_rule_without_a_declared_count_fail_once_the_run_is_declared(tmp_path):
+    declared = RULE.format(expires="2027-01-31", extra='expect = { "synthetic" = 0 }')
+    broad = (
+        '\n[[rule]]\nid = "KD-broad"\nreason = "r"\nowner = "o"\nexpires = 2027-01-31\n'
+        'class = "missing"\n'
+    )
+    ev = open_evidence(
+        make_run(tmp_path, shifted=0, missing=3),
+        rules=load_rules(_write(tmp_path, declared + broad)),
+        today=TODAY,
+    )
+    res = evaluate(ev, "phase_1_parallel_testing")
+    check = _check(res, "accepted_rows_undeclared")
+    assert check.status is Status.FAIL and check.observed == 3.0
+    assert "KD-broad 3" in check.reason
+    assert _check(res, "missing_events").status is Status.PASS  # accepted, yet not declared
+    assert res.verdict is Verdict.FAIL
+
+
+def test_without_declared_counts_no_count_checks_are_added(tmp_path):
+    rules = load_rules(_write(tmp_path, RULE.format(expires="2027-01-31", extra="")))
+    ev = open_evidence(make_run(tmp_path, shifted=4), rules=rules, today=TODAY)
+    names = [c.check for c in evaluate(ev, "phase_0_installation").checks]
+    assert not [n for n in names if n.startswith("accepted_rows")]
+
+
+@pytest.mark.parametrize(
+    "period, unexplained", [("OPENING", 0), ("MIDDAY", 4), (["PREMARKET", "OPENING"], 0)]
+)
+def test_period_matches_the_tickstock_market_period_of_the_causing_tick(
+    tmp_path, period, unexplained
+):
+    # fixture ticks start at 09:30 ET: the shifted events fall in OPENING (09:30-09:45)
+    extra = f"period = {json.dumps(period)}"
+    ev = open_evidence(
+        make_run(tmp_path, shifted=4),
+        rules=load_rules(_write(tmp_path, RULE.format(expires="2027-01-31", extra=extra))),
+        today=TODAY,
+    )
+    assert ev.con.execute("SELECT count(*) FROM unexplained").fetchone()[0] == unexplained
+
+
+def test_recording_scope_limits_a_rule_to_runs_of_those_recordings(tmp_path):
+    for n, (scope, unexplained) in enumerate([("synth*", 0), ("sample-day", 4)]):
+        body = RULE.format(expires="2027-01-31", extra=f'recording = "{scope}"')
+        ev = open_evidence(
+            make_run(tmp_path, f"r{n}", shifted=4),
+            rules=load_rules(_write(tmp_path, body)),
+            today=TODAY,
+        )
+        assert ev.con.execute("SELECT count(*) FROM unexplained").fetchone()[0] == unexplained
+
+
+@pytest.mark.parametrize(
+    "filters, config, key",
+    [
+        ({"limit": None, "tickers": None}, {"phase": "phase_1_parallel_testing"},
+         "rec/phase_1_parallel_testing"),
+        ({"max_ticks": 3000}, {}, "rec[:3000]"),
+        ({"limit": 20000}, {"phase": "phase_2_limited_rollout"}, "rec[:20000]/phase_2_limited_rollout"),
+        ({"tickers": ["AAPL"]}, {}, None),
+        ({"limit": 5, "from": "10:00"}, {}, None),
+    ],
+)  # fmt: skip
+def test_run_key_names_the_recording_prefix_and_candidate_phase(filters, config, key):
+    manifest = {"recording": {"name": "rec"}, "filters": filters, "candidate": {"config": config}}
+    assert run_key(manifest) == key
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ('period = "LUNCH"', "unknown period"),
+        ('expect = { "rec" = -1 }', "row count"),
+        ("expect = 5", "table of run key"),
+        ("tolerance = 1.5", "tolerance"),
+    ],
+)
+def test_bad_period_expect_or_tolerance_is_a_clear_error(tmp_path, extra, message):
+    with pytest.raises(ConfigError, match=message):
+        load_rules(_write(tmp_path, RULE.format(expires="2027-01-31", extra=extra)))
+
+
+LATENCY = """
+[[latency]]
+id = "KL-1"
+reason = "candidate known to be slower"
+owner = "rollout-team"
+expires = {expires}
+max_ratio = 1.5
+{extra}
+"""
+
+
+@pytest.mark.parametrize("slow, status", [(1.2, Status.PASS), (2.0, Status.FAIL)])
+def test_known_latency_finding_is_checked_against_its_ceiling_beside_the_phase_bar(
+    tmp_path, slow, status
+):
+    rules = load_rules(_write(tmp_path, LATENCY.format(expires="2027-01-31", extra="")))
+    ev = open_evidence(make_run(tmp_path, slow=slow), rules=rules, today=TODAY)
+    res = evaluate(ev, "phase_1_parallel_testing")
+    assert _check(res, "latency_ratio_ci_upper").status is Status.FAIL  # the rollout bar stands
+    assert _check(res, "latency_known_finding[KL-1]").status is status
+    assert res.verdict is Verdict.FAIL
+
+
+def test_expired_or_out_of_scope_latency_findings_do_not_excuse_anything(tmp_path):
+    rules = load_rules(_write(tmp_path, LATENCY.format(expires="2026-11-24", extra="")))
+    ev = open_evidence(make_run(tmp_path, "a", slow=1.2), rules=rules, today=TODAY)
+    check = _check(evaluate(ev, "phase_1_parallel_testing"), "latency_known_finding[KL-1]")
+    assert check.status is Status.FAIL and "expired on 2026-11-24" in check.reason
+    scoped = LATENCY.format(expires="2027-01-31", extra='recording = "sample-day"')
+    ev = open_evidence(
+        make_run(tmp_path, "b", slow=1.2), rules=load_rules(_write(tmp_path, scoped)), today=TODAY
+    )
+    names = [c.check for c in evaluate(ev, "phase_1_parallel_testing").checks]
+    assert "latency_known_finding[KL-1]" not in names
+
+
+def test_latency_finding_needs_a_ratio_of_at_least_one(tmp_path):
+    body = LATENCY.format(expires="2027-01-31", extra="").replace("1.5", "0.9")
+    with pytest.raises(ConfigError, match="max_ratio"):
+        load_rules(_write(tmp_path, body))

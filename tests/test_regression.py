@@ -48,3 +48,32 @@ def test_recording_dirs_finds_recordings_by_manifest(tmp_path):
     (tmp_path / "not-a-recording").mkdir()
     assert [p.name for p in recording_dirs(tmp_path)] == ["a", "b"]
     assert recording_dirs(tmp_path / "a") == [tmp_path / "a"]
+
+
+def test_known_latency_finding_replaces_the_phase_bar_for_ci_but_the_verdict_stays():
+    r = _result(
+        ("latency_ratio_ci_upper", Status.FAIL),
+        ("latency_known_finding[KL-1]", Status.PASS),
+        ("missing_events", Status.PASS),
+    )
+    ok, why = judge(r)
+    assert ok and "rollout verdict FAIL stands" in why and "latency_ratio_ci_upper" in why
+    assert r.verdict.value == "fail"
+
+
+def test_regression_beyond_a_known_latency_finding_fails_ci():
+    r = _result(
+        ("latency_ratio_ci_upper", Status.FAIL),
+        ("latency_known_finding[KL-1]", Status.FAIL),
+        ("missing_events", Status.PASS),
+    )
+    ok, why = judge(r)
+    assert not ok and "latency regression" in why and "KL-1" in why
+
+
+def test_a_known_latency_finding_does_not_excuse_event_differences():
+    r = _result(
+        ("latency_known_finding[KL-1]", Status.PASS),
+        ("accepted_rows[KD-1]", Status.FAIL),
+    )
+    assert judge(r) == (False, "a check failed")

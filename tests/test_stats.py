@@ -102,3 +102,11 @@ def test_per_ticker_wilcoxon_agrees_with_scipy_and_flags_the_slow_ticker():
     assert df.loc["BBB", "direction"] == "slower"
     assert df.loc["AAA", "direction"] == "same"
     assert df.loc["BBB", "ratio_median"] == pytest.approx(1.5, rel=0.05)
+
+
+def test_presorted_arrays_give_bit_identical_latency_stats():
+    p, c = _paired(3_001, 1.2, seed=5)
+    p[::7] = p[0]  # ties
+    plain = latency_stats(p, c, seed=3)
+    fast = latency_stats(p, c, seed=3, presorted=(np.sort(p), np.sort(c)))
+    assert fast == plain

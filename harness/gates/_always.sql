@@ -17,7 +17,37 @@ SELECT 'unexplained_differences', d.unexplained, '= 0', zero_status(d.unexplaine
        CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
             ELSE printf('%d of %d diff rows differ without an accepting rule (%d missing, %d extra, %d field, %d order; %d accepted)',
                         d.unexplained, d.total, d.missing, d.extra, d.field_mismatch, d.order_diff, d.accepted) END
+       || coalesce('; expired rules no longer apply: ' || (SELECT string_agg(id || ' (expired ' || expires || ')', ', ' ORDER BY id) FROM expired_rules), '')
 FROM d
+UNION ALL
+-- "Exactly the known ones": each rule that declares how many rows it accepts in a run with this
+-- run's key (accepted-differences.toml `expect`) must accept that many, within its tolerance; an
+-- expired rule accepts none, so its declared rows come back as unexplained and this says so.
+SELECT 'accepted_rows[' || e.id || ']', coalesce(a.n, 0)::DOUBLE,
+       CASE WHEN e.tolerance > 0 THEN printf('%d ± %.4g %%', e.expected, e.tolerance * 100)
+            ELSE printf('= %d', e.expected) END,
+       CASE WHEN abs(coalesce(a.n, 0) - e.expected) <= e.tolerance * e.expected THEN 'PASS' ELSE 'FAIL' END,
+       CASE WHEN e.expired THEN printf('rule expired on %s and no longer applies: the %d rows it accepted in %s are unexplained now',
+                                       e.expires, e.expected, e.run_key)
+            ELSE printf('rule accepted %d rows in %s, declared %d', coalesce(a.n, 0), e.run_key, e.expected)
+                 || CASE WHEN abs(coalesce(a.n, 0) - e.expected) <= e.tolerance * e.expected THEN ''
+                         WHEN coalesce(a.n, 0) > e.expected THEN ': more than known, a new divergence hides under the rule'
+                         ELSE ': fewer than known, a known divergence changed or went away (update the count)' END END
+FROM rule_expectations e
+LEFT JOIN (SELECT accepted_by, count(*) AS n FROM diff WHERE accepted_by IS NOT NULL GROUP BY 1) a
+  ON a.accepted_by = e.id
+UNION ALL
+-- Once the file declares counts for this run's key, every rule accepting rows here must declare one.
+SELECT 'accepted_rows_undeclared', coalesce(sum(n), 0)::DOUBLE, '= 0',
+       CASE WHEN coalesce(sum(n), 0) = 0 THEN 'PASS' ELSE 'FAIL' END,
+       CASE WHEN coalesce(sum(n), 0) = 0 THEN 'every rule accepting rows declares its count for ' || any_value(k)
+            ELSE printf('%d rows accepted by rules without a declared count for %s: %s', sum(n)::BIGINT, any_value(k),
+                        string_agg(accepted_by || ' ' || n, ', ' ORDER BY accepted_by)) END
+FROM (SELECT (SELECT any_value(run_key) FROM rule_expectations) AS k) kk
+LEFT JOIN (SELECT accepted_by, count(*) AS n FROM diff
+           WHERE accepted_by IS NOT NULL AND accepted_by NOT IN (SELECT id FROM rule_expectations)
+           GROUP BY 1) u ON true
+HAVING EXISTS (SELECT 1 FROM rule_expectations)
 UNION ALL
 SELECT 'ready_for_next_phase', m.success_rate_percent, '>= 95 % success',
        CASE WHEN m.ticks = 0 THEN 'NODATA' WHEN m.success_rate_percent >= 95 THEN 'PASS' ELSE 'FAIL' END,
@@ -81,3 +111,12 @@ FROM candidate_stats WHERE key = 'dashboard.recommendations'
   -- STOP about nothing; its ladder is only a cross-check once the channel served ticks.
   AND coalesce((SELECT value FROM candidate_stats
                 WHERE key = 'integration_metrics.channel_requests'), 1) > 0
+UNION ALL
+-- A known latency gap (accepted-differences.toml [[latency]]) covering this run: the candidate must
+-- stay within the ratio accepted then (a regression beyond it + the noise floor FAILs). It never
+-- replaces the phase's own latency bar, which still decides rollout readiness.
+SELECT 'latency_known_finding[' || f.id || ']', lat.high, printf('<= %.2f (accepted ceiling)', f.max_ratio),
+       CASE WHEN f.expired THEN 'FAIL' ELSE ratio_status(lat.low, lat.high, f.max_ratio, lat.floor, false) END,
+       CASE WHEN f.expired THEN printf('latency finding expired on %s and no longer applies', f.expires)
+            ELSE 'known gap vs its accepted ceiling: ' || ratio_reason(lat.point, lat.low, lat.high, f.max_ratio, lat.floor, lat.floor_source, lat.power_note) END
+FROM latency_findings f, latency lat
