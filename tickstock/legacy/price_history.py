@@ -7,7 +7,8 @@ a suffix, which equals E_end − decay^len·E_start for the running sum Eₖ = d
 Storing Eₖ (and plain prefix sums) per point therefore makes each component O(1) after one
 bisection. Results equal the direct sums up to floating-point rounding (≈1e-15 relative).
 The statistics assume time order; a point older than its predecessor switches the history to
-the direct computation for the rest of its life (`ordered` = False).
+the direct computation for the rest of its life (`ordered` = False). Only the points a window
+can still reach are kept (trimmed in blocks), so memory per ticker is bounded.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 CAP = 300
-_TRIM_AT = 2048
-_TRIM_BY = 1024
+# Windows reach back at most CAP + 1 points (the lightweight check's copy plus its new point);
+# trimming in blocks of _TRIM_BY once _TRIM_AT points are stored keeps ≥ CAP + 20 of them.
+_TRIM_AT = 640
+_TRIM_BY = 320
 
 
 class PricePoint(NamedTuple):
@@ -59,12 +62,14 @@ class PriceHistory:
     __slots__ = (
         "ordered", "_base", "_ts", "_price", "_vwap", "_volume", "_sp", "_ep",
         "_v_idx", "_v_r", "_v_er", "_v_ed", "_q_idx", "_q_vol", "_q_price", "_q_sq", "_q_eq", "_decay",
-        "_sq", "_ref", "_memo", "_stash", "_broke_order_at",
+        "_sq", "_ref", "_broke_order_at", "_powers", "_totals",
     )  # fmt: skip
 
     def __init__(self, decay: float = 0.9) -> None:
         self.ordered = True
         self._decay = decay
+        self._powers = _powers(decay)
+        self._totals = _totals(decay)
         self._base = 0  # absolute index of _ts[0]
         self._ts: list[float] = []
         self._price: list[float] = []
@@ -74,10 +79,6 @@ class PriceHistory:
         self._ep: list[float] = []  # EW sum of price changes up to this point
         self._sq: list[float] = []  # Σ (price - ref)² before this point (volatility)
         self._ref: float = 0.0
-        self._memo: dict[int, WindowComponents] = {}  # window start → components (this end)
-        # memo of a popped point, restored if the same point is appended again (the trend flag
-        # check appends, computes, pops; then Trend appends the very same point)
-        self._stash: tuple[Any, ...] | None = None
         self._broke_order_at = -1  # absolute index of the point that cleared `ordered`
         self._v_idx: list[int] = []  # absolute index of each point with vwap > 0
         self._v_r: list[float] = []  # (price - vwap) / vwap
@@ -100,6 +101,14 @@ class PriceHistory:
     def __bool__(self) -> bool:
         return bool(self._ts)
 
+    def span(self, cap: int = CAP) -> tuple[int, float]:
+        """(len, first timestamp) of the capped list in one call (Trend's warm-up test)."""
+        ts = self._ts
+        n = len(ts)
+        if n > cap:
+            return cap, ts[n - cap]
+        return n, ts[0]
+
     def first_timestamp(self, cap: int = CAP) -> float:
         ts = self._ts
         return ts[max(0, len(ts) - cap)]
@@ -117,54 +126,57 @@ class PriceHistory:
 
     # --- mutation ---
     def append(self, price: float, vwap: float | None, volume: Any, ts: float) -> None:
-        n = len(self._ts)
+        ts_list = self._ts
+        n = len(ts_list)
         d = self._decay
+        prices = self._price
+        sp, ep, sq = self._sp, self._ep, self._sq
         if n:
-            if ts < self._ts[-1] and self.ordered:
+            if ts < ts_list[-1] and self.ordered:
                 self.ordered = False
                 self._broke_order_at = self._base + n
-            last = self._price[-1]
-            self._sp.append(self._sp[-1] + last)
-            self._ep.append(d * self._ep[-1] + (price - last))
+            last = prices[-1]
+            sp.append(sp[-1] + last)
+            ep.append(d * ep[-1] + (price - last))
             dev = last - self._ref
-            self._sq.append(self._sq[-1] + dev * dev)
+            sq.append(sq[-1] + dev * dev)
         else:
             self._ref = price
-            self._sp.append(0.0)
-            self._ep.append(0.0)
-            self._sq.append(0.0)
+            sp.append(0.0)
+            ep.append(0.0)
+            sq.append(0.0)
         absolute = self._base + n
-        stash = self._stash
-        if stash is not None:
-            self._stash = None
-            self._memo = stash[1] if stash[0] == (absolute, price, vwap, volume, ts) else {}
-        else:
-            self._memo = {}
         if vwap is not None and vwap > 0:
             r = (price - vwap) / vwap
-            if self._v_r:
-                last_r = self._v_r[-1]
-                self._v_er.append(d * self._v_er[-1] + last_r)
-                self._v_ed.append(d * self._v_ed[-1] + (r - last_r))
+            v_r = self._v_r
+            if v_r:
+                last_r = v_r[-1]
+                er, ed = self._v_er, self._v_ed
+                er.append(d * er[-1] + last_r)
+                ed.append(d * ed[-1] + (r - last_r))
             else:
                 self._v_er.append(0.0)
                 self._v_ed.append(0.0)
             self._v_idx.append(absolute)
-            self._v_r.append(r)
+            v_r.append(r)
         if volume is not None and volume > 0:
-            if self._q_vol:
-                change = price - self._q_price[-1]
+            q_vol = self._q_vol
+            q_price = self._q_price
+            if q_vol:
+                last_vol = q_vol[-1]
+                change = price - q_price[-1]
                 sign = 1 if change > 0 else -1 if change < 0 else 0
-                self._q_sq.append(self._q_sq[-1] + self._q_vol[-1])
-                self._q_eq.append(d * self._q_eq[-1] + sign * self._q_vol[-1])
+                q_sq, q_eq = self._q_sq, self._q_eq
+                q_sq.append(q_sq[-1] + last_vol)
+                q_eq.append(d * q_eq[-1] + sign * last_vol)
             else:
                 self._q_sq.append(0)
                 self._q_eq.append(0.0)
             self._q_idx.append(absolute)
-            self._q_vol.append(volume)
-            self._q_price.append(price)
-        self._ts.append(ts)
-        self._price.append(price)
+            q_vol.append(volume)
+            q_price.append(price)
+        ts_list.append(ts)
+        prices.append(price)
         self._vwap.append(vwap)
         self._volume.append(volume)
         if n + 1 >= _TRIM_AT:
@@ -176,9 +188,6 @@ class PriceHistory:
         if absolute == self._broke_order_at:
             self.ordered = True
             self._broke_order_at = -1
-        point = (absolute, self._price[-1], self._vwap[-1], self._volume[-1], self._ts[-1])
-        self._stash = (point, self._memo)
-        self._memo = {}
         lists: list[list[Any]] = [
             self._ts, self._price, self._vwap, self._volume, self._sp, self._ep, self._sq,
         ]  # fmt: skip
@@ -212,70 +221,104 @@ class PriceHistory:
 
     def window(self, start_ts: float, cap: int = CAP) -> WindowComponents:
         """Components of the points with timestamp ≥ start_ts among the last `cap` points."""
+        return self.windows(start_ts, (0,), cap)[0]
+
+    def windows(
+        self, end_time: float, spans: tuple[float, ...], cap: int = CAP
+    ) -> tuple[WindowComponents, ...]:
+        """Components of the windows starting at `end_time - span` for each span, among the
+        last `cap` points (Trend's short/medium/long windows in one pass)."""
         ts = self._ts
         end = len(ts)
-        a = bisect_left(ts, start_ts, max(0, end - cap))
-        absolute = self._base + a
-        memo = self._memo
-        hit = memo.get(absolute)
-        if hit is not None:
-            return hit
-        n = end - a
-        if n < 2:
-            result = WindowComponents(n, 0, 0, 0)
-            memo[absolute] = result
-            return result
+        if not end:
+            return tuple(WindowComponents(0, 0, 0, 0) for _ in spans)
+        lo = end - cap
+        if lo < 0:
+            lo = 0
         d = self._decay
-        powers = _powers(d)
-        totals = _totals(d)
-        # price: Σ w·Δ / (1 % of the mean price)
+        powers = self._powers
+        totals = self._totals
         ep = self._ep
-        weighted = (ep[end - 1] - powers[n - 1] * ep[a]) / totals[n - 1]
-        mean = (self._sp[end - 1] + self._price[end - 1] - self._sp[a]) / n
-        pc = 0.0
-        if mean > 0:
-            pc = weighted / (mean * 0.01)
-            pc = -1 if pc < -1 else 1 if pc > 1 else pc
-        # vwap: 5·Σ w·r + 10·Σ w·(r_{i+1} − r_i)
-        vc = 0.0
+        sp = self._sp
+        ep_end = ep[-1]
+        sp_end = sp[-1] + self._price[-1]
+        base = self._base
         v_idx = self._v_idx
         nv_all = len(v_idx)
-        s = a if nv_all == end and v_idx[0] == self._base else bisect_left(v_idx, absolute)
-        nv = nv_all - s
-        if nv >= 2:
-            er, ed, r = self._v_er, self._v_ed, self._v_r
-            total = totals[nv]
-            position = (d * er[-1] + r[-1] - powers[nv] * er[s]) / total
-            vc = position * 5 + d * (ed[-1] - powers[nv - 1] * ed[s]) / total * 10
-            vc = -1 if vc < -1 else 1 if vc > 1 else vc
-        # volume: Σ w·sign(Δp)·vol / mean(vol) / 3
-        qc = 0.0
+        v_dense = nv_all == end and v_idx[0] == base
+        if nv_all >= 2:
+            er, ed, v_r = self._v_er, self._v_ed, self._v_r
+            er_end = d * er[-1] + v_r[-1]
+            ed_end = ed[-1]
         q_idx = self._q_idx
         nq_all = len(q_idx)
-        s = a if nq_all == end and q_idx[0] == self._base else bisect_left(q_idx, absolute)
-        nq = nq_all - s
-        if nq >= 3:
-            avg = (self._q_sq[-1] + self._q_vol[-1] - self._q_sq[s]) / nq
-            if avg > 0:
-                eq = self._q_eq
-                qc = (eq[-1] - powers[nq - 1] * eq[s]) / totals[nq - 1] / avg / 3
-                qc = -1 if qc < -1 else 1 if qc > 1 else qc
-        result = WindowComponents(n, pc, vc, qc)
-        memo[absolute] = result
-        return result
+        q_dense = nq_all == end and q_idx[0] == base
+        if nq_all >= 3:
+            q_sq, eq = self._q_sq, self._q_eq
+            q_end = q_sq[-1] + self._q_vol[-1]
+            eq_end = eq[-1]
+        out: list[WindowComponents] = []
+        prev_a = -1
+        result = WindowComponents(0, 0, 0, 0)
+        for span in spans:
+            a = bisect_left(ts, end_time - span, lo)
+            if a == prev_a:
+                out.append(result)
+                continue
+            prev_a = a
+            n = end - a
+            if n < 2:
+                result = WindowComponents(n, 0, 0, 0)
+                out.append(result)
+                continue
+            # price: Σ w·Δ / (1 % of the mean price)
+            weighted = (ep_end - powers[n - 1] * ep[a]) / totals[n - 1]
+            mean = (sp_end - sp[a]) / n
+            pc = 0.0
+            if mean > 0:
+                pc = weighted / (mean * 0.01)
+                pc = -1 if pc < -1 else 1 if pc > 1 else pc
+            # vwap: 5·Σ w·r + 10·Σ w·(r_{i+1} − r_i)
+            vc = 0.0
+            if nv_all >= 2:
+                s = a if v_dense else bisect_left(v_idx, base + a)
+                nv = nv_all - s
+                if nv >= 2:
+                    total = totals[nv]
+                    position = (er_end - powers[nv] * er[s]) / total
+                    vc = position * 5 + d * (ed_end - powers[nv - 1] * ed[s]) / total * 10
+                    vc = -1 if vc < -1 else 1 if vc > 1 else vc
+            # volume: Σ w·sign(Δp)·vol / mean(vol) / 3
+            qc = 0.0
+            if nq_all >= 3:
+                s = a if q_dense else bisect_left(q_idx, base + a)
+                nq = nq_all - s
+                if nq >= 3:
+                    avg = (q_end - q_sq[s]) / nq
+                    if avg > 0:
+                        qc = (eq_end - powers[nq - 1] * eq[s]) / totals[nq - 1] / avg / 3
+                        qc = -1 if qc < -1 else 1 if qc > 1 else qc
+            result = WindowComponents(n, pc, vc, qc)
+            out.append(result)
+        return tuple(out)
 
     def price_dispersion(self, start_ts: float, cap: int = CAP) -> tuple[int, float, float]:
         """(count, mean, sample std) of prices with timestamp ≥ start_ts (Trend's volatility)."""
-        a = self._start(start_ts, cap)
-        end = len(self._ts)
+        ts = self._ts
+        end = len(ts)
+        lo = end - cap
+        a = bisect_left(ts, start_ts, lo if lo > 0 else 0)
         n = end - a
         if n < 2:
             return n, (self._price[a] if n else 0.0), 0.0
         last = self._price[-1]
-        total = self._sp[-1] + last - self._sp[a]
-        dev = last - self._ref
-        total_sq = self._sq[-1] + dev * dev - self._sq[a]
+        sp = self._sp
+        total = sp[-1] + last - sp[a]
+        ref = self._ref
+        dev = last - ref
+        sq = self._sq
+        total_sq = sq[-1] + dev * dev - sq[a]
         mean = total / n
-        shifted = total - n * self._ref
+        shifted = total - n * ref
         var = (total_sq - shifted * shifted / n) / (n - 1)
         return n, mean, var**0.5 if var > 0 else 0.0

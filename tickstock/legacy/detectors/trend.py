@@ -64,6 +64,7 @@ class TrendDetector:
         self.last_trend_direction: dict[str, str] = {}
         self.last_trend_emission: dict[str, float] = {}
         self._thresholds: dict[tuple[str, str, str], TrendThresholds] = {}
+        self._by_bucket: dict[tuple[str, str], dict[str, TrendThresholds]] = {}
         self._emitted = 0
 
     def dynamic_thresholds(self, period: str, bucket: str, volatility: str) -> TrendThresholds:
@@ -98,33 +99,44 @@ class TrendDetector:
         ticker = tick.ticker
         price = tick.price
         vwap = tick.vwap
-        volume = tick.volume
         tick_time = tick.timestamp
         now = self.clock.now()
         stored_time = now if tick_time > now + 60 else tick_time  # future-timestamp correction
         history = stock_data.price_history
-        history.append(price, vwap, volume, stored_time)
+        history.append(price, vwap, tick.volume, stored_time)
         period = market_period(tick_time)
         bucket = get_price_bucket(price)
         # min points and warm-up depend on the period only; the volatility scan (which only moves
         # the direction/strength thresholds) is skipped while they hold detection back.
-        th = self.dynamic_thresholds(period, bucket, "NORMAL")
+        by_volatility = self._by_bucket.get((period, bucket))
+        if by_volatility is None:
+            by_volatility = self._by_bucket[(period, bucket)] = {}
+            for category in ("NORMAL", "HIGH", "LOW"):
+                by_volatility[category] = self.dynamic_thresholds(period, bucket, category)
+        th = by_volatility["NORMAL"]
         min_points = th.min_data_points_per_window
-        first_time = history.first_timestamp()
-        if len(history) < min_points * 3 or tick_time - first_time < th.warmup_period_seconds:
-            self._write_state(stock_data, "→", "neutral", 0, None, price, vwap)
+        size, first_time = history.span()
+        if size < min_points * 3 or tick_time - first_time < th.warmup_period_seconds:
+            stock_data.trend_direction = "→"
+            stock_data.trend_strength = "neutral"
+            stock_data.trend_score = 0
+            stock_data.short_trend = stock_data.medium_trend = stock_data.long_trend = 0
+            _write_vwap_state(stock_data, price, vwap)
             return []
-        if len(history) >= 10:
+        if size >= 10:
             volatility = trend_engine.volatility_category(history, now)
             if volatility != "NORMAL":
-                th = self.dynamic_thresholds(period, bucket, volatility)
+                th = by_volatility.get(volatility) or self.dynamic_thresholds(
+                    period, bucket, volatility
+                )
+        direction_threshold = th.direction_threshold
+        strength_threshold = th.strength_threshold
         trend = trend_engine.multi_window_trend(
-            history, tick_time, self.params, min_points, th.direction_threshold,
-            th.strength_threshold,
-        )  # fmt: skip
+            history, tick_time, self.params, min_points, direction_threshold, strength_threshold
+        )
         score = trend.combined_score
         sens = th.global_sensitivity
-        adjusted_dir = th.direction_threshold * sens
+        adjusted_dir = direction_threshold * sens
         retr = trend_engine.is_retracement(
             stock_data.trend_score,
             score,
@@ -135,31 +147,38 @@ class TrendDetector:
         )
         if retr:
             score = 0
-        direction, strength = trend_engine.evaluate(
-            score, adjusted_dir, th.strength_threshold * sens
-        )
-        counts = self.trend_counts.setdefault(ticker, {"up": 0, "down": 0})
-        last_direction = self.last_trend_direction.get(ticker)
-        reversal = None
-        if direction and last_direction is not None:
-            if last_direction == "up" and direction == "down":
-                reversal = "up-now-down"
-            elif last_direction == "down" and direction == "up":
-                reversal = "down-now-up"
+        direction, strength = trend_engine.evaluate(score, adjusted_dir, strength_threshold * sens)
         events: list[TrendEvent] = []
-        if direction != "neutral" and self._should_emit(
-            ticker, direction, tick_time, first_time, th.min_emission_interval
-        ):
-            counts[direction] += 1
-            self.last_trend_direction[ticker] = direction
-            events.append(
-                self._event(
-                    tick, stock_data, direction, strength, score, trend, reversal, retr, now
+        if direction != "neutral":
+            counts = self.trend_counts.get(ticker)
+            if counts is None:
+                counts = self.trend_counts[ticker] = {"up": 0, "down": 0}
+            if self._should_emit(
+                ticker, direction, tick_time, first_time, th.min_emission_interval
+            ):
+                last_direction = self.last_trend_direction.get(ticker)
+                reversal = None
+                if last_direction == "up" and direction == "down":
+                    reversal = "up-now-down"
+                elif last_direction == "down" and direction == "up":
+                    reversal = "down-now-up"
+                counts[direction] += 1
+                self.last_trend_direction[ticker] = direction
+                events.append(
+                    self._event(
+                        tick, stock_data, direction, strength, score, trend, reversal, retr, now
+                    )
                 )
-            )
-            self.last_trend_emission[ticker] = tick_time
-        self._write_state(stock_data, map_direction_symbol(direction), strength, score, trend,
-                          price, vwap)  # fmt: skip
+                self.last_trend_emission[ticker] = tick_time
+        elif ticker not in self.trend_counts:
+            self.trend_counts[ticker] = {"up": 0, "down": 0}
+        stock_data.trend_direction = _SYMBOLS.get(direction, "→")
+        stock_data.trend_strength = strength
+        stock_data.trend_score = score
+        stock_data.short_trend = trend.short_score
+        stock_data.medium_trend = trend.medium_score
+        stock_data.long_trend = trend.long_score
+        _write_vwap_state(stock_data, price, vwap)
         return events
 
     def _should_emit(
@@ -234,28 +253,15 @@ class TrendDetector:
             },
         )
 
-    @staticmethod
-    def _write_state(
-        stock_data: StockData,
-        symbol: str,
-        strength: str,
-        score: float,
-        trend: trend_engine.MultiWindowTrend | None,
-        price: float,
-        vwap: float | None,
-    ) -> None:
-        stock_data.trend_direction = symbol
-        stock_data.trend_strength = strength
-        stock_data.trend_score = score
-        if trend is None:
-            stock_data.short_trend = stock_data.medium_trend = stock_data.long_trend = 0
-        else:
-            stock_data.short_trend = trend.short_score
-            stock_data.medium_trend = trend.medium_score
-            stock_data.long_trend = trend.long_score
-        if vwap is not None:
-            stock_data.vwap_position = "above" if price > vwap else "below"
-            stock_data.vwap_divergence = (price - vwap) / vwap * 100 if vwap > 0 else 0
-        else:
-            stock_data.vwap_position = "unknown"
-            stock_data.vwap_divergence = 0
+
+_SYMBOLS = {"up": "↑", "down": "↓"}  # map_direction_symbol for the directions evaluate() returns
+
+
+def _write_vwap_state(stock_data: StockData, price: float, vwap: float | None) -> None:
+    """The vwap half of TickStock's per-tick trend state update."""
+    if vwap is not None:
+        stock_data.vwap_position = "above" if price > vwap else "below"
+        stock_data.vwap_divergence = (price - vwap) / vwap * 100 if vwap > 0 else 0
+    else:
+        stock_data.vwap_position = "unknown"
+        stock_data.vwap_divergence = 0

@@ -58,6 +58,10 @@ class TrendParams:
     volume_weight: float
     decay: float
 
+    @property
+    def spans(self) -> tuple[float, float, float]:
+        return (self.short_window, self.medium_window, self.long_window)
+
     @classmethod
     def from_config(cls, config: Any) -> TrendParams:
         g = config.get
@@ -185,7 +189,7 @@ def window_components(
     """Components of the short, medium and long windows ending at `now`."""
     windows = (params.short_window, params.medium_window, params.long_window)
     if history.ordered and history.decay == params.decay:
-        return [history.window(now - w, cap) for w in windows]
+        return list(history.windows(now, windows, cap))
     points = history.points(cap)
     return [direct_components(window_points(points, now - w), params.decay) for w in windows]
 
@@ -198,7 +202,7 @@ class MultiWindowTrend:
 
     def __init__(
         self,
-        comps: tuple[WindowComponents, WindowComponents, WindowComponents],
+        comps: tuple[WindowComponents, ...],
         min_points: int,
         params: TrendParams,
         direction_threshold: float,
@@ -207,9 +211,14 @@ class MultiWindowTrend:
         self._comps = comps
         self._args = (min_points, params, direction_threshold, strength_threshold)
         pw, vw, qw = params.price_weight, params.vwap_weight, params.volume_weight
-        scores = [0 if c[0] < min_points else c[1] * pw + c[2] * vw + c[3] * qw for c in comps]
-        self.short_score, self.medium_score, self.long_score = scores
-        self.combined_score = scores[0] * 0.3 + scores[1] * 0.4 + scores[2] * 0.3
+        c0, c1, c2 = comps
+        s0 = 0 if c0[0] < min_points else c0[1] * pw + c0[2] * vw + c0[3] * qw
+        s1 = 0 if c1[0] < min_points else c1[1] * pw + c1[2] * vw + c1[3] * qw
+        s2 = 0 if c2[0] < min_points else c2[1] * pw + c2[2] * vw + c2[3] * qw
+        self.short_score = s0
+        self.medium_score = s1
+        self.long_score = s2
+        self.combined_score = s0 * 0.3 + s1 * 0.4 + s2 * 0.3
 
     @property
     def short(self) -> WindowTrend:
@@ -235,12 +244,7 @@ def multi_window_trend(
 ) -> MultiWindowTrend:
     """Short/medium/long window trends and the 0.3/0.4/0.3 combined score."""
     if history.ordered and history.decay == params.decay:
-        window = history.window
-        comps = (
-            window(now - params.short_window, cap),
-            window(now - params.medium_window, cap),
-            window(now - params.long_window, cap),
-        )
+        comps = history.windows(now, params.spans, cap)
     else:
         c = window_components(history, now, params, cap)
         comps = (c[0], c[1], c[2])
