@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 
 from harness.align import EID, DiffConfig, align, ignore_patch
+from harness.field_diff import field_differences
 
 CLASSES = ("match", "field_mismatch", "missing", "extra", "order")
 DIFF_COLUMNS = (
@@ -63,42 +64,13 @@ def classify(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
         select coalesce(x.pid, -1 - x.cid) as pair_id, x.*, pj.s = cj.s as same_json
         from _pairs x left join _pj pj on pj.eid = x.pid left join _cj cj on cj.eid = x.cid"""
     )
-    tol_rows = [("", cfg.default_tolerance.abs, cfg.default_tolerance.rel, 1)] + [
-        (k, t.abs, t.rel, 0) for k, t in cfg.tolerances.items()
-    ]
     con.execute(
-        "create or replace temp table _tol (path varchar, abs double, rel double, is_default int)"
+        """create or replace temp table _todo as
+        select x.pair_id, pj.s as p_s, cj.s as c_s
+        from _cmp x join _pj pj on pj.eid = x.pid join _cj cj on cj.eid = x.cid
+        where not x.same_json"""
     )
-    con.executemany("insert into _tol values (?, ?, ?, ?)", tol_rows)
-    numeric = "('UBIGINT', 'BIGINT', 'DOUBLE', 'HUGEINT')"
-    con.execute(
-        f"""create or replace temp table _fields as
-        with todo as (select x.pair_id, pj.s as p_s, cj.s as c_s
-                      from _cmp x join _pj pj on pj.eid = x.pid join _cj cj on cj.eid = x.cid
-                      where not x.same_json),
-             pl as (select pair_id, fullkey as path, value, json_tree.type as t
-                    from todo, json_tree(todo.p_s) where json_tree.type not in ('OBJECT', 'ARRAY')),
-             cl as (select pair_id, fullkey as path, value, json_tree.type as t
-                    from todo, json_tree(todo.c_s) where json_tree.type not in ('OBJECT', 'ARRAY')),
-             both_ as (select coalesce(pl.pair_id, cl.pair_id) as pair_id,
-                              regexp_replace(coalesce(pl.path, cl.path), '^\\$\\.', '') as path,
-                              pl.value as pv, cl.value as cv, pl.t as pt, cl.t as ct
-                       from pl full outer join cl on pl.pair_id = cl.pair_id and pl.path = cl.path),
-             judged as (
-               select b.*,
-                 case
-                   when b.pt in {numeric} and b.ct in {numeric} then
-                     abs(b.pv::double - b.cv::double) <= coalesce(t.abs, d.abs)
-                     or abs(b.pv::double - b.cv::double)
-                        <= coalesce(t.rel, d.rel) * greatest(abs(b.pv::double), abs(b.cv::double))
-                   else b.pv is not distinct from b.cv
-                 end as same
-               from both_ b left join _tol t on t.path = b.path and t.is_default = 0
-               cross join (select abs, rel from _tol where is_default = 1) d)
-        select pair_id,
-               list({{'path': path, 'primary': pv, 'candidate': cv}} order by path) as fields
-        from judged where not same group by pair_id"""
-    )
+    field_differences(con, cfg)
     con.execute(
         """create or replace temp table diff as
         with base as (
