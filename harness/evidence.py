@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -266,8 +266,13 @@ def open_evidence(
     today: dt.date | None = None,
     noise: NoiseFloor | None = None,
     seed: int = 0,
+    on_views: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> Evidence:
-    """Open a run directory as gate evidence (raises StoreError when it is not a run)."""
+    """Open a run directory as gate evidence (raises StoreError when it is not a run).
+
+    `on_views(con)` is called once the views and rule tables exist, before the per-tick fetch
+    and statistics: a caller may start its own queries on `con.cursor()` in another thread.
+    """
     rd = Path(run_dir).resolve()
     manifest = load_manifest(rd)
     rules = rules.for_run(recording_name(manifest))
@@ -369,6 +374,8 @@ def open_evidence(
     if rollout:
         con.executemany("INSERT INTO rollout_tickers VALUES (?)", [(t,) for t in rollout])
 
+    if on_views is not None:
+        on_views(con)
     lat, fig, rollout_fig, paired = _measure(con, seed, rollout)
     con.execute(
         "CREATE TABLE stats (scope VARCHAR, metric VARCHAR, value DOUBLE, low DOUBLE, high DOUBLE, note VARCHAR)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
@@ -261,13 +262,16 @@ def open_run_evidence(
     today: dt.date | None = None,
     reports_dir: Path | None = None,
     seed: int = 0,
+    on_views: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> Evidence:
     """Open a run with its accepted-differences rules and its recording's A/A noise floor."""
     manifest = load_manifest(run_dir)
     rules = load_rules(accept) if accept is not None else EMPTY
     reports = reports_dir if reports_dir is not None else run_dir.resolve().parent.parent
     noise = noise_floor_for(manifest, reports)
-    return open_evidence(run_dir, rules=rules, today=today, noise=noise, seed=seed)
+    return open_evidence(
+        run_dir, rules=rules, today=today, noise=noise, seed=seed, on_views=on_views
+    )
 
 
 def gate_run(

@@ -8,16 +8,16 @@ seeded sample when the run is larger than PER_TICKER_MAX_TICKS, and say so.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import datetime as dt
 import json
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import jinja2
 import numpy as np
 import pandas as pd
@@ -98,7 +98,11 @@ def side_by_side(ev: Evidence) -> list[dict[str, Any]]:
 
 
 def _df(ev: Evidence, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
-    return ev.con.execute(sql, params or []).df()
+    return _q(ev.con, sql, params)
+
+
+def _q(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+    return con.execute(sql, params or []).df()
 
 
 def latency_quantiles(ev: Evidence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -146,14 +150,14 @@ def ticker_table(ev: Evidence, seed: int) -> tuple[pd.DataFrame, str]:
     return df, note
 
 
-def _tick_minutes(ev: Evidence) -> None:
+def _tick_minutes(con: duckdb.DuckDBPyConnection) -> None:
     """Temp table `report_tick_minute(seq, m)`: the UTC minute of every tick that emitted events or
     differences. The report's time breakdowns then scan the 10M-row observations once, and do
     their time-zone arithmetic once per minute instead of once per event.
     """
     ns = "epoch_ns(ts)"
     floor_minute = f"({ns} - (({ns} % {_NS_PER_MINUTE}) + {_NS_PER_MINUTE}) % {_NS_PER_MINUTE}) // {_NS_PER_MINUTE}"
-    ev.con.execute(
+    con.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS report_tick_minute AS SELECT seq, {floor_minute} AS m "
         "FROM observations WHERE seq IN (SELECT tick_seq FROM diff WHERE class <> 'match' "
         "UNION ALL SELECT tick_seq FROM events_primary UNION ALL SELECT tick_seq FROM events_candidate)"
@@ -162,8 +166,12 @@ def _tick_minutes(ev: Evidence) -> None:
 
 def differences(ev: Evidence) -> dict[str, pd.DataFrame]:
     """Differences by class, event type, session period (US/Eastern) and rule; top tickers."""
-    _tick_minutes(ev)
-    ev.con.execute(
+    return _differences(ev.con)
+
+
+def _differences(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
+    _tick_minutes(con)
+    con.execute(
         "CREATE TEMP TABLE IF NOT EXISTS report_differences AS SELECT d.class, d.type, "
         "d.accepted_by, o.m FROM diff d "
         "LEFT JOIN report_tick_minute o ON o.seq = d.tick_seq WHERE d.class <> 'match'"
@@ -176,12 +184,12 @@ def differences(ev: Evidence) -> dict[str, pd.DataFrame]:
         "sum(accepted)::BIGINT AS accepted FROM g GROUP BY period ORDER BY period"
     )
     return {
-        "class": _df(ev, f"SELECT class, {agg} FROM {base} GROUP BY class ORDER BY class"),
-        "type": _df(ev, f"SELECT type, {agg} FROM {base} GROUP BY type ORDER BY type"),
-        "period": _df(ev, by_period),
-        "rule": _df(ev, "SELECT accepted_by AS rule, count(*) AS rows FROM diff WHERE accepted_by IS NOT NULL GROUP BY 1 ORDER BY 1"),
-        "tickers": _df(
-            ev,
+        "class": _q(con, f"SELECT class, {agg} FROM {base} GROUP BY class ORDER BY class"),
+        "type": _q(con, f"SELECT type, {agg} FROM {base} GROUP BY type ORDER BY type"),
+        "period": _q(con, by_period),
+        "rule": _q(con, "SELECT accepted_by AS rule, count(*) AS rows FROM diff WHERE accepted_by IS NOT NULL GROUP BY 1 ORDER BY 1"),
+        "tickers": _q(
+            con,
             "SELECT ticker, count(*) AS unexplained, count(*) FILTER (class = 'missing') AS missing, "
             "count(*) FILTER (class = 'extra') AS extra, count(*) FILTER (class = 'field_mismatch') AS field_mismatch, "
             "count(*) FILTER (class = 'order') AS order_diff FROM unexplained GROUP BY ticker "
@@ -192,7 +200,11 @@ def differences(ev: Evidence) -> dict[str, pd.DataFrame]:
 
 def events_per_minute(ev: Evidence) -> pd.DataFrame:
     """Events per US/Eastern minute of tick time emitted by each stack."""
-    _tick_minutes(ev)
+    return _events_per_minute(ev.con)
+
+
+def _events_per_minute(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    _tick_minutes(con)
     sql = f"""
     WITH e AS (SELECT 'primary' AS side, tick_seq FROM events_primary
           UNION ALL SELECT 'candidate', tick_seq FROM events_candidate),
@@ -202,15 +214,15 @@ def events_per_minute(ev: Evidence) -> pd.DataFrame:
     SELECT date_trunc('minute', timezone('America/New_York', {_MINUTE_TS})) AS minute,
            sum(n_primary)::BIGINT AS primary, sum(n_candidate)::BIGINT AS candidate
     FROM g GROUP BY 1 ORDER BY 1"""
-    return _df(ev, sql)
+    return _q(con, sql)
 
 
-def _time_breakdowns(ev: Evidence) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """differences() and events_per_minute() on their own cursor (safe in another thread)."""
-    cursor = ev.con.cursor()
+def _time_breakdowns(
+    cursor: duckdb.DuckDBPyConnection,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """differences and events per minute on their own cursor (run in another thread)."""
     try:
-        own = dataclasses.replace(ev, con=cursor)
-        return differences(own), events_per_minute(own)
+        return _differences(cursor), _events_per_minute(cursor)
     finally:
         cursor.close()
 
@@ -314,10 +326,17 @@ def build_report(
     started = time.perf_counter()
     for phase in PHASES:
         gate_sql(phase)
-    ev = open_run_evidence(run_dir, accept=accept, today=today, reports_dir=reports_dir, seed=seed)
-    try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            breakdowns = pool.submit(_time_breakdowns, ev)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: list[Future[tuple[dict[str, pd.DataFrame], pd.DataFrame]]] = []
+        ev = open_run_evidence(
+            run_dir,
+            accept=accept,
+            today=today,
+            reports_dir=reports_dir,
+            seed=seed,
+            on_views=lambda con: pending.append(pool.submit(_time_breakdowns, con.cursor())),
+        )
+        try:
             results = evaluate_all(ev, PHASES)
             q, p_us, c_us = latency_quantiles(ev)
             tickers, ticker_note = ticker_table(ev, seed)
@@ -328,7 +347,12 @@ def build_report(
                 "latency_cdf": plots.latency_cdf(q, p_us, c_us),
                 "ticker_ratios": plots.ticker_ratios(tickers),
             }
-            diffs, minutes = breakdowns.result()
+            diffs, minutes = pending[0].result()
+        except BaseException:
+            wait(pending)  # the cursor must finish before its connection closes
+            ev.close()
+            raise
+    try:
         figures["events_per_minute"] = plots.events_per_minute(minutes)
         figures["mismatches"] = plots.mismatch_bars(diffs["class"])
         plot_dir = ev.run_dir / "plots"
