@@ -4,10 +4,12 @@ Views over the run directory's Parquet files (design.md §7): `observations`, `e
 `events_candidate`, `diff` (with `accepted_by` recomputed from the accepted-differences rules at
 evaluation time), `unexplained` (diff rows that differ and no active rule accepts). Tables built
 here: `run_info`, `stats(scope, metric, value, low, high, note)`, `stack_stats(stack, key, value,
-text)` with view `candidate_stats`, `rollout_tickers(ticker)`, `candidate_alerts(name,
-severity)`, `expired_rules`, `rule_expectations` (rows each rule declares it accepts in a run
-with this run's key), `latency_findings` (known latency gaps covering this run). After setup the connection may only read files inside the run
-directory and its configuration is locked, so nothing a gate file says can write anywhere.
+text)` with view `candidate_stats`, `rollout_tickers(ticker)`, `ticker_ticks(ticker, ticks)`
+(observations per ticker), `candidate_alerts(name, severity)`, `expired_rules`,
+`rule_expectations` (rows each rule declares it accepts in a run with this run's key),
+`latency_findings` (known latency gaps covering this run). After setup the connection may only
+read files inside the run directory and its configuration is locked, so nothing a gate file says
+can write anywhere.
 """
 
 from __future__ import annotations
@@ -64,10 +66,21 @@ class Paired:
     candidate: np.ndarray
     primary_sorted: np.ndarray
     candidate_sorted: np.ndarray
+    #: per pair, the index of its ticker in `ticker_names` (-1: no ticker)
+    ticker_codes: np.ndarray
+    ticker_names: np.ndarray
 
     @classmethod
-    def of(cls, primary: np.ndarray, candidate: np.ndarray) -> Paired:
-        return cls(primary, candidate, np.sort(primary), np.sort(candidate))
+    def of(
+        cls,
+        primary: np.ndarray,
+        candidate: np.ndarray,
+        ticker_codes: np.ndarray | None = None,
+        ticker_names: np.ndarray | None = None,
+    ) -> Paired:
+        codes = np.full(primary.size, -1, np.int32) if ticker_codes is None else ticker_codes
+        names = np.empty(0, dtype=object) if ticker_names is None else ticker_names
+        return cls(primary, candidate, np.sort(primary), np.sort(candidate), codes, names)
 
     @property
     def sorted(self) -> tuple[np.ndarray, np.ndarray]:
@@ -198,37 +211,50 @@ def _stat_rows(scope: str, lat: LatencyStats | None, fig: SeedFigures) -> list[t
     ]
 
 
-_MEASURE_SQL = (
-    "SELECT coalesce(primary_ns, 0)::DOUBLE AS p, coalesce(candidate_ns, 0)::DOUBLE AS c, "
-    "primary_error IS NOT NULL AS pf, candidate_error IS NOT NULL AS cf, "
-    "coalesce(candidate_timeout, false) AS t FROM observations"
-)
-
-
-def _figures(cols: Mapping[str, np.ndarray]) -> tuple[SeedFigures, np.ndarray, np.ndarray]:
-    p, c = np.asarray(cols["p"]), np.asarray(cols["c"])
-    pf, cf, t = (np.asarray(cols[k], dtype=bool) for k in ("pf", "cf", "t"))
-    ok = ~pf & ~cf & ~t
-    return seed_figures(p, c, pf, cf, t), p[ok], c[ok]
+def _ticker_codes(con: duckdb.DuckDBPyConnection) -> tuple[np.ndarray, str]:
+    """Table `ticker_ticks(ticker, ticks)` (ticks per ticker, sorted by ticker) and an ENUM of the
+    tickers, so the per-tick fetch carries a small integer code instead of a 10M-string column."""
+    con.execute(
+        "CREATE TABLE ticker_ticks AS SELECT ticker, count(*) AS ticks FROM observations "
+        "WHERE ticker IS NOT NULL GROUP BY ticker ORDER BY ticker"
+    )
+    names = [
+        r[0] for r in con.execute("SELECT ticker FROM ticker_ticks ORDER BY ticker").fetchall()
+    ]
+    if not names:
+        return np.empty(0, dtype=object), "-1"
+    con.execute(
+        "CREATE TYPE evidence_ticker AS ENUM (SELECT ticker FROM ticker_ticks ORDER BY ticker)"
+    )
+    return np.array(
+        names, dtype=object
+    ), "coalesce(enum_code(ticker::evidence_ticker)::INTEGER, -1)"
 
 
 def _measure(
-    con: duckdb.DuckDBPyConnection, seed: int, rollout: bool
+    con: duckdb.DuckDBPyConnection, seed: int, rollout: list[str]
 ) -> tuple[LatencyStats, SeedFigures, SeedFigures | None, Paired]:
-    """Every per-tick statistic of the run from one fetch of the observations, in file order.
+    """Every per-tick statistic of the run from ONE fetch of the observations, in file order.
 
-    (A join in that query, e.g. a rollout-ticker column, would let DuckDB reorder rows and make
-    the seeded subsamples differ between runs; the rollout scope is its own filtered query.)
+    The fetch has no join (a join would let DuckDB reorder rows and the seeded subsamples would
+    differ between runs); the rollout scope is a mask over the ticker codes of the same rows.
     """
-    fig, p, c = _figures(con.execute(_MEASURE_SQL).fetchnumpy())
+    names, code_sql = _ticker_codes(con)
+    cols = con.execute(
+        "SELECT coalesce(primary_ns, 0)::DOUBLE AS p, coalesce(candidate_ns, 0)::DOUBLE AS c, "
+        "primary_error IS NOT NULL AS pf, candidate_error IS NOT NULL AS cf, "
+        f"coalesce(candidate_timeout, false) AS t, {code_sql} AS k FROM observations"
+    ).fetchnumpy()
+    p, c = np.asarray(cols["p"]), np.asarray(cols["c"])
+    pf, cf, t = (np.asarray(cols[k], dtype=bool) for k in ("pf", "cf", "t"))
+    k = np.asarray(cols["k"], dtype=np.int32)
+    fig = seed_figures(p, c, pf, cf, t)
     rollout_fig = None
     if rollout:
-        rollout_fig, _, _ = _figures(
-            con.execute(
-                f"{_MEASURE_SQL} WHERE ticker IN (SELECT ticker FROM rollout_tickers)"
-            ).fetchnumpy()
-        )
-    paired = Paired.of(p, c)
+        r = np.isin(k, np.flatnonzero(np.isin(names, rollout)))
+        rollout_fig = seed_figures(p[r], c[r], pf[r], cf[r], t[r])
+    ok = ~pf & ~cf & ~t
+    paired = Paired.of(p[ok], c[ok], k[ok], names)
     lat = latency_stats(paired.primary, paired.candidate, seed=seed, presorted=paired.sorted)
     return lat, fig, rollout_fig, paired
 
@@ -250,6 +276,8 @@ def open_evidence(
     noise = noise or NoiseFloor(DEFAULT_NOISE_FLOOR, "default (no A/A calibration found)")
     con = duckdb.connect(":memory:")
     con.execute("LOAD icu")
+    # The report scans the same Parquet parts several times; parse each footer once.
+    con.execute("SET parquet_metadata_cache = true")
     obs_files = sorted((rd / "observations").glob("*.parquet"))
     _view(con, "observations", obs_files, _EMPTY_SCHEMAS["observations"])
     for side in ("primary", "candidate"):
@@ -339,7 +367,7 @@ def open_evidence(
     if rollout:
         con.executemany("INSERT INTO rollout_tickers VALUES (?)", [(t,) for t in rollout])
 
-    lat, fig, rollout_fig, paired = _measure(con, seed, bool(rollout))
+    lat, fig, rollout_fig, paired = _measure(con, seed, rollout)
     con.execute(
         "CREATE TABLE stats (scope VARCHAR, metric VARCHAR, value DOUBLE, low DOUBLE, high DOUBLE, note VARCHAR)"
     )

@@ -23,16 +23,27 @@ import pandas as pd
 from harness import plots
 from harness.evidence import Evidence
 from harness.gate import PHASES, GateResult, dashboard_ladder, gate_run
-from harness.stats import per_ticker_stats
+from harness.stats import per_ticker_stats, subsample_index
 from harness.verdict import _atomic_write, table_rows
 
 PER_TICKER_MAX_TICKS = 250_000
 CDF_POINTS = 200
-_PERIOD = """CASE WHEN strftime(timezone('America/New_York', ts), '%H:%M') < '04:00' THEN 'closed'
-  WHEN strftime(timezone('America/New_York', ts), '%H:%M') < '09:30' THEN 'pre-market'
-  WHEN strftime(timezone('America/New_York', ts), '%H:%M') < '16:00' THEN 'regular'
-  WHEN strftime(timezone('America/New_York', ts), '%H:%M') < '20:00' THEN 'after-hours'
+_NS_PER_MINUTE = 60_000_000_000
+
+
+def _period(ts: str) -> str:
+    """US/Eastern session period of a TIMESTAMPTZ expression (NULL time → 'closed')."""
+    local = f"strftime(timezone('America/New_York', {ts}), '%H:%M')"
+    return f"""CASE WHEN {local} < '04:00' THEN 'closed'
+  WHEN {local} < '09:30' THEN 'pre-market'
+  WHEN {local} < '16:00' THEN 'regular'
+  WHEN {local} < '20:00' THEN 'after-hours'
   ELSE 'closed' END"""
+
+
+#: Start of the UTC minute `m` (minutes since the epoch). US/Eastern is a whole number of hours
+#: from UTC, so this minute's local minute and HH:MM are those of every tick inside it.
+_MINUTE_TS = "to_timestamp(m * 60)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,54 +114,63 @@ def _sorted_quantiles(s: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def ticker_table(ev: Evidence, seed: int) -> tuple[pd.DataFrame, str]:
-    n = ev.latency.n
-    sample = (
-        f" USING SAMPLE reservoir({PER_TICKER_MAX_TICKS} ROWS) REPEATABLE ({seed})"
-        if n > PER_TICKER_MAX_TICKS
-        else ""
-    )
-    cols = ev.con.execute(
-        "SELECT ticker, primary_ns::DOUBLE AS p, candidate_ns::DOUBLE AS c FROM (SELECT * FROM observations "
-        "WHERE primary_error IS NULL AND candidate_error IS NULL AND NOT coalesce(candidate_timeout, false))"
-        + sample
-    ).fetchnumpy()
-    note = (
-        f"per-ticker statistics on a seeded sample of {PER_TICKER_MAX_TICKS:,} of {n:,} paired ticks"
-        if sample
-        else f"per-ticker statistics on all {n:,} paired ticks"
-    )
-    if len(cols["p"]) == 0:
+    """Per-ticker statistics of the paired ticks; beyond PER_TICKER_MAX_TICKS on a seeded sample.
+
+    The sample is drawn from the evidence's paired arrays (numpy, seeded by the run's seed), so
+    it costs no second scan of the observations and depends only on the run's files and seed.
+    """
+    pairs = ev.pairs
+    n = int(pairs.primary.size)
+    if n > PER_TICKER_MAX_TICKS:
+        idx = subsample_index(np.random.default_rng(seed), n, PER_TICKER_MAX_TICKS)
+        note = f"per-ticker statistics on a seeded sample of {PER_TICKER_MAX_TICKS:,} of {n:,} paired ticks"
+    else:
+        idx = np.arange(n)
+        note = f"per-ticker statistics on all {n:,} paired ticks"
+    codes = pairs.ticker_codes[idx]
+    has = codes >= 0
+    if not has.any():
         return pd.DataFrame(
             columns=["ticker", "n", "ratio_median", "q_value", "significant", "direction"]
         ), note
-    df = per_ticker_stats(np.asarray(cols["ticker"]), np.asarray(cols["p"]), np.asarray(cols["c"]))
+    idx, codes = idx[has], codes[has]
+    df = per_ticker_stats(pairs.ticker_names[codes], pairs.primary[idx], pairs.candidate[idx])
     return df, note
 
 
-def _tick_times(ev: Evidence) -> None:
-    """Temp table `report_tick_ts(seq, ts)`: the observation times of ticks that emitted events or
-    differences, so the report's time breakdowns scan the 10M-row observations once, not six times.
+def _tick_minutes(ev: Evidence) -> None:
+    """Temp table `report_tick_minute(seq, m)`: the UTC minute of every tick that emitted events or
+    differences. The report's time breakdowns then scan the 10M-row observations once, and do
+    their time-zone arithmetic once per minute instead of once per event.
     """
+    ns = "epoch_ns(ts)"
+    floor_minute = f"({ns} - (({ns} % {_NS_PER_MINUTE}) + {_NS_PER_MINUTE}) % {_NS_PER_MINUTE}) // {_NS_PER_MINUTE}"
     ev.con.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS report_tick_ts AS SELECT seq, ts FROM observations "
-        "WHERE seq IN (SELECT tick_seq FROM diff WHERE class <> 'match' "
+        f"CREATE TEMP TABLE IF NOT EXISTS report_tick_minute AS SELECT seq, {floor_minute} AS m "
+        "FROM observations WHERE seq IN (SELECT tick_seq FROM diff WHERE class <> 'match' "
         "UNION ALL SELECT tick_seq FROM events_primary UNION ALL SELECT tick_seq FROM events_candidate)"
     )
 
 
 def differences(ev: Evidence) -> dict[str, pd.DataFrame]:
-    _tick_times(ev)
+    """Differences by class, event type, session period (US/Eastern) and rule; top tickers."""
+    _tick_minutes(ev)
     ev.con.execute(
         "CREATE TEMP TABLE IF NOT EXISTS report_differences AS SELECT d.class, d.type, "
-        f"d.accepted_by, {_PERIOD} AS period FROM diff d "
-        "LEFT JOIN report_tick_ts o ON o.seq = d.tick_seq WHERE d.class <> 'match'"
+        "d.accepted_by, o.m FROM diff d "
+        "LEFT JOIN report_tick_minute o ON o.seq = d.tick_seq WHERE d.class <> 'match'"
     )
     base = "report_differences"
     agg = "count(*) FILTER (accepted_by IS NULL) AS unexplained, count(*) FILTER (accepted_by IS NOT NULL) AS accepted"
+    by_period = (
+        f"WITH g AS (SELECT m, {agg} FROM {base} GROUP BY m) "
+        f"SELECT {_period(_MINUTE_TS)} AS period, sum(unexplained)::BIGINT AS unexplained, "
+        "sum(accepted)::BIGINT AS accepted FROM g GROUP BY period ORDER BY period"
+    )
     return {
         "class": _df(ev, f"SELECT class, {agg} FROM {base} GROUP BY class ORDER BY class"),
         "type": _df(ev, f"SELECT type, {agg} FROM {base} GROUP BY type ORDER BY type"),
-        "period": _df(ev, f"SELECT period, {agg} FROM {base} GROUP BY period ORDER BY period"),
+        "period": _df(ev, by_period),
         "rule": _df(ev, "SELECT accepted_by AS rule, count(*) AS rows FROM diff WHERE accepted_by IS NOT NULL GROUP BY 1 ORDER BY 1"),
         "tickers": _df(
             ev,
@@ -163,13 +183,17 @@ def differences(ev: Evidence) -> dict[str, pd.DataFrame]:
 
 
 def events_per_minute(ev: Evidence) -> pd.DataFrame:
-    _tick_times(ev)
-    sql = """
+    """Events per US/Eastern minute of tick time emitted by each stack."""
+    _tick_minutes(ev)
+    sql = f"""
     WITH e AS (SELECT 'primary' AS side, tick_seq FROM events_primary
-          UNION ALL SELECT 'candidate', tick_seq FROM events_candidate)
-    SELECT date_trunc('minute', timezone('America/New_York', o.ts)) AS minute,
-           count(*) FILTER (side = 'primary') AS primary, count(*) FILTER (side = 'candidate') AS candidate
-    FROM e JOIN report_tick_ts o ON o.seq = e.tick_seq GROUP BY 1 ORDER BY 1"""
+          UNION ALL SELECT 'candidate', tick_seq FROM events_candidate),
+    g AS (SELECT o.m, count(*) FILTER (side = 'primary') AS n_primary,
+                 count(*) FILTER (side = 'candidate') AS n_candidate
+          FROM e JOIN report_tick_minute o ON o.seq = e.tick_seq GROUP BY o.m)
+    SELECT date_trunc('minute', timezone('America/New_York', {_MINUTE_TS})) AS minute,
+           sum(n_primary)::BIGINT AS primary, sum(n_candidate)::BIGINT AS candidate
+    FROM g GROUP BY 1 ORDER BY 1"""
     return _df(ev, sql)
 
 

@@ -81,3 +81,26 @@ def test_invalid_data_is_an_error_not_a_crash():
     ch = channel()
     result = ch.process_with_metrics(object())
     assert not result.success and "invalid data" in result.errors[0]
+
+
+def test_the_channels_tick_copy_carries_every_tickdata_field_and_leaves_the_original_alone():
+    import dataclasses
+
+    from tickstock.multichannel.channels import copy_tick
+
+    original = tick(51.0, T0)
+    for i, f in enumerate(dataclasses.fields(TickData)):
+        object.__setattr__(original, f.name, f"value-{i}")
+    copied = copy_tick(original)
+    assert copied is not original
+    assert dataclasses.astuple(copied) == dataclasses.astuple(original)
+    copied.vwap = "changed"
+    assert original.vwap != "changed"
+
+
+def test_the_adapted_tick_falls_back_to_price_for_vwap_without_touching_the_callers_tick():
+    t = tick(51.0, T0)
+    t.vwap = None
+    adapted = TickChannel._adapt(t)
+    assert (adapted.vwap, adapted.tick_volume, adapted.tick_trade_size) == (51.0, 1000, 1000)
+    assert t.vwap is None and t.tick_trade_size is None

@@ -229,3 +229,55 @@ def test_flags_without_the_integration_layer_uninstall_it():
     i = integrator(service, router())
     i.apply_feature_flags(FeatureFlagConfig(integration_layer_enabled=False))
     assert not i.installed and "handle_websocket_tick" not in vars(service)
+
+
+def test_dicts_are_typed_by_their_keys_on_every_route_not_by_their_class():
+    r = router()
+    first = r.route_data({"ticker": "A", "price": 1.0, "timestamp": 1.0})
+    second = r.route_data({"open": 1, "high": 1, "low": 1, "close": 1, "volume": 1})
+    assert first.channel == "echo" and second.status is RouteStatus.NO_CHANNEL
+    assert dict(r.routes_by_type) == {"tick": 1}
+
+
+class Publisher:
+    """A replay publisher's cadence: runs when `interval` of tick time passed since its last run."""
+
+    def __init__(self, interval):
+        self.interval, self.last, self.runs, self.calls = interval, None, [], 0
+
+    @property
+    def next_due(self):
+        return float("-inf") if self.last is None else self.last + self.interval
+
+    def on_tick(self, now):
+        self.calls += 1
+        if self.last is None or now - self.last >= self.interval:
+            self.last = now
+            self.runs.append(now)
+
+
+def replay_service():
+    return SimpleNamespace(
+        clock=TickClock(),
+        worker_pool=SimpleNamespace(drain=lambda: None),
+        data_publisher=Publisher(0.25),
+        websocket_publisher=Publisher(1.0),
+    )
+
+
+def test_the_replay_pump_runs_the_publishers_at_exactly_the_ticks_calling_them_every_tick_would():
+    from tickstock.multichannel.integration import ReplayPump, pump_replay_pipeline
+
+    t0 = 1_709_649_900.0
+    times = sorted({t0 + k * 0.05 for k in range(400)} | {t0 + 1.0 - 1e-9, t0 + 2.25 + 1e-9})
+    every, pumped = replay_service(), replay_service()
+    pump = ReplayPump(pumped)
+    for now in times:
+        every.clock.set(now)
+        pump_replay_pipeline(every, 0)
+        pumped.clock.set(now)
+        pump(0)
+    for name in ("data_publisher", "websocket_publisher"):
+        assert getattr(pumped, name).runs == getattr(every, name).runs
+        assert len(getattr(every, name).runs) > 10
+    assert pumped.data_publisher.calls < every.data_publisher.calls / 2

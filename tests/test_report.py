@@ -2,11 +2,14 @@
 
 import json
 
+import pandas as pd
 from click.testing import CliRunner
 from readiness_fixtures import make_run
 
+from harness import report as report_mod
 from harness.cli import cli
-from harness.report import build_report
+from harness.evidence import open_evidence
+from harness.report import build_report, differences, events_per_minute, ticker_table
 
 REPORTED = {
     "integration_metrics": {
@@ -62,3 +65,59 @@ def test_cli_report_prints_the_path(tmp_path):
     res = CliRunner().invoke(cli, ["report", str(run)])
     assert res.exit_code == 0, res.output
     assert "report.html" in res.output and (run / "report.html").is_file()
+
+
+_PERIOD_PER_ROW = """CASE WHEN strftime(timezone('America/New_York', ts), '%H:%M') < '04:00' THEN 'closed'
+  WHEN strftime(timezone('America/New_York', ts), '%H:%M') < '09:30' THEN 'pre-market'
+  WHEN strftime(timezone('America/New_York', ts), '%H:%M') < '16:00' THEN 'regular'
+  WHEN strftime(timezone('America/New_York', ts), '%H:%M') < '20:00' THEN 'after-hours'
+  ELSE 'closed' END"""
+
+
+def test_time_breakdowns_equal_the_per_event_join_they_replace(tmp_path):
+    run = make_run(tmp_path, ticks=3_000, missing=3, extra=2, shifted=4, event_every=3)
+    ev = open_evidence(run)
+    try:
+        base = (
+            "SELECT d.*, o.ts FROM diff d LEFT JOIN (SELECT seq, ts FROM observations) o "
+            "ON o.seq = d.tick_seq WHERE d.class <> 'match'"
+        )
+        want_period = ev.con.execute(
+            f"SELECT {_PERIOD_PER_ROW} AS period, count(*) FILTER (accepted_by IS NULL) AS "
+            "unexplained, count(*) FILTER (accepted_by IS NOT NULL) AS accepted "
+            f"FROM ({base}) GROUP BY period ORDER BY period"
+        ).df()
+        want_minutes = ev.con.execute(
+            "WITH e AS (SELECT 'primary' AS side, tick_seq FROM events_primary UNION ALL "
+            "SELECT 'candidate', tick_seq FROM events_candidate) "
+            "SELECT date_trunc('minute', timezone('America/New_York', o.ts)) AS minute, "
+            "count(*) FILTER (side = 'primary') AS primary, "
+            "count(*) FILTER (side = 'candidate') AS candidate "
+            "FROM e JOIN observations o ON o.seq = e.tick_seq GROUP BY 1 ORDER BY 1"
+        ).df()
+        got = differences(ev)
+        pd.testing.assert_frame_equal(got["period"], want_period)
+        assert got["class"]["unexplained"].sum() == 9
+        pd.testing.assert_frame_equal(events_per_minute(ev), want_minutes)
+        assert len(want_minutes) > 1
+    finally:
+        ev.close()
+
+
+def test_per_ticker_table_samples_large_runs_with_the_seed_and_says_so(tmp_path, monkeypatch):
+    run = make_run(tmp_path, ticks=2_000)
+    ev = open_evidence(run)
+    try:
+        full, note = ticker_table(ev, seed=0)
+        assert note == "per-ticker statistics on all 2,000 paired ticks"
+        assert full["n"].sum() == 2_000 and len(full) == 5
+        monkeypatch.setattr(report_mod, "PER_TICKER_MAX_TICKS", 500)
+        a, note = ticker_table(ev, seed=3)
+        b, _ = ticker_table(ev, seed=3)
+        c, _ = ticker_table(ev, seed=4)
+        assert note == "per-ticker statistics on a seeded sample of 500 of 2,000 paired ticks"
+        assert a["n"].sum() == 500
+        pd.testing.assert_frame_equal(a, b)
+        assert not a["primary_p50_ns"].equals(c["primary_p50_ns"])
+    finally:
+        ev.close()

@@ -12,6 +12,7 @@ from harness.stats import (
     latency_stats,
     per_ticker_stats,
     seed_figures,
+    wilcoxon_signed_rank,
 )
 
 
@@ -110,3 +111,15 @@ def test_presorted_arrays_give_bit_identical_latency_stats():
     plain = latency_stats(p, c, seed=3)
     fast = latency_stats(p, c, seed=3, presorted=(np.sort(p), np.sort(c)))
     assert fast == plain
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_signed_rank_test_is_scipys_without_importing_scipy_stats(seed):
+    rng = np.random.default_rng(seed)
+    p = rng.lognormal(10, 0.4, 5_001).round(-1)  # rounding makes ties and zero differences
+    c = (p * rng.lognormal(0.01, 0.05, p.size)).round(-1)
+    assert np.count_nonzero(c == p) > 0
+    ref = sps.wilcoxon(c, p, zero_method="wilcox", method="approx")
+    stat, pv = wilcoxon_signed_rank(c - p)
+    assert stat == float(ref.statistic)
+    assert pv == pytest.approx(float(ref.pvalue), rel=1e-12, abs=1e-300)

@@ -41,13 +41,15 @@ LEFT JOIN diff d
   ON s.scope = 'all' OR d.ticker IN (SELECT ticker FROM rollout_tickers)
 GROUP BY s.scope;
 
+-- From ticker_ticks (observations per ticker, counted once when the evidence opens), not from
+-- three more scans of the observations.
 CREATE VIEW rollout AS
 SELECT (SELECT count(*) FROM rollout_tickers) AS reported,
-       (SELECT count(DISTINCT ticker) FROM observations
+       (SELECT count(*) FROM ticker_ticks
          WHERE ticker IN (SELECT ticker FROM rollout_tickers)) AS observed_tickers,
-       (SELECT count(*) FROM observations
+       (SELECT coalesce(sum(ticks), 0)::BIGINT FROM ticker_ticks
          WHERE ticker IN (SELECT ticker FROM rollout_tickers)) AS ticks,
-       (SELECT count(DISTINCT ticker) FROM observations) AS all_tickers;
+       (SELECT count(*) FROM ticker_ticks) AS all_tickers;
 
 -- Latency ratio status: PASS only when the whole 95 % CI is within the threshold; FAIL only when
 -- the whole CI is beyond the threshold plus the calibrated noise floor; anything between is

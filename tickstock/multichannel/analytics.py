@@ -73,6 +73,12 @@ class MarketAnalyticsManager:
             AnalyticsRecord(self._now, "event_count", component, event_type, float(count))
         )
 
+    @property
+    def next_due(self) -> float:
+        """The time from which `due` answers True (−inf before the first sync)."""
+        last = self._last_sync
+        return float("-inf") if last is None else last + self.sync_interval_seconds
+
     def due(self, now: float) -> bool:
         return self._last_sync is None or now - self._last_sync >= self.sync_interval_seconds
 

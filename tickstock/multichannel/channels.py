@@ -14,11 +14,13 @@ import copy
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from tickstock.clock import Clock, TickClock
+from tickstock.legacy.stock_data import StockData
+from tickstock.legacy.tick import TickData
 from tickstock.multichannel.config import ChannelType, TickChannelConfig
 from tickstock.multichannel.faults import ChannelFaults
 
@@ -35,6 +37,41 @@ _SECTIONS_DETECT = (
 _SECTIONS = tuple(s for s, _, _ in _SECTIONS_DETECT)
 
 
+def copy_tick(tick: TickData) -> TickData:
+    """A shallow copy of a TickData, field by field: what `copy.copy` gives, ~10× cheaper (the
+    channel copies every tick). tests/test_multichannel_channels.py checks it covers every field."""
+    c = object.__new__(TickData)
+    c.ticker = tick.ticker
+    c.price = tick.price
+    c.volume = tick.volume
+    c.timestamp = tick.timestamp
+    c.source = tick.source
+    c.event_type = tick.event_type
+    c.bid = tick.bid
+    c.ask = tick.ask
+    c.market_status = tick.market_status
+    c.tick_open = tick.tick_open
+    c.tick_high = tick.tick_high
+    c.tick_low = tick.tick_low
+    c.tick_close = tick.tick_close
+    c.day_high = tick.day_high
+    c.day_low = tick.day_low
+    c.open_price = tick.open_price
+    c.market_open_price = tick.market_open_price
+    c.previous_close = tick.previous_close
+    c.tick_volume = tick.tick_volume
+    c.tick_trade_size = tick.tick_trade_size
+    c.accumulated_volume = tick.accumulated_volume
+    c.tick_vwap = tick.tick_vwap
+    c.vwap = tick.vwap
+    c.tick_start_timestamp = tick.tick_start_timestamp
+    c.tick_end_timestamp = tick.tick_end_timestamp
+    c.processed_at = tick.processed_at
+    c.effective_volume = tick.effective_volume
+    c.effective_vwap = tick.effective_vwap
+    return c
+
+
 class ChannelStatus(Enum):
     INITIALIZING = "initializing"
     ACTIVE = "active"
@@ -43,16 +80,23 @@ class ChannelStatus(Enum):
     STOPPED = "stopped"
 
 
-@dataclass(frozen=True, slots=True)
-class ProcessingResult:
-    """One channel call: its events, errors, measured time and the modelled time decisions use."""
+#: The metadata of a result that has none (read-only, so the shared default cannot drift).
+NO_METADATA: Mapping[str, Any] = MappingProxyType({})
+
+
+class ProcessingResult(NamedTuple):
+    """One channel call: its events, errors, measured time and the modelled time decisions use.
+
+    An immutable NamedTuple rather than a frozen dataclass: two are built per tick on the channel
+    path, and a frozen dataclass's `object.__setattr__` per field costs ~10× a tuple.
+    """
 
     success: bool
     events: tuple[Any, ...] = ()
     errors: tuple[str, ...] = ()
     processing_time_ms: float = 0.0
     modelled_time_ms: float = 0.0
-    metadata: Mapping[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = NO_METADATA
 
 
 class ChannelMetrics:
@@ -153,23 +197,32 @@ class ProcessingChannel(ABC):
 
     def is_healthy(self) -> bool:
         """ACTIVE/PAUSED, circuit closed, error rate ≤ 10 %, avg ≤ 5000 ms, queue ≤ 90 %."""
-        return (
-            self.status in (ChannelStatus.ACTIVE, ChannelStatus.PAUSED)
-            and not self.circuit_open
-            and self.metrics.error_rate <= MAX_ERROR_RATE
-            and self.metrics.avg_processing_time_ms <= MAX_AVG_PROCESSING_MS
-            and self.queue_size / max(self.max_queue_size, 1) <= MAX_QUEUE_UTILISATION
-        )
+        # the router asks this on every datum: the same tests, in the same order (reading the
+        # circuit may close it), without the property calls
+        status = self.status
+        if status is not ChannelStatus.ACTIVE and status is not ChannelStatus.PAUSED:
+            return False
+        if self._circuit_open_until is not None and self.circuit_open:
+            return False
+        m = self.metrics
+        calls = m.processed_count + m.error_count
+        if calls and not (
+            m.error_count / calls <= MAX_ERROR_RATE
+            and m.total_processing_time_ms / calls <= MAX_AVG_PROCESSING_MS
+        ):
+            return False
+        return self.queue_size / max(self.max_queue_size, 1) <= MAX_QUEUE_UTILISATION
 
     def process_with_metrics(self, data: Any) -> ProcessingResult:
         """Run `process_data` behind the circuit breaker and fault injector, recording metrics."""
-        if self.circuit_open:
+        if self._circuit_open_until is not None and self.circuit_open:
             return ProcessingResult(False, errors=(f"{self.name}: circuit open",))
         started = time.perf_counter()
         modelled = 0.0
+        faults = self.faults
         try:
-            if self.faults is not None and self.faults.active:
-                modelled = self.faults.apply(getattr(data, "ticker", ""))
+            if faults is not None and faults.active:
+                modelled = faults.apply(getattr(data, "ticker", ""))
             if not self.validate_data(data):
                 raise ValueError(f"{self.name}: invalid data {type(data).__name__}")
             result = self.process_data(data)
@@ -178,7 +231,8 @@ class ProcessingChannel(ABC):
             events = result.events
             metadata = result.metadata
         except Exception as exc:  # a failing channel is data for the router, not a crash
-            success, events, errors, metadata = False, (), (f"{type(exc).__name__}: {exc}",), {}
+            success, events, errors = False, (), (f"{type(exc).__name__}: {exc}",)
+            metadata = NO_METADATA
         elapsed = (time.perf_counter() - started) * 1000.0
         self._record(success, len(events), elapsed)
         return ProcessingResult(success, events, errors, elapsed, modelled, metadata)
@@ -253,8 +307,13 @@ class TickChannel(ProcessingChannel):
         """All detectors on: the legacy EventDetector itself; otherwise only the enabled ones."""
         config = self.config
         detector = self._detector
-        if all(config.detector_enabled(s) for s in _SECTIONS):
-            return list(detector.detect_events(tick, stock_data))
+        # `detector_enabled` of each section, read straight from the (mutable) section dicts
+        if (
+            config.highlow_detection.get("enabled", True)
+            and config.trend_detection.get("enabled", True)
+            and config.surge_detection.get("enabled", True)
+        ):
+            return detector.detect_events(tick, stock_data)  # a new list per call
         events: list[Any] = []
         for section, attr, method in _SECTIONS_DETECT:
             if not config.detector_enabled(section):
@@ -270,8 +329,11 @@ class TickChannel(ProcessingChannel):
 
     @staticmethod
     def _adapt(tick: Any) -> Any:
-        """TickStock's channel adapter: vwap falls back to price; volumes all = tick volume."""
-        adapted = copy.copy(tick)
+        """TickStock's channel adapter: vwap falls back to price; volumes all = tick volume.
+
+        A copy, so the caller's tick (which legacy may still process) keeps its own values.
+        """
+        adapted = copy_tick(tick) if type(tick) is TickData else copy.copy(tick)
         volume = tick.volume or 0
         adapted.vwap = tick.vwap or tick.price
         adapted.tick_volume = volume
@@ -279,8 +341,6 @@ class TickChannel(ProcessingChannel):
         return adapted
 
     def _stock_data(self, ticker: str, now: float) -> Any:
-        from tickstock.legacy.stock_data import StockData
-
         if self._last_sweep is None:
             self._last_sweep = now
         elif now - self._last_sweep >= CACHE_SWEEP_SECONDS:

@@ -85,6 +85,12 @@ class AutomaticFallbackManager:
                 self.error_tracker.record(exc)
                 await self.sleep(ERROR_BACKOFF_SECONDS)
 
+    @property
+    def next_due(self) -> float:
+        """The time from which `poll` checks (−inf before the first poll, which starts the clock)."""
+        last = self._last_check
+        return float("-inf") if last is None else last + self.check_interval_seconds
+
     def poll(self, now: float) -> FallbackIncident | None:
         """Replay mode: check when 30 s of tick time have passed since the last check."""
         if self._last_check is None:

@@ -57,6 +57,8 @@ class MarketDataServiceIntegrator:
         self.rollout_scope: frozenset[str] | None = None
         #: run after a channel route in replay (drains workers, ticks the publishers)
         self.after_channel_route: Callable[[int], None] | None = None
+        self._clock: Any = None
+        self._clock_set: Callable[[float], None] | None = None
         self.metrics: dict[str, Any] = {
             "total_ticks": 0,
             "channel_requests": 0,
@@ -221,8 +223,11 @@ class MarketDataServiceIntegrator:
 
     def _advance_clock(self, tick_data: Any) -> None:
         clock = getattr(self.market_data_service, "clock", None)
-        if clock is not None and hasattr(clock, "set"):
-            clock.set(float(tick_data.timestamp))
+        if clock is not self._clock:  # resolve the setter once per clock object
+            self._clock = clock
+            self._clock_set = getattr(clock, "set", None) if clock is not None else None
+        if self._clock_set is not None:
+            self._clock_set(float(tick_data.timestamp))
 
     # --- metrics ------------------------------------------------------------------------------
     def get_integration_metrics(self) -> dict[str, Any]:
@@ -307,17 +312,47 @@ def install_multichannel_integration(
     if hasattr(market_data_service, "worker_pool") and not getattr(
         market_data_service, "live", True
     ):
-        integrator.after_channel_route = lambda queued: pump_replay_pipeline(
-            market_data_service, queued
-        )
+        integrator.after_channel_route = ReplayPump(market_data_service)
     return integrator
 
 
-def pump_replay_pipeline(service: Any, queued: int) -> None:
+#: How far before the publishers' next due time the pump starts asking them. Their own test is
+#: `now - last >= interval`; comparing `now` with `last + interval` instead can differ by rounding
+#: (~1e-7 s at epoch magnitudes), so the pump asks from 1 ms early and leaves the decision to them.
+_DUE_MARGIN_SECONDS = 1e-3
+
+
+class ReplayPump:
     """Replay: what the service does after detection — drain workers, tick the publishers.
 
     Live, the worker and publisher threads pick the channel's events up by themselves.
+    `on_tick` is a no-op until a publisher's interval has passed, so the pump skips the calls
+    while the clock (which never moves backwards) is clearly before both publishers' next due
+    time; a cycle run elsewhere (the legacy path) only moves that time later.
     """
+
+    __slots__ = ("service", "_quiet_until")
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+        self._quiet_until = float("-inf")
+
+    def __call__(self, queued: int) -> None:
+        service = self.service
+        if queued:
+            service.worker_pool.drain()
+        now = service.clock.now()
+        if now < self._quiet_until:
+            return
+        data_publisher, websocket_publisher = service.data_publisher, service.websocket_publisher
+        data_publisher.on_tick(now)
+        websocket_publisher.on_tick(now)
+        next_due = min(data_publisher.next_due, websocket_publisher.next_due)
+        self._quiet_until = next_due - _DUE_MARGIN_SECONDS
+
+
+def pump_replay_pipeline(service: Any, queued: int) -> None:
+    """Replay: drain workers and tick the publishers once (`ReplayPump` without its memory)."""
     if queued:
         service.worker_pool.drain()
     now = service.clock.now()

@@ -126,6 +126,12 @@ class SystemMonitor:
             return None
         return float(value)
 
+    @property
+    def next_due(self) -> float:
+        """The time from which `maybe_evaluate` evaluates (−inf before the first evaluation)."""
+        last = self._last_check
+        return float("-inf") if last is None else last + self.check_interval_seconds
+
     def maybe_evaluate(self, now: float) -> list[Alert]:
         """Evaluate when the check interval has passed on the caller's clock."""
         if self._last_check is not None and now - self._last_check < self.check_interval_seconds:

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from tickstock.multichannel.channels import ProcessingChannel, ProcessingResult
 from tickstock.multichannel.config import ChannelType
@@ -51,9 +51,12 @@ class RouterConfig:
     deterministic_timing: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class RouteOutcome:
-    """What happened to one datum: status, channel, the channel result and events forwarded."""
+class RouteOutcome(NamedTuple):
+    """What happened to one datum: status, channel, the channel result and events forwarded.
+
+    An immutable NamedTuple rather than a frozen dataclass: one is built per tick (see
+    ProcessingResult).
+    """
 
     status: RouteStatus
     channel: str | None = None
@@ -94,6 +97,14 @@ def identify_data_type(data: Any) -> ChannelType | None:
     return None
 
 
+class _RoutePlan(NamedTuple):
+    """What routing a datum of one class needs before choosing among channels."""
+
+    data_type: ChannelType | None
+    type_name: str
+    candidates: tuple[ProcessingChannel, ...]
+
+
 class DataChannelRouter:
     """Routes data to channels and forwards their events to the event system."""
 
@@ -115,11 +126,30 @@ class DataChannelRouter:
         self._ema_ms: float | None = None
         self._decision_ema_ms: float | None = None
         self._total_ms = 0.0
+        #: per datum class: its type, the type's name and its channels (a dict is never cached:
+        #: its type depends on its keys). Cleared when a channel registers.
+        self._plans: dict[type, _RoutePlan] = {}
 
     def register_channel(self, channel: ProcessingChannel) -> None:
         if any(c.name == channel.name for c in self.channels):
             raise ValueError(f"a channel named {channel.name!r} is already registered")
         self.channels.append(channel)
+        self._plans.clear()
+
+    def _plan(self, data: Any) -> _RoutePlan:
+        """`identify_data_type` and the channels of that type, remembered per class."""
+        plan = self._plans.get(type(data))
+        if plan is None:
+            data_type = identify_data_type(data)
+            candidates = tuple(
+                c
+                for c in self.channels
+                if data_type is not None and c.get_channel_type() is data_type
+            )
+            plan = _RoutePlan(data_type, data_type.value if data_type else "unknown", candidates)
+            if not isinstance(data, dict):
+                self._plans[type(data)] = plan
+        return plan
 
     def route_data(
         self, data: Any, timeout_ms: float | None = None, forward: bool = True
@@ -130,19 +160,21 @@ class DataChannelRouter:
             return RouteOutcome(RouteStatus.DISABLED)
         started = time.perf_counter()
         self.attempts += 1
-        data_type = identify_data_type(data)
-        channel = self._select_channel(data_type) if data_type is not None else None
+        plan = self._plan(data)
+        channel = self._select_channel(plan.candidates) if plan.data_type is not None else None
         if channel is None:
             self.failed += 1
             return RouteOutcome(RouteStatus.NO_CHANNEL)
-        self.routes_by_type[data_type.value if data_type else "unknown"] += 1
+        self.routes_by_type[plan.type_name] += 1
         self.routes_by_channel[channel.name] += 1
         result = channel.process_with_metrics(data)
         limit = self.config.routing_timeout_ms
         if timeout_ms is not None:
             limit = min(limit, timeout_ms)
-        measured = (time.perf_counter() - started) * 1000.0
-        decided = result.modelled_time_ms if self.config.deterministic_timing else measured
+        if self.config.deterministic_timing:
+            decided = result.modelled_time_ms
+        else:
+            decided = (time.perf_counter() - started) * 1000.0
         forwarded = 0
         if not result.success:
             status = RouteStatus.FAILED
@@ -170,11 +202,19 @@ class DataChannelRouter:
         self.events_forwarded += accepted
         return accepted
 
-    def _select_channel(self, data_type: ChannelType) -> ProcessingChannel | None:
-        candidates = [c for c in self.channels if c.get_channel_type() is data_type]
+    def _select_channel(
+        self, candidates: tuple[ProcessingChannel, ...]
+    ) -> ProcessingChannel | None:
+        """A healthy channel among the candidates (all of the datum's type), by the strategy."""
         if not candidates:
             return None
-        healthy = [c for c in candidates if c.is_healthy()]
+        if len(candidates) == 1:  # the common case, without building lists
+            only = candidates[0]
+            if only.is_healthy():
+                return only
+            healthy: list[ProcessingChannel] = []
+        else:
+            healthy = [c for c in candidates if c.is_healthy()]
         if not healthy:
             if not self.config.enable_fallback_routing:
                 return None

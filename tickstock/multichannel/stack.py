@@ -33,6 +33,8 @@ from tickstock.multichannel.rollout import PHASES, check_phase, flags_for_phase
 from tickstock.multichannel.ticker_rollout import ObservedTickerStats, SmartTickerRollout
 from tickstock.stacks import LegacyStack
 
+#: How early (tick-time seconds) `_after_tick` starts asking the monitors before they are due.
+_DUE_MARGIN_SECONDS = 1e-3
 #: Fields that differ between stacks without meaning a behaviour change (see legacy's list).
 MULTICHANNEL_IGNORABLE_FIELDS = ("event_id", "surge_age")
 _LEGACY_KEYS = frozenset({"mode", "tickstock", "config_file", "environment", "universes", "users"})
@@ -114,6 +116,7 @@ class MultichannelStack(LegacyStack):
         self.dashboard = PerformanceComparisonDashboard()
         self._seen: set[str] = set()
         self._idle_at = 0  # router attempts at the last analytics sync (0: nothing routed yet)
+        self._quiet_until = float("-inf")  # tick time before which no monitor is due
         self._configure_flags(config)
 
     # --- configuration ------------------------------------------------------------------------
@@ -219,11 +222,18 @@ class MultichannelStack(LegacyStack):
         attempts = self.router.attempts
         if attempts == self._idle_at:
             return  # the router did nothing since the last check: monitors would see the same
-        self.monitor.maybe_evaluate(now)
+        if now < self._quiet_until:
+            return  # none of the three below is due yet: each would return without a change
+        monitor, fallback, analytics = self.monitor, self.fallback, self.analytics
+        monitor.maybe_evaluate(now)
         if self.automatic_fallback:
-            self.fallback.poll(now)
-        if self.analytics.on_tick(now, self.router.channels):
+            fallback.poll(now)
+        if analytics.on_tick(now, self.router.channels):
             self._idle_at = attempts
+        # each tests `now - last < interval`; the margin keeps rounding on their side
+        # (the fallback's time counts even when switched off, in case it is switched on later)
+        next_due = min(monitor.next_due, fallback.next_due, analytics.analytics_manager.next_due)
+        self._quiet_until = next_due - _DUE_MARGIN_SECONDS
 
     def stats(self) -> dict[str, Any]:
         legacy = super().stats()
