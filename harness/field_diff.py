@@ -63,7 +63,8 @@ def _expand(con: duckdb.DuckDBPyConnection, level: str) -> None:
              c as (select pair_id, prefix, ca, unnest(ck) as k, unnest(cv) as v from odd)
         select coalesce(p.pair_id, c.pair_id), coalesce(p.prefix, c.prefix), coalesce(p.k, c.k),
                coalesce(p.pa, c.ca), p.v, c.v
-        from p full outer join c on p.pair_id = c.pair_id and p.k = c.k and p.pa = c.ca
+        from p full outer join c on p.pair_id = c.pair_id and p.prefix = c.prefix and p.k = c.k
+                       and p.pa = c.ca
         where p.v is distinct from c.v"""
     )
     con.execute(
