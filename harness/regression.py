@@ -212,7 +212,7 @@ def gate_replayed(
     )
     try:
         accepted, declared = evidence.con.execute(
-            "SELECT (SELECT count(*) FROM diff WHERE class <> 'match' AND accepted_by IS NOT NULL), "
+            "SELECT (SELECT accepted FROM diff_counts WHERE scope = 'all'), "
             "(SELECT count(*) FROM rule_expectations)"
         ).fetchone() or (0, 0)
         key = run_key(evidence.manifest)

@@ -34,7 +34,8 @@ SELECT 'accepted_rows[' || e.id || ']', coalesce(a.n, 0)::DOUBLE,
                          WHEN coalesce(a.n, 0) > e.expected THEN ': more than known, a new divergence hides under the rule'
                          ELSE ': fewer than known, a known divergence changed or went away (update the count)' END END
 FROM rule_expectations e
-LEFT JOIN (SELECT accepted_by, count(*) AS n FROM diff WHERE accepted_by IS NOT NULL GROUP BY 1) a
+LEFT JOIN (SELECT unnest(map_keys(by_rule)) AS accepted_by, unnest(map_values(by_rule)) AS n
+           FROM diff_counts WHERE scope = 'all') a
   ON a.accepted_by = e.id
 UNION ALL
 -- Once the file declares counts for this run's key, every rule accepting rows here must declare one.
@@ -44,9 +45,9 @@ SELECT 'accepted_rows_undeclared', coalesce(sum(n), 0)::DOUBLE, '= 0',
             ELSE printf('%d rows accepted by rules without a declared count for %s: %s', sum(n)::BIGINT, any_value(k),
                         string_agg(accepted_by || ' ' || n, ', ' ORDER BY accepted_by)) END
 FROM (SELECT (SELECT any_value(run_key) FROM rule_expectations) AS k) kk
-LEFT JOIN (SELECT accepted_by, count(*) AS n FROM diff
-           WHERE accepted_by IS NOT NULL AND accepted_by NOT IN (SELECT id FROM rule_expectations)
-           GROUP BY 1) u ON true
+LEFT JOIN (SELECT * FROM (SELECT unnest(map_keys(by_rule)) AS accepted_by, unnest(map_values(by_rule)) AS n
+                          FROM diff_counts WHERE scope = 'all')
+           WHERE accepted_by NOT IN (SELECT id FROM rule_expectations)) u ON true
 HAVING EXISTS (SELECT 1 FROM rule_expectations)
 UNION ALL
 SELECT 'ready_for_next_phase', m.success_rate_percent, '>= 95 % success',

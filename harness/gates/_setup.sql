@@ -35,7 +35,9 @@ SELECT s.scope,
        count(*) FILTER (d.class = 'missing' AND d.accepted_by IS NULL) AS missing,
        count(*) FILTER (d.class = 'extra' AND d.accepted_by IS NULL) AS extra,
        count(*) FILTER (d.class = 'field_mismatch' AND d.accepted_by IS NULL) AS field_mismatch,
-       count(*) FILTER (d.class = 'order' AND d.accepted_by IS NULL) AS order_diff
+       count(*) FILTER (d.class = 'order' AND d.accepted_by IS NULL) AS order_diff,
+       -- rows accepted per rule id (MAP), for the declared-count checks: same single scan
+       histogram(d.accepted_by) FILTER (d.class <> 'match' AND d.accepted_by IS NOT NULL) AS by_rule
 FROM (VALUES ('all'), ('rollout')) s(scope)
 LEFT JOIN diff d
   ON s.scope = 'all' OR d.ticker IN (SELECT ticker FROM rollout_tickers)
