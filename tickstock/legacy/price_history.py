@@ -42,6 +42,9 @@ class WindowComponents(NamedTuple):
     volume: float
 
 
+_components = tuple.__new__  # WindowComponents without the generated __new__'s Python frame
+
+
 @lru_cache(maxsize=8)
 def _powers(decay: float) -> tuple[float, ...]:
     return tuple(decay**k for k in range(_TRIM_AT + 2))
@@ -268,7 +271,7 @@ class PriceHistory:
             prev_a = a
             n = end - a
             if n < 2:
-                result = WindowComponents(n, 0, 0, 0)
+                result = _components(WindowComponents, (n, 0, 0, 0))
                 out.append(result)
                 continue
             # price: Σ w·Δ / (1 % of the mean price)
@@ -298,7 +301,7 @@ class PriceHistory:
                     if avg > 0:
                         qc = (eq_end - powers[nq - 1] * eq[s]) / totals[nq - 1] / avg / 3
                         qc = -1 if qc < -1 else 1 if qc > 1 else qc
-            result = WindowComponents(n, pc, vc, qc)
+            result = _components(WindowComponents, (n, pc, vc, qc))
             out.append(result)
         return tuple(out)
 

@@ -66,6 +66,7 @@ class SurgeDetector:
         self.quality_tracking: dict[str, list[float]] = {}  # ticker → [last_time, count]
         self._period: dict[str, tuple[float, int]] = {}
         self._thresholds: dict[tuple[str, str, str], SurgeThresholds] = {}
+        self._evaluator = surge_engine.AdaptiveEvaluator(config)
         self._emitted = 0
 
     def period_timing(self, period: str) -> tuple[float, int]:
@@ -122,7 +123,10 @@ class SurgeDetector:
         if surge is None:
             surge = stock_data.surge_data = SurgeData()
         period = market_period(tick.timestamp)
-        interval, min_points = self.period_timing(period)
+        timing = self._period.get(period)
+        if timing is None:
+            timing = self.period_timing(period)
+        interval, min_points = timing
         if now - surge.last_check_time < interval:
             return []  # inside the check interval: not even buffered (TickStock quirk)
         price = tick.price
@@ -139,16 +143,16 @@ class SurgeDetector:
         actual = tick_volume if tick_volume is not None and tick_volume > 0 else tick.volume
         if actual is None or actual <= 0:
             return []
-        vwap = tick.vwap
+        tick_vwap = tick.tick_vwap
         buffer.append(
-            SurgePoint(price, actual, now, tick.tick_vwap if tick.tick_vwap is not None else vwap,
+            SurgePoint(price, actual, now, tick_vwap if tick_vwap is not None else tick.vwap,
                        tick.tick_trade_size)
         )  # fmt: skip
         if len(buffer) < min_points:
             return []
         metrics = surge_engine.surge_metrics(buffer, price, actual, now, interval)
-        cond = surge_engine.evaluate_adaptive(metrics, th, self.config)
-        if not cond.is_surge:
+        cond = self._evaluator.evaluate(metrics, th)
+        if cond is None:
             return []
         if not self._quality_ok(tick.ticker, metrics, cond, period, now):
             return []

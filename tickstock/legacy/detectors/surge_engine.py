@@ -102,8 +102,11 @@ def evaluate(
     volume_threshold: float,
     mode: str,
     config: Any,
+    compensation: tuple[float, float, float, float] | None = None,
 ) -> tuple[bool, bool, bool, str, dict[str, Any]]:
-    """Apply one detection mode: (is_surge, is_price, is_volume, trigger, adaptive details)."""
+    """Apply one detection mode: (is_surge, is_price, is_volume, trigger, adaptive details).
+    `compensation` is ADAPTIVE's (price, volume, min price %, min volume %) when the caller has
+    already read them from `config`."""
     pct_abs = abs(metrics.price_change_pct)
     abs_change = abs(metrics.price_change_abs)
     vol_mult = metrics.volume_multiplier
@@ -118,11 +121,9 @@ def evaluate(
         if is_surge:
             trigger = "price_and_volume"
     elif mode == "ADAPTIVE":
-        g = config.get
-        price_comp = g("SURGE_PRICE_COMPENSATION_MULTIPLIER", 1.5)
-        volume_comp = g("SURGE_VOLUME_COMPENSATION_MULTIPLIER", 2.0)
-        min_price_pct = g("SURGE_MIN_PRICE_THRESHOLD_PCT", 0.5)
-        min_volume_pct = g("SURGE_MIN_VOLUME_THRESHOLD_PCT", 0.7)
+        if compensation is None:
+            compensation = adaptive_compensation(config)
+        price_comp, volume_comp, min_price_pct, min_volume_pct = compensation
         both = meets_price and meets_volume
         strong_price = (
             pct_abs >= threshold_pct * price_comp and abs_change >= min_dollar * price_comp
@@ -172,6 +173,17 @@ def evaluate(
     return is_surge, is_price, is_volume, trigger, details
 
 
+def adaptive_compensation(config: Any) -> tuple[float, float, float, float]:
+    """ADAPTIVE mode's (price compensation, volume compensation, min price %, min volume %)."""
+    g = config.get
+    return (
+        g("SURGE_PRICE_COMPENSATION_MULTIPLIER", 1.5),
+        g("SURGE_VOLUME_COMPENSATION_MULTIPLIER", 2.0),
+        g("SURGE_MIN_PRICE_THRESHOLD_PCT", 0.5),
+        g("SURGE_MIN_VOLUME_THRESHOLD_PCT", 0.7),
+    )
+
+
 def score(
     metrics: SurgeMetrics,
     threshold_pct: float,
@@ -195,19 +207,8 @@ def score(
     return price_score, volume_score, total, _strength(total)
 
 
-def evaluate_adaptive(
-    metrics: SurgeMetrics, thresholds: SurgeThresholds, config: Any
-) -> SurgeConditions:
-    """`evaluate_surge_conditions_adaptive`: dynamic thresholds, period-dependent mode."""
-    threshold_pct = thresholds.price_threshold_pct
-    direction = metrics.direction
-    dir_mult = 1.0
-    if direction == "up":
-        dir_mult = config.get("SURGE_UP_THRESHOLD_MULTIPLIER", 1.0)
-    elif direction == "down":
-        dir_mult = config.get("SURGE_DOWN_THRESHOLD_MULTIPLIER", 1.0)
-    threshold_pct *= dir_mult
-    period = thresholds.market_period
+def detection_mode(period: str, config: Any) -> str:
+    """The adaptive evaluation's mode for a period: its SURGE_DETECTION_MODE_<P>, else by period."""
     mode = config.get(f"SURGE_DETECTION_MODE_{period}", None)
     if mode is None:
         if period in ("AFTERHOURS", "PREMARKET"):
@@ -216,32 +217,83 @@ def evaluate_adaptive(
             mode = "STRICT"
         else:
             mode = config.get("SURGE_DETECTION_MODE_DEFAULT", "STRICT")
-    volume_threshold = thresholds.volume_threshold
-    is_surge, is_price, is_volume, trigger, _ = evaluate(
-        metrics, threshold_pct, thresholds.min_dollar_change, volume_threshold, mode, config
-    )
-    price_score, volume_score, total, strength = score(
-        metrics,
-        threshold_pct,
-        volume_threshold,
-        is_volume,
-        config.get("SURGE_SCORE_PRICE_WEIGHT", 50),
-        config.get("SURGE_SCORE_VOLUME_WEIGHT", 50),
-    )
-    used = {
-        "price_threshold_pct": threshold_pct,
-        "min_dollar_change": thresholds.min_dollar_change,
-        "volume_threshold": volume_threshold,
-        "direction_multiplier": dir_mult,
-        "detection_mode": mode,
-        "market_period": period,
-        "price_band": thresholds.price_band,
-        "volatility_class": thresholds.volatility_class,
-        "global_sensitivity": thresholds.global_sensitivity,
-    }
-    return SurgeConditions(
-        is_surge, is_price, is_volume, trigger, total, strength, price_score, volume_score, used
-    )
+    return mode  # type: ignore[no-any-return]
+
+
+def evaluate_adaptive(
+    metrics: SurgeMetrics, thresholds: SurgeThresholds, config: Any
+) -> SurgeConditions:
+    """`evaluate_surge_conditions_adaptive`: dynamic thresholds, period-dependent mode."""
+    conditions = AdaptiveEvaluator(config).evaluate(metrics, thresholds, surges_only=False)
+    assert conditions is not None
+    return conditions
+
+
+class AdaptiveEvaluator:
+    """`evaluate_adaptive` with the configuration read once (per period for the mode)."""
+
+    __slots__ = ("_config", "_up", "_down", "_price_weight", "_volume_weight", "_comp", "_modes")
+
+    def __init__(self, config: Any) -> None:
+        g = config.get
+        self._config = config
+        self._up = g("SURGE_UP_THRESHOLD_MULTIPLIER", 1.0)
+        self._down = g("SURGE_DOWN_THRESHOLD_MULTIPLIER", 1.0)
+        self._price_weight = g("SURGE_SCORE_PRICE_WEIGHT", 50)
+        self._volume_weight = g("SURGE_SCORE_VOLUME_WEIGHT", 50)
+        self._comp = adaptive_compensation(config)
+        self._modes: dict[str, str] = {}
+
+    def evaluate(
+        self, metrics: SurgeMetrics, thresholds: SurgeThresholds, surges_only: bool = True
+    ) -> SurgeConditions | None:
+        """The conditions; with `surges_only`, None instead when they are not a surge."""
+        threshold_pct = thresholds.price_threshold_pct
+        direction = metrics.direction
+        dir_mult = 1.0
+        if direction == "up":
+            dir_mult = self._up
+        elif direction == "down":
+            dir_mult = self._down
+        threshold_pct *= dir_mult
+        period = thresholds.market_period
+        mode = self._modes.get(period)
+        if mode is None:
+            mode = self._modes[period] = detection_mode(period, self._config)
+        volume_threshold = thresholds.volume_threshold
+        is_surge, is_price, is_volume, trigger, _ = evaluate(
+            metrics,
+            threshold_pct,
+            thresholds.min_dollar_change,
+            volume_threshold,
+            mode,
+            self._config,
+            self._comp,
+        )
+        if surges_only and not is_surge:
+            return None
+        price_score, volume_score, total, strength = score(
+            metrics,
+            threshold_pct,
+            volume_threshold,
+            is_volume,
+            self._price_weight,
+            self._volume_weight,
+        )
+        used = {
+            "price_threshold_pct": threshold_pct,
+            "min_dollar_change": thresholds.min_dollar_change,
+            "volume_threshold": volume_threshold,
+            "direction_multiplier": dir_mult,
+            "detection_mode": mode,
+            "market_period": period,
+            "price_band": thresholds.price_band,
+            "volatility_class": thresholds.volatility_class,
+            "global_sensitivity": thresholds.global_sensitivity,
+        }
+        return SurgeConditions(
+            is_surge, is_price, is_volume, trigger, total, strength, price_score, volume_score, used
+        )
 
 
 _STATIC_MATRIX = (

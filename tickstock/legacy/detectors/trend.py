@@ -124,7 +124,11 @@ class TrendDetector:
             _write_vwap_state(stock_data, price, vwap)
             return []
         if size >= 10:
-            volatility = trend_engine.volatility_category(history, now)
+            if history.ordered:  # volatility_category, without re-checking the length
+                n, mean, std = history.price_dispersion(now - 300)
+                volatility = trend_engine.dispersion_category(n, mean, std)
+            else:
+                volatility = trend_engine.volatility_category(history, now)
             if volatility != "NORMAL":
                 th = by_volatility.get(volatility) or self.dynamic_thresholds(
                     period, bucket, volatility

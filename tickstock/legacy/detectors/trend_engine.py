@@ -311,6 +311,11 @@ def volatility_category(history: PriceHistory, now: float, window_seconds: float
         n = len(prices)
         mean = sum(prices) / n if n else 0.0
         std = (sum((x - mean) ** 2 for x in prices) / (n - 1)) ** 0.5 if n > 1 else 0.0
+    return dispersion_category(n, mean, std)
+
+
+def dispersion_category(n: int, mean: float, std: float) -> str:
+    """HIGH (std > 2 % of the mean) / LOW (< 0.5 %) / NORMAL; NORMAL for < 3 prices."""
     if n < 3 or mean <= 0:
         return "NORMAL"
     pct = std / mean * 100

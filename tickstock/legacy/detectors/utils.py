@@ -150,7 +150,7 @@ def calculate_surge_volatility(buffer: Any, now: float, lookback_seconds: float 
     mean = sum(prices) / n
     if mean <= 0:
         return "NORMAL"
-    var = sum((x - mean) ** 2 for x in prices) / (n - 1)
+    var = sum([(x - mean) ** 2 for x in prices]) / (n - 1)
     pct = var**0.5 / mean * 100
     if pct > 2.0:
         return "HIGH"
