@@ -1,13 +1,20 @@
-"""Benchmark: `harness report` on a synthetic 10M-tick run directory (target ≤ 5 s).
+"""Benchmark: the whole `harness report RUN` command on a 10M-tick run (target ≤ 5 s wall).
 
-Writes a run in the run-dir contract (observations in 2M-row parts, events and diff for ~2 % of
-ticks) under a temp dir, then times build_report (gates of all phases + stats + plots + HTML).
-Usage: python benchmarks/bench_report.py [TICKS]
+Times the command as a user runs it — a fresh process, imports included, until report.html is
+written — and prints wall and CPU time next to the target. RUN is a finished run directory
+(e.g. a sharded 10M-tick replay); it is not modified: its files are hard-linked into a scratch
+run directory that receives the report. Without RUN, a synthetic run in the run-dir
+contract (observations in 2M-row parts, events and diff for ~2 % of ticks) is written first.
+Usage: python benchmarks/bench_report.py [RUN_DIR | TICKS]   (default: 10,000,000 synthetic ticks)
 """
 
 from __future__ import annotations
 
 import json
+import os
+import resource
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -16,8 +23,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-from harness.report import build_report
 
 TARGET_S = 5.0
 T0 = 1_773_133_200_000_000_000  # 2026-03-10 09:00 UTC
@@ -80,15 +85,64 @@ def make_run(root: Path, ticks: int) -> Path:
     return run
 
 
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)  # same data, no copy; the report only ever adds new files
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def scratch_copy(src: Path, root: Path) -> Path:
+    """A run directory of hard links to `src`'s files (copies across devices): the report goes there.
+
+    Not symlinks: the evidence's sandbox only reads files whose real path is inside the run.
+    """
+    run = root / src.name
+    skip = shutil.ignore_patterns("report.*", "plots", "verdict.json", "junit.xml", ".*")
+    shutil.copytree(src, run, copy_function=_link_or_copy, ignore=skip)
+    for small in run.glob("*.json"):  # rewritten atomically by nobody, but keep them private
+        data = small.read_bytes()
+        small.unlink()
+        small.write_bytes(data)
+    return run
+
+
+def time_command(run: Path) -> tuple[float, float, str]:
+    """Wall and CPU seconds of `harness report RUN` in a fresh interpreter, and its output."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "report", str(run)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    ).stdout
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, out
+
+
 def main() -> int:
-    ticks = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
+    arg = sys.argv[1] if len(sys.argv) > 1 else "10000000"
     with tempfile.TemporaryDirectory() as tmp:
-        t = time.perf_counter()
-        run = make_run(Path(tmp), ticks)
-        print(f"wrote {ticks:,}-tick run in {time.perf_counter() - t:.1f} s")
-        files = build_report(run)
-        print(f"report for {ticks:,} ticks: {files.seconds:.2f} s (target ≤ {TARGET_S:.0f} s)")
-        return 0 if files.seconds <= TARGET_S else 1
+        if Path(arg).is_dir():
+            run = scratch_copy(Path(arg), Path(tmp))
+            label = f"run {Path(arg).name}"
+        else:
+            ticks = int(arg)
+            t = time.perf_counter()
+            run = make_run(Path(tmp), ticks)
+            print(f"wrote {ticks:,}-tick run in {time.perf_counter() - t:.1f} s")
+            label = f"synthetic {ticks:,}-tick run"
+        wall, cpu, out = time_command(run)
+        print(out.strip().splitlines()[-1])  # the command's own build_report time
+        print(
+            f"harness report on {label}: {wall:.2f} s wall, {cpu:.2f} s CPU "
+            f"(process start to report written; target ≤ {TARGET_S:.0f} s wall on 2 cores)"
+        )
+        return 0 if wall <= TARGET_S else 1
 
 
 if __name__ == "__main__":

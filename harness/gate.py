@@ -254,6 +254,22 @@ def overall(results: list[GateResult]) -> Verdict:
     return decide(tuple(c for r in results for c in r.checks)) if results else Verdict.INCONCLUSIVE
 
 
+def open_run_evidence(
+    run_dir: Path,
+    *,
+    accept: Path | None = None,
+    today: dt.date | None = None,
+    reports_dir: Path | None = None,
+    seed: int = 0,
+) -> Evidence:
+    """Open a run with its accepted-differences rules and its recording's A/A noise floor."""
+    manifest = load_manifest(run_dir)
+    rules = load_rules(accept) if accept is not None else EMPTY
+    reports = reports_dir if reports_dir is not None else run_dir.resolve().parent.parent
+    noise = noise_floor_for(manifest, reports)
+    return open_evidence(run_dir, rules=rules, today=today, noise=noise, seed=seed)
+
+
 def gate_run(
     run_dir: Path,
     phases: tuple[str, ...],
@@ -266,9 +282,7 @@ def gate_run(
     """Open a run with its accepted-differences rules and noise floor, and gate the phases."""
     for p in phases:
         gate_sql(p)
-    manifest = load_manifest(run_dir)
-    rules = load_rules(accept) if accept is not None else EMPTY
-    reports = reports_dir if reports_dir is not None else run_dir.resolve().parent.parent
-    noise = noise_floor_for(manifest, reports)
-    evidence = open_evidence(run_dir, rules=rules, today=today, noise=noise, seed=seed)
+    evidence = open_run_evidence(
+        run_dir, accept=accept, today=today, reports_dir=reports_dir, seed=seed
+    )
     return evidence, evaluate_all(evidence, phases)

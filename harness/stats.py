@@ -295,10 +295,13 @@ def seed_figures(
     to = np.zeros_like(cf) if candidate_timeout is None else np.asarray(candidate_timeout, bool)
     ticks = int(cf.size)
     cand_bad = cf | to
-    both = ~pf & ~cand_bad
-    paired = int(both.sum())
-    p = np.asarray(primary_ns, dtype=np.float64)[both]
-    c = np.asarray(candidate_ns, dtype=np.float64)[both]
+    both = ~(pf | cand_bad)
+    paired = int(np.count_nonzero(both))
+    p = np.asarray(primary_ns, dtype=np.float64)
+    c = np.asarray(candidate_ns, dtype=np.float64)
+    if paired < ticks:
+        p, c = p[both], c[both]
+    bad = int(np.count_nonzero(cand_bad))
 
     def pct(k: float, total: int) -> float:
         return 100.0 * k / total if total else math.nan
@@ -306,13 +309,13 @@ def seed_figures(
     return SeedFigures(
         ticks=ticks,
         paired=paired,
-        success_rate_percent=pct(float((~cand_bad).sum()), ticks),
-        fallback_rate_percent=pct(float(cand_bad.sum()), ticks),
-        win_rate_percent=pct(float((c < p).sum()), paired),
+        success_rate_percent=pct(float(ticks - bad), ticks),
+        fallback_rate_percent=pct(float(bad), ticks),
+        win_rate_percent=pct(float(np.count_nonzero(c < p)), paired),
         avg_time_improvement_ms=float((p - c).mean() / 1e6) if paired else math.nan,
-        primary_error_rate_percent=pct(float(pf.sum()), ticks),
-        candidate_error_rate_percent=pct(float(cf.sum()), ticks),
-        candidate_timeout_rate_percent=pct(float(to.sum()), ticks),
+        primary_error_rate_percent=pct(float(np.count_nonzero(pf)), ticks),
+        candidate_error_rate_percent=pct(float(np.count_nonzero(cf)), ticks),
+        candidate_timeout_rate_percent=pct(float(np.count_nonzero(to)), ticks),
     )
 
 
