@@ -37,17 +37,20 @@ def _strip(col: str, patch: str | None, names: tuple[str, ...] = ()) -> str:
 
 
 def strip_events(con: duckdb.DuckDBPyConnection, ignore: tuple[str, ...]) -> None:
-    """Temp tables `_pj`/`_cj`: each event's JSON minus ignored fields (`s`) and its hash inputs.
+    """Temp tables `_pj`/`_cj`: each event's JSON minus ignored fields (`s`) and its hash (`h`).
 
-    Stripping (json_merge_patch) is the expensive step, so it runs once per event here and
-    both the comparison and the event hashes read the result.
+    Stripping (json_merge_patch) is the expensive step, so it runs once per event here, in the
+    same pass as the event's md5 (see `event_hashes`); the comparison reads `s`.
     """
     patch = ignore_patch(ignore)
     for side, view in (("p", "events_primary"), ("c", "events_candidate")):
         con.execute(
             f"""create or replace temp table _{side}j as
-            select {EID} as eid, tick_seq, emit_seq, emit_index,
-                   {_strip("event_json", patch, ignore)} as s from {view}"""
+            select eid, s, md5_number(tick_seq::varchar || ' ' || emit_seq::varchar || ' '
+                       || (case when emit_seq < 0 then -1 else emit_index end)::varchar
+                       || ' ' || s) as h
+            from (select {EID} as eid, tick_seq, emit_seq, emit_index,
+                         {_strip("event_json", patch, ignore)} as s from {view})"""
         )
     con.execute("create or replace temp table _strip_ignore as select ?::varchar as patch", [patch])
 
@@ -56,19 +59,18 @@ def classify(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
     """Align the events and create temp table `diff`: one row per event pair or unpaired event."""
     align(con, cfg)
     strip_events(con, cfg.ignore)
-    # stripped JSON equal ⇒ match without further work; only pairs still unequal are exploded
-    # into fields (below). pair_id: an event is in at most one pair and eids are ≥ 0, so this is
-    # unique without a row_number() window (which runs single-threaded)
+    # pair_id: an event is in at most one pair and eids are ≥ 0, so this is unique without a
+    # row_number() window (which runs single-threaded)
     con.execute(
-        """create or replace temp table _cmp as
-        select coalesce(x.pid, -1 - x.cid) as pair_id, x.*, pj.s = cj.s as same_json
-        from _pairs x left join _pj pj on pj.eid = x.pid left join _cj cj on cj.eid = x.cid"""
+        "create or replace temp table _cmp as select coalesce(pid, -1 - cid) as pair_id, * from _pairs"
     )
+    # stripped JSON equal ⇒ match without further work; only pairs still unequal are compared
+    # field by field (harness/field_diff.py)
     con.execute(
         """create or replace temp table _todo as
         select x.pair_id, pj.s as p_s, cj.s as c_s
         from _cmp x join _pj pj on pj.eid = x.pid join _cj cj on cj.eid = x.cid
-        where not x.same_json"""
+        where pj.s <> cj.s"""
     )
     field_differences(con, cfg)
     con.execute(
@@ -122,12 +124,7 @@ def event_hashes(con: duckdb.DuckDBPyConnection, ignore: tuple[str, ...]) -> dic
         strip_events(con, ignore)
     out = {}
     for side in ("primary", "candidate"):
-        row = con.execute(
-            f"""select count(*), bit_xor(md5_number(tick_seq::varchar || ' ' || emit_seq::varchar
-                       || ' ' || (case when emit_seq < 0 then -1 else emit_index end)::varchar
-                       || ' ' || s))
-                from _{side[0]}j"""
-        ).fetchone()
+        row = con.execute(f"select count(*), bit_xor(h) from _{side[0]}j").fetchone()
         assert row is not None
         n, x = row
         out[side] = f"{int(n):x}-{int(x or 0) & ((1 << 128) - 1):032x}"

@@ -39,17 +39,15 @@ def _side(v: str, s: str) -> str:
     )
 
 
-def _expand(con: duckdb.DuckDBPyConnection) -> None:
-    """One level: children of the containers in `_lv` whose JSON differs → `_leaves` / `_lv`."""
+def _expand(con: duckdb.DuckDBPyConnection, level: str) -> None:
+    """One level: children of the containers in `level` whose JSON differs → `_leaves` / `_lv`."""
     con.execute(
         f"""create or replace temp table _x as
-        select pair_id, prefix, {_side("pv", "p")}, {_side("cv", "c")} from _lv"""
+        select *, len(list_distinct(pk)) <> len(pk) or len(list_distinct(ck)) <> len(ck) as dup
+        from (select pair_id, prefix, {_side("pv", "p")}, {_side("cv", "c")} from {level})"""
     )
     # duplicate keys: json_tree would pair every copy with every copy; leave those to json_tree
-    con.execute(
-        """insert into _slow select pair_id from _x
-        where len(list_distinct(pk)) <> len(pk) or len(list_distinct(ck)) <> len(ck)"""
-    )
+    con.execute("insert into _slow select pair_id from _x where dup")
     aligned = "pk is not null and ck is not null and pk = ck and pa = ca"
     con.execute(
         f"""create or replace temp table _kids as
@@ -65,7 +63,8 @@ def _expand(con: duckdb.DuckDBPyConnection) -> None:
              c as (select pair_id, prefix, ca, unnest(ck) as k, unnest(cv) as v from odd)
         select coalesce(p.pair_id, c.pair_id), coalesce(p.prefix, c.prefix), coalesce(p.k, c.k),
                coalesce(p.pa, c.ca), p.v, c.v
-        from p full outer join c on p.pair_id = c.pair_id and p.k = c.k and p.pa = c.ca
+        from p full outer join c on p.pair_id = c.pair_id and p.prefix = c.prefix and p.k = c.k
+                       and p.pa = c.ca
         where p.v is distinct from c.v"""
     )
     con.execute(
@@ -119,14 +118,12 @@ def field_differences(
     )
     walk = "false" if reference else "left(p_s, 1) = '{' and left(c_s, 1) = '{'"
     con.execute(f"insert into _slow select pair_id from _todo where not coalesce({walk}, true)")
-    con.execute(
-        f"""create or replace temp table _lv as select pair_id, '' as prefix, p_s as pv, c_s as cv
-        from _todo where {walk}"""
-    )
+    level = f"(select pair_id, '' as prefix, p_s as pv, c_s as cv from _todo where {walk})"
     for _ in range(MAX_DEPTH):
+        _expand(con, level)
+        level = "_lv"
         if con.execute("select count(*) from _lv").fetchone() == (0,):
             break
-        _expand(con)
     con.execute("insert into _slow select pair_id from _lv")  # deeper than MAX_DEPTH
     con.execute("create or replace temp table _slow as select distinct pair_id from _slow")
     con.execute("delete from _leaves where pair_id in (select pair_id from _slow)")

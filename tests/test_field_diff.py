@@ -19,6 +19,7 @@ PAIRS = [
     ({"a": "↓\u0000\\"}, {"a": "↑"}),
     ({"p": 100.0}, {"p": 100.0000001}),
     ([1, 2], [1, 3]),
+    ({"a": {"x": {"y": 0}}}, {"b": {"x": {"y": 0}}}),
 ]
 
 
@@ -68,6 +69,8 @@ def test_differences_name_each_leaf_path_with_both_json_values():
     ]
     assert got[5] == [('"_x"', "1", "2"), ('"a b"."é"', "2", "3")]
     assert got[8] == [("$[1]", "2", "3")]
+    # same keys below different parents are different paths, not a pair
+    assert got[9] == [("a.x.y", "0", None), ("b.x.y", None, "0")]
 
 
 def test_duplicate_keys_fall_back_to_json_tree():
@@ -89,7 +92,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.lists(
         st.tuples(
