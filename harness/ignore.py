@@ -224,10 +224,12 @@ def _rule_predicate(rule: AcceptRule, time_column: str) -> str:
     if rule.classes:
         parts.append("class IN (" + ", ".join(_lit(c) for c in rule.classes) + ")")
     if rule.fields:
+        # every differing field must match one glob; a list lambda, not a correlated unnest
+        # subquery, which DuckDB evaluated row by row (12 s CPU on a 10M-tick run's diff)
         any_field = _glob_any("f.path", rule.fields)
         parts.append(
             "coalesce(len(fields), 0) > 0 AND "
-            f"(SELECT bool_and({any_field}) FROM (SELECT unnest(fields) AS f))"
+            f"list_bool_and(list_transform(fields, lambda f: {any_field}))"
         )
     tod = f"strftime(timezone('America/New_York', {time_column}), '%H:%M')"
     if rule.between:
