@@ -11,10 +11,10 @@ through the injected clock, so the circuit breaker and cache eviction run on tic
 from __future__ import annotations
 
 import copy
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from enum import Enum
+from time import perf_counter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -35,6 +35,8 @@ _SECTIONS_DETECT = (
     ("surge_detection", "surge_detector", "detect_surge"),
 )
 _SECTIONS = tuple(s for s, _, _ in _SECTIONS_DETECT)
+_NUMBER = (int, float)
+_tuple_new = tuple.__new__  # builds a NamedTuple from its fields without its keyword handling
 
 
 def copy_tick(tick: TickData) -> TickData:
@@ -215,9 +217,10 @@ class ProcessingChannel(ABC):
 
     def process_with_metrics(self, data: Any) -> ProcessingResult:
         """Run `process_data` behind the circuit breaker and fault injector, recording metrics."""
+        # runs on every tick: the result is built as a plain tuple, the metrics updated inline
         if self._circuit_open_until is not None and self.circuit_open:
             return ProcessingResult(False, errors=(f"{self.name}: circuit open",))
-        started = time.perf_counter()
+        started = perf_counter()
         modelled = 0.0
         faults = self.faults
         try:
@@ -233,19 +236,21 @@ class ProcessingChannel(ABC):
         except Exception as exc:  # a failing channel is data for the router, not a crash
             success, events, errors = False, (), (f"{type(exc).__name__}: {exc}",)
             metadata = NO_METADATA
-        elapsed = (time.perf_counter() - started) * 1000.0
-        self._record(success, len(events), elapsed)
-        return ProcessingResult(success, events, errors, elapsed, modelled, metadata)
-
-    def _record(self, success: bool, event_count: int, elapsed_ms: float) -> None:
+        elapsed = (perf_counter() - started) * 1000.0
         m = self.metrics
-        m.total_processing_time_ms += elapsed_ms
-        m.last_processing_time_ms = elapsed_ms
+        m.total_processing_time_ms += elapsed
+        m.last_processing_time_ms = elapsed
         if success:
             m.processed_count += 1
-            m.events_generated += event_count
+            m.events_generated += len(events)
             m.consecutive_errors = 0
-            return
+        else:
+            self._record_failure()
+        return _tuple_new(ProcessingResult, (success, events, errors, elapsed, modelled, metadata))
+
+    def _record_failure(self) -> None:
+        """Count a failed call; enough in a row open the circuit for the timeout (tick time)."""
+        m = self.metrics
         m.error_count += 1
         m.consecutive_errors += 1
         if m.consecutive_errors >= self.circuit_breaker_threshold:
@@ -289,7 +294,7 @@ class TickChannel(ProcessingChannel):
         ticker = getattr(data, "ticker", None)
         price = getattr(data, "price", None)
         ts = getattr(data, "timestamp", None)
-        return bool(ticker) and isinstance(price, int | float) and price > 0 and bool(ts)
+        return bool(ticker) and isinstance(price, _NUMBER) and price > 0 and bool(ts)
 
     def process_data(self, data: Any) -> ProcessingResult:
         tick = self._adapt(data)
@@ -301,7 +306,7 @@ class TickChannel(ProcessingChannel):
         events = self._detect_events(tick, stock_data)
         if not before:
             self._refresh(stock_data, tick)
-        return ProcessingResult(True, tuple(events))
+        return _tuple_new(ProcessingResult, (True, tuple(events), (), 0.0, 0.0, NO_METADATA))
 
     def _detect_events(self, tick: Any, stock_data: Any) -> list[Any]:
         """All detectors on: the legacy EventDetector itself; otherwise only the enabled ones."""

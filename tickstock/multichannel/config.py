@@ -13,7 +13,7 @@ default (the channel never falls back to the global config). See docs/known-dive
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -103,13 +103,12 @@ class GlobalConfig(Protocol):
 class DetectorConfigView:
     """Read-only `get(key, default)` over the keys a channel sets; all else is the caller's default."""
 
-    __slots__ = ("_values",)
+    __slots__ = ("_values", "get")
 
     def __init__(self, values: Mapping[str, Any]) -> None:
         self._values = dict(values)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._values.get(key, default)
+        #: `get(key, default=None)`: the dict's own method (detectors read keys on every tick)
+        self.get: Callable[..., Any] = self._values.get
 
     def __contains__(self, key: object) -> bool:
         return key in self._values

@@ -31,6 +31,7 @@ from tickstock.multichannel.integration_config import (
 from tickstock.multichannel.router import DataChannelRouter, RouterConfig, RouteStatus
 
 _HANDLER = "handle_websocket_tick"
+_ROUTED = RouteStatus.ROUTED
 
 
 class MarketDataServiceIntegrator:
@@ -165,10 +166,8 @@ class MarketDataServiceIntegrator:
         m = self.metrics
         m["channel_requests"] += 1
         self._advance_clock(tick_data)
-        outcome = self.channel_router.route_data(
-            tick_data, timeout_ms=self.config.channel_timeout_ms
-        )
-        if outcome.ok:
+        outcome = self.channel_router.route_data(tick_data, self.config.channel_timeout_ms)
+        if outcome.status is _ROUTED:
             m["channel_successes"] += 1
             if self.after_channel_route is not None:
                 self.after_channel_route(outcome.events_forwarded)

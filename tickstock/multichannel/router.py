@@ -12,16 +12,17 @@ timeout is applied when it returns) and the integrator falls back to legacy.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from dataclasses import dataclass
 from enum import Enum
+from time import perf_counter
 from typing import Any, NamedTuple
 
 from tickstock.multichannel.channels import ProcessingChannel, ProcessingResult
 from tickstock.multichannel.config import ChannelType
 
 EMA_ALPHA = 0.1
+_tuple_new = tuple.__new__  # builds a NamedTuple from its fields without its keyword handling
 
 
 class RoutingStrategy(Enum):
@@ -121,8 +122,10 @@ class DataChannelRouter:
         self.fallback_routes = 0
         self.events_forwarded = 0
         self.events_rejected = 0
-        self.routes_by_type: Counter[str] = Counter()
-        self.routes_by_channel: Counter[str] = Counter()
+        # routes per type name / channel name; plain dicts with every key present (cheaper to
+        # count in than a Counter), shown as Counters of the non-zero entries
+        self._type_routes: dict[str, int] = {}
+        self._channel_routes: dict[str, int] = {}
         self._ema_ms: float | None = None
         self._decision_ema_ms: float | None = None
         self._total_ms = 0.0
@@ -134,7 +137,16 @@ class DataChannelRouter:
         if any(c.name == channel.name for c in self.channels):
             raise ValueError(f"a channel named {channel.name!r} is already registered")
         self.channels.append(channel)
+        self._channel_routes.setdefault(channel.name, 0)
         self._plans.clear()
+
+    @property
+    def routes_by_type(self) -> Counter[str]:
+        return Counter({k: n for k, n in self._type_routes.items() if n})
+
+    @property
+    def routes_by_channel(self) -> Counter[str]:
+        return Counter({k: n for k, n in self._channel_routes.items() if n})
 
     def _plan(self, data: Any) -> _RoutePlan:
         """`identify_data_type` and the channels of that type, remembered per class."""
@@ -147,6 +159,7 @@ class DataChannelRouter:
                 if data_type is not None and c.get_channel_type() is data_type
             )
             plan = _RoutePlan(data_type, data_type.value if data_type else "unknown", candidates)
+            self._type_routes.setdefault(plan.type_name, 0)
             if not isinstance(data, dict):
                 self._plans[type(data)] = plan
         return plan
@@ -155,26 +168,36 @@ class DataChannelRouter:
         self, data: Any, timeout_ms: float | None = None, forward: bool = True
     ) -> RouteOutcome:
         """Route one datum; `forward=False` runs the channel without enqueueing (parallel mode)."""
-        if not self.config.enable_multi_channel:
+        # Runs on every tick: helpers are inlined and outcomes built as plain tuples.
+        config = self.config
+        if not config.enable_multi_channel:
             self.delegated += 1
             return RouteOutcome(RouteStatus.DISABLED)
-        started = time.perf_counter()
+        started = perf_counter()
         self.attempts += 1
-        plan = self._plan(data)
-        channel = self._select_channel(plan.candidates) if plan.data_type is not None else None
+        plan = self._plans.get(type(data)) or self._plan(data)
+        candidates = plan.candidates
+        if plan.data_type is None:
+            channel = None
+        elif len(candidates) == 1:
+            channel = candidates[0]
+            if not channel.is_healthy():
+                channel = self._no_healthy_channel(candidates)
+        else:
+            channel = self._select_channel(candidates)
         if channel is None:
             self.failed += 1
             return RouteOutcome(RouteStatus.NO_CHANNEL)
-        self.routes_by_type[plan.type_name] += 1
-        self.routes_by_channel[channel.name] += 1
+        self._type_routes[plan.type_name] += 1
+        self._channel_routes[channel.name] += 1
         result = channel.process_with_metrics(data)
-        limit = self.config.routing_timeout_ms
-        if timeout_ms is not None:
-            limit = min(limit, timeout_ms)
-        if self.config.deterministic_timing:
+        limit = config.routing_timeout_ms
+        if timeout_ms is not None and timeout_ms < limit:
+            limit = timeout_ms
+        if config.deterministic_timing:
             decided = result.modelled_time_ms
         else:
-            decided = (time.perf_counter() - started) * 1000.0
+            decided = (perf_counter() - started) * 1000.0
         forwarded = 0
         if not result.success:
             status = RouteStatus.FAILED
@@ -185,11 +208,18 @@ class DataChannelRouter:
         else:
             status = RouteStatus.ROUTED
             self.routed += 1
-            if forward:
+            if forward and result.events:
                 forwarded = self._forward_to_event_system(result.events)
-        total = (time.perf_counter() - started) * 1000.0
-        self._observe(total, decided)
-        return RouteOutcome(status, channel.name, result, total, forwarded)
+        total = (perf_counter() - started) * 1000.0
+        # the EMAs (α = 0.1) of measured and decided routing times
+        self._total_ms += total
+        ema = self._ema_ms
+        self._ema_ms = total if ema is None else (EMA_ALPHA * total + (1 - EMA_ALPHA) * ema)
+        ema = self._decision_ema_ms
+        self._decision_ema_ms = (
+            decided if ema is None else (EMA_ALPHA * decided + (1 - EMA_ALPHA) * ema)
+        )
+        return _tuple_new(RouteOutcome, (status, channel.name, result, total, forwarded))
 
     def _forward_to_event_system(self, events: tuple[Any, ...]) -> int:
         """Each event into the same `priority_manager.add_event()` the legacy path uses."""
@@ -208,18 +238,9 @@ class DataChannelRouter:
         """A healthy channel among the candidates (all of the datum's type), by the strategy."""
         if not candidates:
             return None
-        if len(candidates) == 1:  # the common case, without building lists
-            only = candidates[0]
-            if only.is_healthy():
-                return only
-            healthy: list[ProcessingChannel] = []
-        else:
-            healthy = [c for c in candidates if c.is_healthy()]
+        healthy = [c for c in candidates if c.is_healthy()]
         if not healthy:
-            if not self.config.enable_fallback_routing:
-                return None
-            self.fallback_routes += 1
-            return candidates[0]
+            return self._no_healthy_channel(candidates)
         if len(healthy) == 1:
             return healthy[0]
         strategy = self.config.routing_strategy
@@ -230,18 +251,14 @@ class DataChannelRouter:
             return min(healthy, key=lambda c: c.queue_size + c.metrics.avg_processing_time_ms / 100)
         return max(healthy, key=_health_score)
 
-    def _observe(self, measured_ms: float, decided_ms: float) -> None:
-        self._total_ms += measured_ms
-        self._ema_ms = (
-            measured_ms
-            if self._ema_ms is None
-            else (EMA_ALPHA * measured_ms + (1 - EMA_ALPHA) * self._ema_ms)
-        )
-        self._decision_ema_ms = (
-            decided_ms
-            if self._decision_ema_ms is None
-            else (EMA_ALPHA * decided_ms + (1 - EMA_ALPHA) * self._decision_ema_ms)
-        )
+    def _no_healthy_channel(
+        self, candidates: tuple[ProcessingChannel, ...]
+    ) -> ProcessingChannel | None:
+        """None healthy: the first candidate when fallback routing is on (counted), else none."""
+        if not self.config.enable_fallback_routing:
+            return None
+        self.fallback_routes += 1
+        return candidates[0]
 
     def get_routing_statistics(self) -> dict[str, Any]:
         """Routing counts, error rate in percent and routing times (measured), per channel."""
