@@ -91,7 +91,10 @@ class TickAdapter:
             volume = _int(volume)
         seconds = ts / 1e9
         try:
-            status = self.market_status(seconds)
+            if int(seconds) // 60 == self._minute:
+                status = self._status
+            else:
+                status = self.market_status(seconds)
         except (OverflowError, ValueError, OSError):  # beyond what datetime can represent
             raise InvalidTickError(
                 "bad_timestamp", f"tick {getattr(tick, 'seq', '?')}: ts {ts} out of range"

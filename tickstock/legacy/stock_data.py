@@ -3,7 +3,8 @@
 Follows TickStock's `transport_models.StockData`: only high/low events are stored (trend and
 surge events only update tracking fields); Trend keeps its `price_history` here and Surge its
 `surge_data`. Replay fixes: `last_update` starts at 0.0 instead of the wall clock, and the
-high/low bar percentages (commented out in TickStock, so its `to_dict` would crash) exist.
+high/low bar percentages (commented out in TickStock, so its `to_dict` would crash) exist;
+only the high/low events `to_transport_dict` reads are kept (TickStock's lists grew all day).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
 ]  # fmt: skip
 
 SURGE_BUFFER_MAX = 20
+RECENT_HIGHLOWS = 10
 SURGE_HISTORY_MAX = 15
 
 
@@ -89,9 +91,11 @@ class StockData:
     ticker: str
     last_price: float = 0.0
     last_update: float = 0.0
-    highs: list[HighLowEvent] = field(default_factory=list)
-    lows: list[HighLowEvent] = field(default_factory=list)
-    events: list[BaseEvent] = field(default_factory=list)
+    # TickStock appended every high/low to lists that grew all day; only the last 10 of each are
+    # ever read (`to_transport_dict`), so only those are kept (and the last 20 of both).
+    highs: deque[HighLowEvent] = field(default_factory=lambda: deque(maxlen=RECENT_HIGHLOWS))
+    lows: deque[HighLowEvent] = field(default_factory=lambda: deque(maxlen=RECENT_HIGHLOWS))
+    events: deque[BaseEvent] = field(default_factory=lambda: deque(maxlen=2 * RECENT_HIGHLOWS))
     event_counts: EventCounts = field(default_factory=EventCounts)
     highlow_bar: HighLowBar = field(default_factory=HighLowBar)
     vwap: float | None = None
@@ -174,8 +178,8 @@ class StockData:
             "ticker": self.ticker,
             "last_price": self.last_price,
             "last_update": self.last_update,
-            "highs": [h.to_transport_dict() for h in self.highs[-10:]],
-            "lows": [lo.to_transport_dict() for lo in self.lows[-10:]],
+            "highs": [h.to_transport_dict() for h in self.highs],
+            "lows": [lo.to_transport_dict() for lo in self.lows],
             "event_counts": self.event_counts.to_dict(),
             "highlow_bar": self.highlow_bar.to_dict(),
             "vwap": self.vwap,

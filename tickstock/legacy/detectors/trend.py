@@ -59,6 +59,7 @@ class TrendDetector:
         self.config = config
         self.clock = clock
         self.params = trend_engine.TrendParams.from_config(config)
+        self._spans = self.params.spans
         self.dynamic_retracement = config.get("TREND_DYNAMIC_RETRACEMENT", True)
         self.trend_counts: dict[str, dict[str, int]] = {}
         self.last_trend_direction: dict[str, str] = {}
@@ -135,8 +136,14 @@ class TrendDetector:
                 )
         direction_threshold = th.direction_threshold
         strength_threshold = th.strength_threshold
-        trend = trend_engine.multi_window_trend(
-            history, tick_time, self.params, min_points, direction_threshold, strength_threshold
+        params = self.params
+        if history.ordered and history.decay == params.decay:  # multi_window_trend, inlined
+            comps = history.windows(tick_time, self._spans)
+        else:
+            c = trend_engine.window_components(history, tick_time, params)
+            comps = (c[0], c[1], c[2])
+        trend = trend_engine.MultiWindowTrend(
+            comps, min_points, params, direction_threshold, strength_threshold
         )
         score = trend.combined_score
         sens = th.global_sensitivity
