@@ -23,6 +23,14 @@ The expected counts make "exactly the known ones" enforceable: the gates report 
 a rule accepts more or fewer rows than it declares for the run's key (`run_key`: the recording
 name, `[:N]` for a run of its first N ticks, `/<candidate phase>` when the candidate has one), so
 new divergences hidden under a broad rule are caught, and an expired rule's count drops to 0.
+
+    [[latency]]                       # a known latency gap (same accountability keys)
+    id = "KL-1"
+    reason = "the channel path is slower"
+    owner = "tickstock-rollout"
+    expires = 2027-03-31
+    phase = "phase_1_parallel_testing"   # scope: candidate phase / recording (optional)
+    max_ratio = 2.5                   # CI judges regressions against this, not the phase bar
 """
 
 from __future__ import annotations
