@@ -65,9 +65,9 @@ def classify(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
         "create or replace temp table _cmp as select coalesce(pid, -1 - cid) as pair_id, * from _pairs"
     )
     # stripped JSON equal ⇒ match without further work; only pairs still unequal are compared
-    # field by field (harness/field_diff.py)
+    # field by field (harness/field_diff.py, which reads this view once: no copy of the JSON)
     con.execute(
-        """create or replace temp table _todo as
+        """create or replace temp view _todo as
         select x.pair_id, pj.s as p_s, cj.s as c_s
         from _cmp x join _pj pj on pj.eid = x.pid join _cj cj on cj.eid = x.cid
         where pj.s <> cj.s"""

@@ -40,25 +40,35 @@ def _side(v: str, s: str) -> str:
 
 
 def _expand(con: duckdb.DuckDBPyConnection, level: str) -> None:
-    """One level: children of the containers in `level` whose JSON differs → `_leaves` / `_lv`."""
+    """One level: children of the containers in `level` whose JSON differs → `_leaves` / `_lv`.
+
+    Only the differing entries of aligned containers are kept (not every key and value), so
+    the level's table stays small; the rare unaligned ones keep their lists for a join.
+    """
+    aligned = "coalesce(pk is not null and ck is not null and pk = ck and pa = ca, false)"
     con.execute(
         f"""create or replace temp table _x as
-        select *, len(list_distinct(pk)) <> len(pk) or len(list_distinct(ck)) <> len(ck) as dup
-        from (select pair_id, prefix, {_side("pv", "p")}, {_side("cv", "c")} from {level})"""
+        select pair_id, prefix, pa, ca,
+               -- duplicate keys: json_tree pairs every copy with every copy; left to json_tree
+               bad or len(list_distinct(pk)) <> len(pk) or len(list_distinct(ck)) <> len(ck)
+                 as dup,
+               {aligned} as aligned,
+               case when {aligned}
+                    then list_filter(list_zip(pk, pv, cv), lambda e: e[2] <> e[3]) end as d,
+               case when not {aligned} then pk end as pk, case when not {aligned} then pv end as pv,
+               case when not {aligned} then ck end as ck, case when not {aligned} then cv end as cv
+        from (select pair_id, prefix, bad, {_side("pv", "p")}, {_side("cv", "c")}
+              from {level})"""
     )
-    # duplicate keys: json_tree would pair every copy with every copy; leave those to json_tree
     con.execute("insert into _slow select pair_id from _x where dup")
-    aligned = "pk is not null and ck is not null and pk = ck and pa = ca"
     con.execute(
-        f"""create or replace temp table _kids as
+        """create or replace temp table _kids as
         select pair_id, prefix, e[1] as k, pa as arr, e[2] as pv, e[3] as cv
-        from (select pair_id, prefix, pa,
-                     unnest(list_filter(list_zip(pk, pv, cv), lambda e: e[2] <> e[3])) as e
-              from _x where {aligned})"""
+        from (select pair_id, prefix, pa, unnest(d) as e from _x where aligned)"""
     )
     con.execute(
-        f"""insert into _kids
-        with odd as (select * from _x where not coalesce({aligned}, false)),
+        """insert into _kids
+        with odd as (select * from _x where not aligned),
              p as (select pair_id, prefix, pa, unnest(pk) as k, unnest(pv) as v from odd),
              c as (select pair_id, prefix, ca, unnest(ck) as k, unnest(cv) as v from odd)
         select coalesce(p.pair_id, c.pair_id), coalesce(p.prefix, c.prefix), coalesce(p.k, c.k),
@@ -89,6 +99,11 @@ def _expand(con: duckdb.DuckDBPyConnection, level: str) -> None:
     )
 
 
+def _num_type(v: str) -> str:
+    """SQL: json_type of leaf `v`, skipped for strings, booleans and null (only numbers matter)."""
+    return f"case when left({v}, 1) in ('\"', 't', 'f', 'n') then 'OTHER' else json_type({v}) end"
+
+
 def _tree_leaves(con: duckdb.DuckDBPyConnection) -> None:
     """The reference definition, for the pairs in `_slow`: json_tree leaves joined on the path."""
     con.execute(
@@ -117,17 +132,19 @@ def field_differences(
         "create or replace temp table _leaves (pair_id bigint, path varchar, pv json, cv json)"
     )
     walk = "false" if reference else "left(p_s, 1) = '{' and left(c_s, 1) = '{'"
-    con.execute(f"insert into _slow select pair_id from _todo where not coalesce({walk}, true)")
-    level = f"(select pair_id, '' as prefix, p_s as pv, c_s as cv from _todo where {walk})"
+    # `_todo` is read once, here (compare.py makes it a view over the stripped events)
+    level = f"""(select pair_id, '' as prefix, p_s as pv, c_s as cv,
+                        not coalesce({walk}, true) as bad from _todo)"""
     for _ in range(MAX_DEPTH):
         _expand(con, level)
-        level = "_lv"
+        level = "(select *, false as bad from _lv)"
         if con.execute("select count(*) from _lv").fetchone() == (0,):
             break
     con.execute("insert into _slow select pair_id from _lv")  # deeper than MAX_DEPTH
     con.execute("create or replace temp table _slow as select distinct pair_id from _slow")
-    con.execute("delete from _leaves where pair_id in (select pair_id from _slow)")
-    _tree_leaves(con)
+    if con.execute("select count(*) from _slow").fetchone() != (0,):
+        con.execute("delete from _leaves where pair_id in (select pair_id from _slow)")
+        _tree_leaves(con)
     tol_rows = [("", cfg.default_tolerance.abs, cfg.default_tolerance.rel, 1)] + [
         (k, t.abs, t.rel, 0) for k, t in cfg.tolerances.items()
     ]
@@ -137,8 +154,8 @@ def field_differences(
     con.executemany("insert into _tol values (?, ?, ?, ?)", tol_rows)
     con.execute(
         f"""create or replace temp table _fields as
-        with typed as (select pair_id, path, pv, cv, json_type(pv) as pt, json_type(cv) as ct
-                       from _leaves),
+        with typed as (select pair_id, path, pv, cv, {_num_type("pv")} as pt,
+                              {_num_type("cv")} as ct from _leaves),
              judged as (
                select b.*,
                  case

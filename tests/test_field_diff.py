@@ -40,7 +40,10 @@ def _con(pairs):
     return con
 
 
-def _fields(pairs, cfg=DiffConfig(), reference=False):
+DEFAULT = DiffConfig()
+
+
+def _fields(pairs, cfg=DEFAULT, reference=False):
     con = _con(pairs)
     field_differences(con, cfg, reference=reference)
     rows = con.execute("select pair_id, fields from _fields order by pair_id").fetchall()
