@@ -123,3 +123,17 @@ def test_signed_rank_test_is_scipys_without_importing_scipy_stats(seed):
     stat, pv = wilcoxon_signed_rank(c - p)
     assert stat == float(ref.statistic)
     assert pv == pytest.approx(float(ref.pvalue), rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_subsampled_bootstrap_interval_is_centred_on_the_full_sample_estimate(seed):
+    """The gate reads the CI's upper bound: a subsample whose median ratio happens to fall below
+    the full run's must not drag the interval below the point estimate the run actually shows."""
+    rng = np.random.default_rng(1000 + seed)
+    p = rng.lognormal(np.log(60_000), 0.6, 20_000)
+    c = p * rng.lognormal(np.log(1.04), 0.3, 20_000)
+    s = latency_stats(p, c, seed=seed, max_sample=300, resamples=200)
+    full = float(np.median(c) / np.median(p))
+    assert s.ratio_median.point == pytest.approx(full)
+    assert s.ratio_median.low <= s.ratio_median.point <= s.ratio_median.high
+    assert s.ratio_mean.low <= s.ratio_mean.point <= s.ratio_mean.high
