@@ -40,38 +40,10 @@ _tuple_new = tuple.__new__  # builds a NamedTuple from its fields without its ke
 
 
 def copy_tick(tick: TickData) -> TickData:
-    """A shallow copy of a TickData, field by field: what `copy.copy` gives, ~10× cheaper (the
-    channel copies every tick). tests/test_multichannel_channels.py checks it covers every field."""
-    c = object.__new__(TickData)
-    c.ticker = tick.ticker
-    c.price = tick.price
-    c.volume = tick.volume
-    c.timestamp = tick.timestamp
-    c.source = tick.source
-    c.event_type = tick.event_type
-    c.bid = tick.bid
-    c.ask = tick.ask
-    c.market_status = tick.market_status
-    c.tick_open = tick.tick_open
-    c.tick_high = tick.tick_high
-    c.tick_low = tick.tick_low
-    c.tick_close = tick.tick_close
-    c.day_high = tick.day_high
-    c.day_low = tick.day_low
-    c.open_price = tick.open_price
-    c.market_open_price = tick.market_open_price
-    c.previous_close = tick.previous_close
-    c.tick_volume = tick.tick_volume
-    c.tick_trade_size = tick.tick_trade_size
-    c.accumulated_volume = tick.accumulated_volume
-    c.tick_vwap = tick.tick_vwap
-    c.vwap = tick.vwap
-    c.tick_start_timestamp = tick.tick_start_timestamp
-    c.tick_end_timestamp = tick.tick_end_timestamp
-    c.processed_at = tick.processed_at
-    c.effective_volume = tick.effective_volume
-    c.effective_vwap = tick.effective_vwap
-    return c
+    """A shallow copy of a TickData: `TickData.__copy__` (field by field, no re-validation), what
+    `copy.copy` gives at a tenth of the cost (the channel copies every tick).
+    tests/test_multichannel_channels.py checks it covers every field."""
+    return tick.__copy__()
 
 
 class ChannelStatus(Enum):
