@@ -84,14 +84,13 @@ def test_invalid_data_is_an_error_not_a_crash():
 
 
 def test_the_channels_tick_copy_carries_every_tickdata_field_and_leaves_the_original_alone():
+    import copy
     import dataclasses
-
-    from tickstock.multichannel.channels import copy_tick
 
     original = tick(51.0, T0)
     for i, f in enumerate(dataclasses.fields(TickData)):
         object.__setattr__(original, f.name, f"value-{i}")
-    copied = copy_tick(original)
+    copied = copy.copy(original)
     assert copied is not original
     assert dataclasses.astuple(copied) == dataclasses.astuple(original)
     copied.vwap = "changed"
