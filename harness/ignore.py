@@ -159,15 +159,18 @@ class RuleSet:
                 out.append((r.id, n, r.tolerance, r.expires, r.expired(today)))
         return out
 
-    def sql_case(self, today: dt.date, time_column: str = "tick_time") -> str:
+    def sql_case(
+        self, today: dt.date, time_column: str = "tick_time", tod_column: str | None = None
+    ) -> str:
         """A DuckDB expression giving the id of the first active rule matching a diff row, or NULL.
 
         Expects columns ticker, type, class, fields (list<struct<path,…>>) and, when a rule has
-        `between`, a TIMESTAMPTZ column named `time_column`.
+        `between` or `period`, a TIMESTAMPTZ column named `time_column` — or, given `tod_column`,
+        a column holding `time_of_day_sql(time_column)` computed once per row (the CASE would
+        otherwise convert the time zone once per window bound it tests).
         """
-        arms = [
-            f"WHEN {_rule_predicate(r, time_column)} THEN {_lit(r.id)}" for r in self.active(today)
-        ]
+        tod = tod_column or time_of_day_sql(time_column)
+        arms = [f"WHEN {_rule_predicate(r, tod)} THEN {_lit(r.id)}" for r in self.active(today)]
         if not arms:
             return "CAST(NULL AS VARCHAR)"
         return "CASE " + " ".join(arms) + " ELSE CAST(NULL AS VARCHAR) END"
@@ -215,7 +218,12 @@ def _glob_any(column: str, patterns: tuple[str, ...]) -> str:
     return "(" + " OR ".join(f"{column} GLOB {_lit(p)}" for p in patterns) + ")"
 
 
-def _rule_predicate(rule: AcceptRule, time_column: str) -> str:
+def time_of_day_sql(time_column: str) -> str:
+    """HH:MM (US/Eastern) of a TIMESTAMPTZ expression: what `between` and `period` compare."""
+    return f"strftime(timezone('America/New_York', {time_column}), '%H:%M')"
+
+
+def _rule_predicate(rule: AcceptRule, tod: str) -> str:
     parts = ["class <> 'match'"]
     if rule.tickers:
         parts.append(_glob_any("ticker", rule.tickers))
@@ -231,7 +239,6 @@ def _rule_predicate(rule: AcceptRule, time_column: str) -> str:
             "coalesce(len(fields), 0) > 0 AND "
             f"list_bool_and(list_transform(fields, lambda f: {any_field}))"
         )
-    tod = f"strftime(timezone('America/New_York', {time_column}), '%H:%M')"
     if rule.between:
         start, end = rule.between
         parts.append(f"{tod} >= {_lit(start)} AND {tod} < {_lit(end)}")
