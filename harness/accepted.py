@@ -13,7 +13,7 @@ import datetime as dt
 
 import duckdb
 
-from harness.ignore import RuleSet, time_of_day_sql
+from harness.ignore import RuleSet, glob_any_sql, time_of_day_sql
 
 #: diff.parquet column holding the tick time (ts of the observation with seq = tick_seq)
 TICK_TS = "tick_ts"
@@ -39,6 +39,32 @@ def time_source(con: duckdb.DuckDBPyConnection, raw: str = "diff_raw") -> str:
     )
 
 
+def field_path_sets(
+    con: duckdb.DuckDBPyConnection, rules: RuleSet, today: dt.date, raw: str = "diff_raw"
+) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Per `field` glob list of an active rule: the distinct field paths of `raw` matching it.
+
+    The globs are matched in DuckDB once per distinct path (about a hundred on a 10M-tick run)
+    instead of once per field of every row (1.8M fields there).
+    """
+    globs = {r.fields for r in rules.active(today) if r.fields}
+    if not globs:
+        return {}
+    con.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS _diff_paths AS SELECT DISTINCT f.path AS path "
+        f"FROM (SELECT unnest(fields) AS f FROM {raw}) WHERE f.path IS NOT NULL"
+    )
+    return {
+        g: tuple(
+            r[0]
+            for r in con.execute(
+                f"SELECT path FROM _diff_paths WHERE {glob_any_sql('path', g)} ORDER BY path"
+            ).fetchall()
+        )
+        for g in sorted(globs)
+    }
+
+
 def create_accepted_diff(
     con: duckdb.DuckDBPyConnection, rules: RuleSet, today: dt.date, raw: str = "diff_raw"
 ) -> None:
@@ -46,19 +72,21 @@ def create_accepted_diff(
 
     Without rules `diff` is a view of `raw`. With rules it is a table, not a view: every gate
     phase and the report count diff rows, and the CASE would run on every query. The time of
-    day the time-window rules compare is computed once per row, not once per window bound.
+    day the time-window rules compare is computed once per row, not once per window bound, and
+    `field` globs are matched once per distinct field path (`field_path_sets`).
     """
     if not rules.rules:
         con.execute(f"CREATE VIEW diff AS SELECT * FROM {raw}")
         return
+    paths = field_path_sets(con, rules, today, raw)
     if rules.needs_time(today):
-        src = (
-            f"SELECT *, {time_of_day_sql('tick_time')} AS tick_tod FROM ({time_source(con, raw)})"
-        )
-        case = rules.sql_case(today, tod_column="tick_tod")
+        src = f"SELECT *, {time_of_day_sql('tick_time')} AS tick_tod FROM ({time_source(con, raw)})"
+        case = rules.sql_case(today, tod_column="tick_tod", field_paths=paths)
         drop = "tick_time, tick_tod"
     else:
         src = f"SELECT * EXCLUDE (accepted_by), NULL::TIMESTAMPTZ AS tick_time FROM {raw}"
-        case = rules.sql_case(today)
+        case = rules.sql_case(today, field_paths=paths)
         drop = "tick_time"
-    con.execute(f"CREATE TABLE diff AS SELECT * EXCLUDE ({drop}), {case} AS accepted_by FROM ({src})")
+    con.execute(
+        f"CREATE TABLE diff AS SELECT * EXCLUDE ({drop}), {case} AS accepted_by FROM ({src})"
+    )

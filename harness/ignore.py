@@ -160,7 +160,11 @@ class RuleSet:
         return out
 
     def sql_case(
-        self, today: dt.date, time_column: str = "tick_time", tod_column: str | None = None
+        self,
+        today: dt.date,
+        time_column: str = "tick_time",
+        tod_column: str | None = None,
+        field_paths: Mapping[tuple[str, ...], tuple[str, ...]] | None = None,
     ) -> str:
         """A DuckDB expression giving the id of the first active rule matching a diff row, or NULL.
 
@@ -168,9 +172,16 @@ class RuleSet:
         `between` or `period`, a TIMESTAMPTZ column named `time_column` — or, given `tod_column`,
         a column holding `time_of_day_sql(time_column)` computed once per row (the CASE would
         otherwise convert the time zone once per window bound it tests).
+        `field_paths` maps a rule's `field` globs to the field paths of the diff (every non-null
+        one, or more) that match them in DuckDB: the per-field test is then an IN list, which
+        gives the same true/false/NULL per field as the globs at a fraction of the cost.
         """
         tod = tod_column or time_of_day_sql(time_column)
-        arms = [f"WHEN {_rule_predicate(r, tod)} THEN {_lit(r.id)}" for r in self.active(today)]
+        paths = field_paths or {}
+        arms = [
+            f"WHEN {_rule_predicate(r, tod, paths.get(r.fields))} THEN {_lit(r.id)}"
+            for r in self.active(today)
+        ]
         if not arms:
             return "CAST(NULL AS VARCHAR)"
         return "CASE " + " ".join(arms) + " ELSE CAST(NULL AS VARCHAR) END"
@@ -223,7 +234,12 @@ def time_of_day_sql(time_column: str) -> str:
     return f"strftime(timezone('America/New_York', {time_column}), '%H:%M')"
 
 
-def _rule_predicate(rule: AcceptRule, tod: str) -> str:
+def glob_any_sql(column: str, patterns: tuple[str, ...]) -> str:
+    """`column` matches one of the globs (DuckDB GLOB: *, ?, [...]; case-sensitive)."""
+    return _glob_any(column, patterns)
+
+
+def _rule_predicate(rule: AcceptRule, tod: str, paths: tuple[str, ...] | None = None) -> str:
     parts = ["class <> 'match'"]
     if rule.tickers:
         parts.append(_glob_any("ticker", rule.tickers))
@@ -234,7 +250,12 @@ def _rule_predicate(rule: AcceptRule, tod: str) -> str:
     if rule.fields:
         # every differing field must match one glob; a list lambda, not a correlated unnest
         # subquery, which DuckDB evaluated row by row (12 s CPU on a 10M-tick run's diff)
-        any_field = _glob_any("f.path", rule.fields)
+        if paths is None:
+            any_field = _glob_any("f.path", rule.fields)
+        elif paths:
+            any_field = "f.path IN (" + ", ".join(_lit(x) for x in paths) + ")"
+        else:  # no path of this diff matches: false per field (NULL for a NULL path, as GLOB)
+            any_field = "f.path <> f.path"
         parts.append(
             "coalesce(len(fields), 0) > 0 AND "
             f"list_bool_and(list_transform(fields, lambda f: {any_field}))"

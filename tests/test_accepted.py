@@ -110,3 +110,78 @@ def test_time_source_joins_only_when_the_column_is_absent(tmp_path, stored):
     assert ("JOIN" in sql) is not stored
     n, timed = con.execute(f"SELECT count(*), count(tick_time) FROM ({sql})").fetchone()
     assert n == timed == pq.read_metadata(run / "diff.parquet").num_rows
+
+
+FIELD_RULES = """
+[[rule]]
+id = "none-match"
+reason = "r"
+owner = "o"
+expires = 2027-01-31
+field = ["zzz*"]
+
+[[rule]]
+id = "counts"
+reason = "r"
+owner = "o"
+expires = 2027-01-31
+field = ["count*", "label"]
+
+[[rule]]
+id = "nested"
+reason = "r"
+owner = "o"
+expires = 2027-01-31
+type = "trend"
+field = ["*.components.*", "*[0-9]", "percent_?hange"]
+"""
+
+DIFF_ROWS = [
+    ("high", "field_mismatch", [("count", "1", "2")]),
+    ("high", "field_mismatch", [("count_up", "1", "2"), ("label", '"a"', '"b"')]),
+    ("high", "field_mismatch", [("count_up", "1", "2"), ("price", "1", "2")]),
+    ("trend", "field_mismatch", [("x.components.vwap", "1", "2"), ("slot7", "1", "2")]),
+    ("trend", "field_mismatch", [("percent_change", "1", "2"), ("count", "1", "2")]),
+    ("trend", "field_mismatch", [("percent_xhange", "1", "2"), ("vwap", "1", "2")]),
+    ("trend", "field_mismatch", [("count", "1", "2"), (None, "1", "2")]),
+    ("trend", "field_mismatch", [(None, "1", "2")]),
+    ("trend", "field_mismatch", []),
+    ("high", "missing", []),
+    ("high", "match", []),
+]
+
+
+def test_field_globs_matched_once_per_path_accept_exactly_the_rows_the_globs_do(tmp_path):
+    from harness.accepted import create_accepted_diff, field_path_sets
+
+    p = tmp_path / "fields.toml"
+    p.write_text(FIELD_RULES)
+    rules = load_rules(p)
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE diff_raw (ticker VARCHAR, type VARCHAR, tick_seq BIGINT, class VARCHAR, "
+        'fields STRUCT(path VARCHAR, "primary" VARCHAR, candidate VARCHAR)[], accepted_by VARCHAR)'
+    )
+    for i, (typ, cls, fields) in enumerate(DIFF_ROWS):
+        con.execute(
+            "INSERT INTO diff_raw VALUES ('T', ?, ?, ?, ?, NULL)",
+            [typ, i, cls, [{"path": a, "primary": b, "candidate": c} for a, b, c in fields]],
+        )
+    paths = field_path_sets(con, rules, TODAY)
+    assert paths[("zzz*",)] == ()
+    assert paths[("count*", "label")] == ("count", "count_up", "label")
+    assert paths[("*.components.*", "*[0-9]", "percent_?hange")] == (
+        "percent_change",
+        "percent_xhange",
+        "slot7",
+        "x.components.vwap",
+    )
+    create_accepted_diff(con, rules, TODAY)
+    fast = con.execute("SELECT tick_seq, accepted_by FROM diff ORDER BY tick_seq").fetchall()
+    globbed = con.execute(
+        f"SELECT tick_seq, {rules.sql_case(TODAY)} FROM diff_raw ORDER BY tick_seq"
+    ).fetchall()
+    assert fast == globbed
+    assert [a for _, a in fast] == [
+        "counts", "counts", None, "nested", None, None, "counts", None, None, None, None,
+    ]  # fmt: skip

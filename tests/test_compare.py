@@ -182,4 +182,5 @@ def test_diff_stores_the_tick_time_of_every_rows_tick(tmp_path):
            from diff d left join observations o on o.seq = d.tick_seq"""
     ).fetchone()
     assert n > 100 and timed == n and wrong == 0
-    assert run.sql("select typeof(tick_ts) from diff limit 1").fetchone()[0] == "TIMESTAMP WITH TIME ZONE"
+    types = run.sql("select typeof(d.tick_ts), typeof(o.ts) from diff d, observations o limit 1")
+    assert types.fetchone() == ("TIMESTAMPTZ_NS", "TIMESTAMPTZ_NS")
