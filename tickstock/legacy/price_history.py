@@ -64,13 +64,13 @@ class PriceHistory:
 
     __slots__ = (
         "ordered", "_base", "_ts", "_price", "_vwap", "_volume", "_sp", "_ep",
-        "_v_idx", "_v_r", "_v_er", "_v_ed", "_q_idx", "_q_vol", "_q_price", "_q_sq", "_q_eq", "_decay",
+        "_v_idx", "_v_r", "_v_er", "_v_ed", "_q_idx", "_q_vol", "_q_price", "_q_sq", "_q_eq", "decay",
         "_sq", "_ref", "_broke_order_at", "_powers", "_totals",
     )  # fmt: skip
 
     def __init__(self, decay: float = 0.9) -> None:
         self.ordered = True
-        self._decay = decay
+        self.decay = decay  # a plain attribute: Trend compares it with its own decay per tick
         self._powers = _powers(decay)
         self._totals = _totals(decay)
         self._base = 0  # absolute index of _ts[0]
@@ -92,10 +92,6 @@ class PriceHistory:
         self._q_price: list[float] = []
         self._q_sq: list[Any] = []  # Σ volumes before this volume point
         self._q_eq: list[float] = []  # EW sum of sign(Δp)·volume up to this volume point
-
-    @property
-    def decay(self) -> float:
-        return self._decay
 
     # --- sequence view (TickStock's list, capped at 300) ---
     def __len__(self) -> int:
@@ -131,7 +127,7 @@ class PriceHistory:
     def append(self, price: float, vwap: float | None, volume: Any, ts: float) -> None:
         ts_list = self._ts
         n = len(ts_list)
-        d = self._decay
+        d = self.decay
         prices = self._price
         sp, ep, sq = self._sp, self._ep, self._sq
         if n:
@@ -227,10 +223,12 @@ class PriceHistory:
         return self.windows(start_ts, (0,), cap)[0]
 
     def windows(
-        self, end_time: float, spans: tuple[float, ...], cap: int = CAP
+        self, end_time: float, spans: tuple[float, ...], cap: int = CAP, min_points: int = 0
     ) -> tuple[WindowComponents, ...]:
         """Components of the windows starting at `end_time - span` for each span, among the
-        last `cap` points (Trend's short/medium/long windows in one pass)."""
+        last `cap` points (Trend's short/medium/long windows in one pass). A window with fewer
+        than `min_points` points gets zero components: Trend scores such a window 0 and never
+        reads them, so they are not computed."""
         ts = self._ts
         end = len(ts)
         if not end:
@@ -238,7 +236,7 @@ class PriceHistory:
         lo = end - cap
         if lo < 0:
             lo = 0
-        d = self._decay
+        d = self.decay
         powers = self._powers
         totals = self._totals
         ep = self._ep
@@ -260,17 +258,18 @@ class PriceHistory:
             q_sq, eq = self._q_sq, self._q_eq
             q_end = q_sq[-1] + self._q_vol[-1]
             eq_end = eq[-1]
+        need = min_points if min_points > 2 else 2
         out: list[WindowComponents] = []
         prev_a = -1
-        result = WindowComponents(0, 0, 0, 0)
+        result: WindowComponents | None = None
         for span in spans:
             a = bisect_left(ts, end_time - span, lo)
             if a == prev_a:
-                out.append(result)
+                out.append(result)  # type: ignore[arg-type]
                 continue
             prev_a = a
             n = end - a
-            if n < 2:
+            if n < need:
                 result = _components(WindowComponents, (n, 0, 0, 0))
                 out.append(result)
                 continue
