@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import importlib
 import json
 import time
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
+from harness import breakdowns
 from harness.evidence import Evidence
 from harness.gate import (
     PHASES,
@@ -36,22 +38,6 @@ from harness.verdict import _atomic_write, table_rows
 
 PER_TICKER_MAX_TICKS = 250_000
 CDF_POINTS = 200
-_NS_PER_MINUTE = 60_000_000_000
-
-
-def _period(ts: str) -> str:
-    """US/Eastern session period of a TIMESTAMPTZ expression (NULL time → 'closed')."""
-    local = f"strftime(timezone('America/New_York', {ts}), '%H:%M')"
-    return f"""CASE WHEN {local} < '04:00' THEN 'closed'
-  WHEN {local} < '09:30' THEN 'pre-market'
-  WHEN {local} < '16:00' THEN 'regular'
-  WHEN {local} < '20:00' THEN 'after-hours'
-  ELSE 'closed' END"""
-
-
-#: Start of the UTC minute `m` (minutes since the epoch). US/Eastern is a whole number of hours
-#: from UTC, so this minute's local minute and HH:MM are those of every tick inside it.
-_MINUTE_TS = "to_timestamp(m * 60)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,81 +136,14 @@ def ticker_table(ev: Evidence, seed: int) -> tuple[pd.DataFrame, str]:
     return df, note
 
 
-def _tick_minutes(con: duckdb.DuckDBPyConnection) -> None:
-    """Temp table `report_tick_minute(seq, m)`: the UTC minute of every tick that emitted events or
-    differences. The report's time breakdowns then scan the 10M-row observations once, and do
-    their time-zone arithmetic once per minute instead of once per event.
-    """
-    ns = "epoch_ns(ts)"
-    floor_minute = f"({ns} - (({ns} % {_NS_PER_MINUTE}) + {_NS_PER_MINUTE}) % {_NS_PER_MINUTE}) // {_NS_PER_MINUTE}"
-    con.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS report_tick_minute AS SELECT seq, {floor_minute} AS m "
-        "FROM observations WHERE seq IN (SELECT tick_seq FROM diff WHERE class <> 'match' "
-        "UNION ALL SELECT tick_seq FROM events_primary UNION ALL SELECT tick_seq FROM events_candidate)"
-    )
-
-
 def differences(ev: Evidence) -> dict[str, pd.DataFrame]:
     """Differences by class, event type, session period (US/Eastern) and rule; top tickers."""
-    return _differences(ev.con)
-
-
-def _differences(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
-    _tick_minutes(con)
-    con.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS report_differences AS SELECT d.class, d.type, "
-        "d.accepted_by, o.m FROM diff d "
-        "LEFT JOIN report_tick_minute o ON o.seq = d.tick_seq WHERE d.class <> 'match'"
-    )
-    base = "report_differences"
-    agg = "count(*) FILTER (accepted_by IS NULL) AS unexplained, count(*) FILTER (accepted_by IS NOT NULL) AS accepted"
-    by_period = (
-        f"WITH g AS (SELECT m, {agg} FROM {base} GROUP BY m) "
-        f"SELECT {_period(_MINUTE_TS)} AS period, sum(unexplained)::BIGINT AS unexplained, "
-        "sum(accepted)::BIGINT AS accepted FROM g GROUP BY period ORDER BY period"
-    )
-    return {
-        "class": _q(con, f"SELECT class, {agg} FROM {base} GROUP BY class ORDER BY class"),
-        "type": _q(con, f"SELECT type, {agg} FROM {base} GROUP BY type ORDER BY type"),
-        "period": _q(con, by_period),
-        "rule": _q(con, "SELECT accepted_by AS rule, count(*) AS rows FROM diff WHERE accepted_by IS NOT NULL GROUP BY 1 ORDER BY 1"),
-        "tickers": _q(
-            con,
-            "SELECT ticker, count(*) AS unexplained, count(*) FILTER (class = 'missing') AS missing, "
-            "count(*) FILTER (class = 'extra') AS extra, count(*) FILTER (class = 'field_mismatch') AS field_mismatch, "
-            "count(*) FILTER (class = 'order') AS order_diff FROM unexplained GROUP BY ticker "
-            "ORDER BY unexplained DESC, ticker LIMIT 10",
-        ),
-    }  # fmt: skip
+    return breakdowns.differences(ev.con)
 
 
 def events_per_minute(ev: Evidence) -> pd.DataFrame:
     """Events per US/Eastern minute of tick time emitted by each stack."""
-    return _events_per_minute(ev.con)
-
-
-def _events_per_minute(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    _tick_minutes(con)
-    sql = f"""
-    WITH e AS (SELECT 'primary' AS side, tick_seq FROM events_primary
-          UNION ALL SELECT 'candidate', tick_seq FROM events_candidate),
-    g AS (SELECT o.m, count(*) FILTER (side = 'primary') AS n_primary,
-                 count(*) FILTER (side = 'candidate') AS n_candidate
-          FROM e JOIN report_tick_minute o ON o.seq = e.tick_seq GROUP BY o.m)
-    SELECT date_trunc('minute', timezone('America/New_York', {_MINUTE_TS})) AS minute,
-           sum(n_primary)::BIGINT AS primary, sum(n_candidate)::BIGINT AS candidate
-    FROM g GROUP BY 1 ORDER BY 1"""
-    return _q(con, sql)
-
-
-def _time_breakdowns(
-    cursor: duckdb.DuckDBPyConnection,
-) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """differences and events per minute on their own cursor (run in another thread)."""
-    try:
-        return _differences(cursor), _events_per_minute(cursor)
-    finally:
-        cursor.close()
+    return breakdowns.events_per_minute(ev.con)
 
 
 def first_divergence(ev: Evidence, window: int = 5) -> dict[str, Any] | None:
@@ -320,13 +239,16 @@ def build_report(
     """Gate every phase and write report.html, report.md and plots/*.png into the run directory.
 
     The time breakdowns (DuckDB, which releases the GIL) run on a second cursor in a background
-    thread while this thread gates, samples per-ticker statistics and draws; on two cores the
-    report then takes about its longest half instead of the sum of both.
+    thread while this thread gates, samples per-ticker statistics and draws, and matplotlib is
+    imported in another while DuckDB builds the evidence; on two cores the report then takes
+    about its longest half instead of the sum of both.
     """
     started = time.perf_counter()
     for phase in PHASES:
         gate_sql(phase)
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # matplotlib's import (about a CPU-second) runs while DuckDB builds the evidence
+        plots_module = pool.submit(importlib.import_module, "harness.plots")
         pending: list[Future[tuple[dict[str, pd.DataFrame], pd.DataFrame]]] = []
         ev = open_run_evidence(
             run_dir,
@@ -334,15 +256,16 @@ def build_report(
             today=today,
             reports_dir=reports_dir,
             seed=seed,
-            on_views=lambda con: pending.append(pool.submit(_time_breakdowns, con.cursor())),
+            on_views=lambda con: pending.append(
+                pool.submit(breakdowns.time_breakdowns, con.cursor())
+            ),
         )
         try:
             results = evaluate_all(ev, PHASES)
             q, p_us, c_us = latency_quantiles(ev)
             tickers, ticker_note = ticker_table(ev, seed)
             first = first_divergence(ev)
-            from harness import plots  # matplotlib: imported while the breakdowns run
-
+            plots = plots_module.result()
             figures = {
                 "latency_cdf": plots.latency_cdf(q, p_us, c_us),
                 "ticker_ratios": plots.ticker_ratios(tickers),
@@ -350,6 +273,7 @@ def build_report(
             diffs, minutes = pending[0].result()
         except BaseException:
             wait(pending)  # the cursor must finish before its connection closes
+            wait([plots_module])
             ev.close()
             raise
     try:
