@@ -46,7 +46,8 @@ class ChannelStatus(Enum):
     STOPPED = "stopped"
 
 
-_ACTIVE = ChannelStatus.ACTIVE  # module constants: an Enum member read off its class is ~10× a global
+# module constants: an Enum member read off its class costs ~10× a global
+_ACTIVE = ChannelStatus.ACTIVE
 _PAUSED = ChannelStatus.PAUSED
 
 #: The metadata of a result that has none (read-only, so the shared default cannot drift).
