@@ -69,6 +69,11 @@ class ProcessingResult(NamedTuple):
     metadata: Mapping[str, Any] = NO_METADATA
 
 
+#: What `TickChannel.process_data` returns for a tick without events (most ticks): one shared,
+#: immutable value equal to the tuple it would otherwise build per tick.
+NO_EVENTS = ProcessingResult(True)
+
+
 class ChannelMetrics:
     """Running counters of one channel."""
 
@@ -263,7 +268,10 @@ class TickChannel(ProcessingChannel):
             ticker = getattr(data, "ticker", None)
             price = getattr(data, "price", None)
             ts = getattr(data, "timestamp", None)
-        return bool(ticker) and isinstance(price, _NUMBER) and price > 0 and bool(ts)
+        # `bool(ticker) and isinstance(price, _NUMBER) and price > 0 and bool(ts)`, same order
+        if not ticker or not isinstance(price, _NUMBER) or not price > 0:
+            return False
+        return bool(ts)
 
     def process_data(self, data: Any) -> ProcessingResult:
         # runs on every tick: the cache lookup and the before-detection refresh are inlined
@@ -288,6 +296,8 @@ class TickChannel(ProcessingChannel):
         else:
             events = self._detect_events(tick, stock_data)
             self._refresh(stock_data, tick)
+        if not events:
+            return NO_EVENTS
         return _tuple_new(ProcessingResult, (True, tuple(events), (), 0.0, 0.0, NO_METADATA))
 
     def _detect_events(self, tick: Any, stock_data: Any) -> list[Any]:
