@@ -108,7 +108,7 @@ def test_the_adapted_tick_falls_back_to_price_for_vwap_without_touching_the_call
 def test_a_tick_without_events_returns_the_shared_result_equal_to_a_freshly_built_one():
     from tickstock.multichannel.channels import NO_EVENTS, NO_METADATA, ProcessingResult
 
-    assert NO_EVENTS == ProcessingResult(True, (), (), 0.0, 0.0, NO_METADATA)
+    assert ProcessingResult(True, (), (), 0.0, 0.0, NO_METADATA) == NO_EVENTS
     ch = channel()
     ch.clock.set(T0)
     result = ch.process_data(tick(50.0, T0))
