@@ -441,3 +441,26 @@ class PriceHistory:
         shifted = total - n * ref
         var = (total_sq - shifted * shifted / n) / (n - 1)
         return n, mean, var**0.5 if var > 0 else 0.0
+
+    def volatility_category(self, start_ts: float, cap: int = CAP) -> str:
+        """`trend_engine.dispersion_category(*price_dispersion(start_ts))` in one call (Trend
+        classifies its volatility on every tick): HIGH when std > 2 % of the mean, LOW < 0.5 %."""
+        ts = self._ts
+        end = len(ts)
+        lo = end - cap
+        a = bisect_left(ts, start_ts, lo if lo > 0 else 0)
+        n = end - a
+        if n < 3:
+            return "NORMAL"
+        total = self._sp_end - self._sp[a]
+        mean = total / n
+        if mean <= 0:
+            return "NORMAL"
+        shifted = total - n * self._ref
+        var = (self._sq_end - self._sq[a] - shifted * shifted / n) / (n - 1)
+        pct = (var**0.5 if var > 0 else 0.0) / mean * 100
+        if pct > 2.0:
+            return "HIGH"
+        if pct < 0.5:
+            return "LOW"
+        return "NORMAL"

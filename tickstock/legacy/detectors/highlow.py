@@ -63,7 +63,7 @@ class HighLowState:
         self.volume_history: list[float] = []
         # sum(volume_history), kept as it changes: volumes are ints (TickData.validate), so the
         # running total is exactly the sum TickStock recomputed on every tick
-        self.volume_total = 0
+        self.volume_total: float = 0
         self.average_volume: float | None = None
         self.percent_change = 0.0
 
