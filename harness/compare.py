@@ -22,7 +22,7 @@ from harness.field_diff import field_differences
 CLASSES = ("match", "field_mismatch", "missing", "extra", "order")
 DIFF_COLUMNS = (
     "ticker, type, direction, tick_seq, primary_tick_seq, candidate_tick_seq, primary_index, "
-    "candidate_index, primary_pos, candidate_pos, shard, class, fields, accepted_by"
+    "candidate_index, primary_pos, candidate_pos, shard, class, fields, accepted_by, tick_ts"
 )
 
 
@@ -55,6 +55,29 @@ def strip_events(con: duckdb.DuckDBPyConnection, ignore: tuple[str, ...]) -> Non
     con.execute("create or replace temp table _strip_ignore as select ?::varchar as patch", [patch])
 
 
+def _tick_times(con: duckdb.DuckDBPyConnection) -> None:
+    """Temp table `_tick_ts(seq, ts)`: the tick time of every diff row's tick_seq.
+
+    Stored in diff.parquet as `tick_ts`, so the accepted-differences rules' time windows need no
+    join of the diff with the (10M-row) observations each time a run is gated or reported.
+    Empty when the connection has no observations (runcompare diffs two runs' events only); a
+    seq that repeats takes its earliest ts, so the join never multiplies diff rows.
+    """
+    has_obs = con.execute(
+        "select count(*) from duckdb_views() where view_name = 'observations'"
+    ).fetchone()[0]  # type: ignore[index]
+    if not has_obs:
+        con.execute(
+            "create or replace temp table _tick_ts (seq bigint, ts timestamp with time zone)"
+        )
+        return
+    con.execute(
+        """create or replace temp table _tick_ts as
+        select seq, min(ts) as ts from observations
+        where seq in (select tick_seq from _cmp) group by seq"""
+    )
+
+
 def classify(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
     """Align the events and create temp table `diff`: one row per event pair or unpaired event."""
     align(con, cfg)
@@ -73,6 +96,7 @@ def classify(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
         where pj.s <> cj.s"""
     )
     field_differences(con, cfg)
+    _tick_times(con)
     con.execute(
         """create or replace temp table diff as
         with base as (
@@ -96,8 +120,10 @@ def classify(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
                case when r.p_rank <> r.c_rank then 'order' else base_class end as class,
                coalesce(fields, []::struct(path varchar, "primary" varchar, candidate varchar)[])
                  as fields,
-               null::varchar as accepted_by
-        from base left join ranked r using (pair_id)"""
+               null::varchar as accepted_by,
+               t.ts as tick_ts
+        from base left join ranked r using (pair_id)
+        left join _tick_ts t on t.seq = base.tick_seq"""
     )
 
 

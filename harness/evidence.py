@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from harness.accepted import create_accepted_diff
 from harness.errors import StoreError
 from harness.ignore import EMPTY, RuleSet, candidate_phase, recording_name, run_key
 from harness.stats import LatencyStats, SeedFigures, latency_stats, seed_figures
@@ -292,22 +293,7 @@ def open_evidence(
         _view(con, f"events_{side}", parts, _EMPTY_SCHEMAS["events"])
     diff_file = rd / "diff.parquet"
     _view(con, "diff_raw", [diff_file] if diff_file.is_file() else [], _EMPTY_SCHEMAS["diff"])
-    if rules.rules:
-        if rules.needs_time(today):
-            src = (
-                "SELECT d.* EXCLUDE (accepted_by), o.ts AS tick_time FROM diff_raw d "
-                "LEFT JOIN (SELECT seq, ts FROM observations) o ON o.seq = d.tick_seq"
-            )
-        else:
-            src = "SELECT * EXCLUDE (accepted_by), NULL::TIMESTAMPTZ AS tick_time FROM diff_raw"
-        # A table, not a view: every gate phase and the report count diff rows, and with rules the
-        # CASE (and for time windows a join with the observations) would run on every query.
-        con.execute(
-            f"CREATE TABLE diff AS SELECT * EXCLUDE (tick_time), "
-            f"{rules.sql_case(today)} AS accepted_by FROM ({src})"
-        )
-    else:
-        con.execute("CREATE VIEW diff AS SELECT * FROM diff_raw")
+    create_accepted_diff(con, rules, today)
     con.execute(
         "CREATE VIEW unexplained AS SELECT * FROM diff WHERE class <> 'match' AND accepted_by IS NULL"
     )

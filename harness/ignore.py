@@ -159,14 +159,28 @@ class RuleSet:
                 out.append((r.id, n, r.tolerance, r.expires, r.expired(today)))
         return out
 
-    def sql_case(self, today: dt.date, time_column: str = "tick_time") -> str:
+    def sql_case(
+        self,
+        today: dt.date,
+        time_column: str = "tick_time",
+        tod_column: str | None = None,
+        field_paths: Mapping[tuple[str, ...], tuple[str, ...]] | None = None,
+    ) -> str:
         """A DuckDB expression giving the id of the first active rule matching a diff row, or NULL.
 
         Expects columns ticker, type, class, fields (list<struct<path,…>>) and, when a rule has
-        `between`, a TIMESTAMPTZ column named `time_column`.
+        `between` or `period`, a TIMESTAMPTZ column named `time_column` — or, given `tod_column`,
+        a column holding `time_of_day_sql(time_column)` computed once per row (the CASE would
+        otherwise convert the time zone once per window bound it tests).
+        `field_paths` maps a rule's `field` globs to the field paths of the diff (every non-null
+        one, or more) that match them in DuckDB: the per-field test is then an IN list, which
+        gives the same true/false/NULL per field as the globs at a fraction of the cost.
         """
+        tod = tod_column or time_of_day_sql(time_column)
+        paths = field_paths or {}
         arms = [
-            f"WHEN {_rule_predicate(r, time_column)} THEN {_lit(r.id)}" for r in self.active(today)
+            f"WHEN {_rule_predicate(r, tod, paths.get(r.fields))} THEN {_lit(r.id)}"
+            for r in self.active(today)
         ]
         if not arms:
             return "CAST(NULL AS VARCHAR)"
@@ -215,7 +229,17 @@ def _glob_any(column: str, patterns: tuple[str, ...]) -> str:
     return "(" + " OR ".join(f"{column} GLOB {_lit(p)}" for p in patterns) + ")"
 
 
-def _rule_predicate(rule: AcceptRule, time_column: str) -> str:
+def time_of_day_sql(time_column: str) -> str:
+    """HH:MM (US/Eastern) of a TIMESTAMPTZ expression: what `between` and `period` compare."""
+    return f"strftime(timezone('America/New_York', {time_column}), '%H:%M')"
+
+
+def glob_any_sql(column: str, patterns: tuple[str, ...]) -> str:
+    """`column` matches one of the globs (DuckDB GLOB: *, ?, [...]; case-sensitive)."""
+    return _glob_any(column, patterns)
+
+
+def _rule_predicate(rule: AcceptRule, tod: str, paths: tuple[str, ...] | None = None) -> str:
     parts = ["class <> 'match'"]
     if rule.tickers:
         parts.append(_glob_any("ticker", rule.tickers))
@@ -226,12 +250,16 @@ def _rule_predicate(rule: AcceptRule, time_column: str) -> str:
     if rule.fields:
         # every differing field must match one glob; a list lambda, not a correlated unnest
         # subquery, which DuckDB evaluated row by row (12 s CPU on a 10M-tick run's diff)
-        any_field = _glob_any("f.path", rule.fields)
+        if paths is None:
+            any_field = _glob_any("f.path", rule.fields)
+        elif paths:
+            any_field = "f.path IN (" + ", ".join(_lit(x) for x in paths) + ")"
+        else:  # no path of this diff matches: false per field (NULL for a NULL path, as GLOB)
+            any_field = "f.path <> f.path"
         parts.append(
             "coalesce(len(fields), 0) > 0 AND "
             f"list_bool_and(list_transform(fields, lambda f: {any_field}))"
         )
-    tod = f"strftime(timezone('America/New_York', {time_column}), '%H:%M')"
     if rule.between:
         start, end = rule.between
         parts.append(f"{tod} >= {_lit(start)} AND {tod} < {_lit(end)}")

@@ -172,3 +172,15 @@ def test_event_hashes_reuse_the_stripped_json_and_equal_the_per_event_definition
         assert fresh[side] == f"{int(n):x}-{int(x) & ((1 << 128) - 1):032x}"
     # another ignore list re-strips instead of reusing the tables built for the diff
     assert event_hashes(con, ("event_id", "price"))["primary"] != fresh["primary"]
+
+
+def test_diff_stores_the_tick_time_of_every_rows_tick(tmp_path):
+    r = _run(tmp_path, drop_rate=0.03, alter_rate=0.02, extra_rate=0.01, seed=5)
+    run = open_run(r.path)
+    n, timed, wrong = run.sql(
+        """select count(*), count(d.tick_ts), count(*) filter (d.tick_ts is distinct from o.ts)
+           from diff d left join observations o on o.seq = d.tick_seq"""
+    ).fetchone()
+    assert n > 100 and timed == n and wrong == 0
+    types = run.sql("select typeof(d.tick_ts), typeof(o.ts) from diff d, observations o limit 1")
+    assert types.fetchone() == ("TIMESTAMPTZ_NS", "TIMESTAMPTZ_NS")

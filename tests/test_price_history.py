@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tickstock.legacy.detectors import trend_engine
 from tickstock.legacy.price_history import CAP, PriceHistory
@@ -77,3 +79,64 @@ def test_popping_the_point_that_broke_time_order_restores_the_fast_path() -> Non
     assert h.ordered
     h.append(55.0, 55.0, 10, h.last_timestamp() + 5)
     assert h.ordered
+
+
+def _apply(h: PriceHistory, ops: list[tuple[float, float | None, int, float, bool]]) -> None:
+    for price, vwap, volume, ts, temporary in ops:
+        h.append(price, vwap, volume, ts)
+        if temporary:
+            h.pop()
+
+
+def _exact_state(h: PriceHistory, now: float) -> tuple:
+    return (
+        h.points(CAP + 1),
+        h.windows(now, (5, 30, 180, 360, 600, 10_000)),
+        h.windows(now, (180, 360, 600), CAP, 10),
+        h.windows(now, (180, 360, 600), CAP + 1, 10),
+        h.price_dispersion(now - 300),
+    )
+
+
+_op = st.tuples(
+    st.floats(1, 500, allow_nan=False).map(lambda p: round(p, 3)),
+    st.one_of(st.none(), st.just(0.0), st.floats(1, 500, allow_nan=False)),
+    st.one_of(st.just(0), st.integers(1, 10_000)),
+    st.sampled_from([0.0, 0.5, 1.0, 3.0, 40.0]),
+    st.booleans(),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops=st.lists(_op, min_size=1, max_size=700), dense_share=st.floats(0, 1))
+def test_the_dense_fast_path_and_pop_give_the_general_paths_exact_values(
+    ops: list[tuple[float, float | None, int, float, bool]], dense_share: float
+) -> None:
+    # the first part of the ops has vwap and volume on every point (the dense fast path)
+    cut = int(len(ops) * dense_share)
+    timed, ts = [], 1_000.0
+    for i, (price, vwap, volume, step, temporary) in enumerate(ops):
+        ts += step
+        if i < cut:
+            vwap, volume = price * 1.001, volume or 7
+        timed.append((price, vwap, volume, ts, temporary))
+    fast = PriceHistory()
+    _apply(fast, timed)
+    general = PriceHistory()
+    general._dense = False  # the indexed vwap/volume subsequences from the first point on
+    _apply(general, [op for op in timed if not op[4]])
+    if not general:
+        return
+    now = general.last_timestamp()
+    assert _exact_state(fast, now) == _exact_state(general, now)
+
+
+def test_windows_below_min_points_are_zero_and_the_others_unchanged() -> None:
+    h = _random_history(9, 400)
+    now = h.last_timestamp()
+    spans = (5, 30, 180, 600)
+    full = h.windows(now, spans)
+    skipped = h.windows(now, spans, CAP, 40)
+    for a, b in zip(full, skipped, strict=True):
+        assert b == (a if a.data_points >= 40 else (a.data_points, 0, 0, 0))
+    assert any(a.data_points < 40 for a in full) and any(a.data_points >= 40 for a in full)

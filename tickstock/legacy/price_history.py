@@ -60,17 +60,25 @@ def _totals(decay: float) -> tuple[float, ...]:
 
 
 class PriceHistory:
-    """Append-only (plus undo of the last append) history with suffix-window statistics."""
+    """Append-only (plus undo of the last append) history with suffix-window statistics.
+
+    While every point has a vwap > 0 and a volume > 0 (`_dense`, the usual case) the vwap and
+    volume subsequences are the whole history, so their index lists are not kept. The running
+    sums one past the last point (`_sp_end`, `_sq_end`, `_er_end`, `_q_end`) are kept as they
+    are computed: the next append stores them, and the window statistics read them instead of
+    recomputing them (the same expressions, evaluated once).
+    """
 
     __slots__ = (
         "ordered", "_base", "_ts", "_price", "_vwap", "_volume", "_sp", "_ep",
-        "_v_idx", "_v_r", "_v_er", "_v_ed", "_q_idx", "_q_vol", "_q_price", "_q_sq", "_q_eq", "_decay",
-        "_sq", "_ref", "_broke_order_at", "_powers", "_totals",
+        "_v_idx", "_v_r", "_v_er", "_v_ed", "_q_idx", "_q_vol", "_q_price", "_q_sq", "_q_eq", "decay",
+        "_sq", "_ref", "_broke_order_at", "_powers", "_totals", "_dense", "_sparse_at",
+        "_sp_end", "_sq_end", "_er_end", "_q_end",
     )  # fmt: skip
 
     def __init__(self, decay: float = 0.9) -> None:
         self.ordered = True
-        self._decay = decay
+        self.decay = decay  # a plain attribute: Trend compares it with its own decay per tick
         self._powers = _powers(decay)
         self._totals = _totals(decay)
         self._base = 0  # absolute index of _ts[0]
@@ -83,6 +91,10 @@ class PriceHistory:
         self._sq: list[float] = []  # Σ (price - ref)² before this point (volatility)
         self._ref: float = 0.0
         self._broke_order_at = -1  # absolute index of the point that cleared `ordered`
+        # every point has vwap > 0 and volume > 0: the _v_/_q_ sums align with the points and
+        # _v_idx, _q_idx, _q_vol, _q_price stay empty (they are filled when a point breaks it)
+        self._dense = True
+        self._sparse_at = -1  # absolute index of the point that cleared `_dense`
         self._v_idx: list[int] = []  # absolute index of each point with vwap > 0
         self._v_r: list[float] = []  # (price - vwap) / vwap
         self._v_er: list[float] = []  # EW sum of r before this vwap point
@@ -92,10 +104,11 @@ class PriceHistory:
         self._q_price: list[float] = []
         self._q_sq: list[Any] = []  # Σ volumes before this volume point
         self._q_eq: list[float] = []  # EW sum of sign(Δp)·volume up to this volume point
-
-    @property
-    def decay(self) -> float:
-        return self._decay
+        # the running sums one past the last point (what the next append stores)
+        self._sp_end: float = 0.0
+        self._sq_end: float = 0.0
+        self._er_end: float = 0.0
+        self._q_end: Any = 0
 
     # --- sequence view (TickStock's list, capped at 300) ---
     def __len__(self) -> int:
@@ -131,53 +144,90 @@ class PriceHistory:
     def append(self, price: float, vwap: float | None, volume: Any, ts: float) -> None:
         ts_list = self._ts
         n = len(ts_list)
-        d = self._decay
+        d = self.decay
         prices = self._price
-        sp, ep, sq = self._sp, self._ep, self._sq
         if n:
             if ts < ts_list[-1] and self.ordered:
                 self.ordered = False
                 self._broke_order_at = self._base + n
             last = prices[-1]
-            sp.append(sp[-1] + last)
+            self._sp.append(self._sp_end)
+            ep = self._ep
             ep.append(d * ep[-1] + (price - last))
-            dev = last - self._ref
-            sq.append(sq[-1] + dev * dev)
+            self._sq.append(self._sq_end)
         else:
+            last = price
             self._ref = price
-            sp.append(0.0)
-            ep.append(0.0)
-            sq.append(0.0)
+            self._sp.append(0.0)
+            self._ep.append(0.0)
+            self._sq.append(0.0)
+        self._sp_end = self._sp[-1] + price
+        dev = price - self._ref
+        self._sq_end = self._sq[-1] + dev * dev
+        has_vwap = vwap is not None and vwap > 0
+        has_volume = volume is not None and volume > 0
+        if self._dense:
+            if has_vwap and has_volume:
+                r = (price - vwap) / vwap  # type: ignore[operator]
+                v_r, er, ed = self._v_r, self._v_er, self._v_ed
+                q_sq, q_eq = self._q_sq, self._q_eq
+                if n:
+                    last_r = v_r[-1]
+                    er.append(self._er_end)
+                    ed.append(d * ed[-1] + (r - last_r))
+                    change = price - last
+                    sign = 1 if change > 0 else -1 if change < 0 else 0
+                    last_vol = self._volume[-1]
+                    q_sq.append(self._q_end)
+                    q_eq.append(d * q_eq[-1] + sign * last_vol)
+                else:
+                    er.append(0.0)
+                    ed.append(0.0)
+                    q_sq.append(0)
+                    q_eq.append(0.0)
+                v_r.append(r)
+                self._er_end = d * er[-1] + r
+                self._q_end = q_sq[-1] + volume
+                ts_list.append(ts)
+                prices.append(price)
+                self._vwap.append(vwap)
+                self._volume.append(volume)
+                if n + 1 >= _TRIM_AT:
+                    self._trim()
+                return
+            self._go_sparse(n)
         absolute = self._base + n
-        if vwap is not None and vwap > 0:
-            r = (price - vwap) / vwap
+        if has_vwap:
+            r = (price - vwap) / vwap  # type: ignore[operator]
             v_r = self._v_r
+            er, ed = self._v_er, self._v_ed
             if v_r:
                 last_r = v_r[-1]
-                er, ed = self._v_er, self._v_ed
-                er.append(d * er[-1] + last_r)
+                er.append(self._er_end)
                 ed.append(d * ed[-1] + (r - last_r))
             else:
-                self._v_er.append(0.0)
-                self._v_ed.append(0.0)
+                er.append(0.0)
+                ed.append(0.0)
             self._v_idx.append(absolute)
             v_r.append(r)
-        if volume is not None and volume > 0:
+            self._er_end = d * er[-1] + r
+        if has_volume:
             q_vol = self._q_vol
             q_price = self._q_price
+            q_sq, q_eq = self._q_sq, self._q_eq
             if q_vol:
                 last_vol = q_vol[-1]
                 change = price - q_price[-1]
                 sign = 1 if change > 0 else -1 if change < 0 else 0
-                q_sq, q_eq = self._q_sq, self._q_eq
-                q_sq.append(q_sq[-1] + last_vol)
+                q_sq.append(self._q_end)
                 q_eq.append(d * q_eq[-1] + sign * last_vol)
             else:
-                self._q_sq.append(0)
-                self._q_eq.append(0.0)
+                q_sq.append(0)
+                q_eq.append(0.0)
             self._q_idx.append(absolute)
             q_vol.append(volume)
             q_price.append(price)
+            self._q_end = q_sq[-1] + volume
         ts_list.append(ts)
         prices.append(price)
         self._vwap.append(vwap)
@@ -185,27 +235,61 @@ class PriceHistory:
         if n + 1 >= _TRIM_AT:
             self._trim()
 
+    def _go_sparse(self, n: int) -> None:
+        """A point without vwap or volume arrives: index the vwap and volume subsequences."""
+        self._dense = False
+        self._sparse_at = self._base + n
+        self._v_idx = list(range(self._base, self._base + n))
+        self._q_idx = list(range(self._base, self._base + n))
+        self._q_vol = self._volume[:]
+        self._q_price = self._price[:]
+
     def pop(self) -> None:
         """Undo the last append (the lightweight trend check's temporary point)."""
-        absolute = self._base + len(self._ts) - 1
+        last = len(self._ts) - 1
+        absolute = self._base + last
         if absolute == self._broke_order_at:
             self.ordered = True
             self._broke_order_at = -1
-        lists: list[list[Any]] = [
-            self._ts, self._price, self._vwap, self._volume, self._sp, self._ep, self._sq,
-        ]  # fmt: skip
-        if self._v_idx and self._v_idx[-1] == absolute:
-            lists += [self._v_idx, self._v_r, self._v_er, self._v_ed]
-        if self._q_idx and self._q_idx[-1] == absolute:
-            lists += [self._q_idx, self._q_vol, self._q_price, self._q_sq, self._q_eq]
-        for lst in lists:
-            lst.pop()
+        self._ts.pop()
+        self._price.pop()
+        self._vwap.pop()
+        self._volume.pop()
+        self._ep.pop()
+        self._sp_end = self._sp.pop()
+        self._sq_end = self._sq.pop()
+        if self._dense:
+            popped_v = popped_q = True
+        else:
+            popped_v = bool(self._v_idx) and self._v_idx[-1] == absolute
+            popped_q = bool(self._q_idx) and self._q_idx[-1] == absolute
+            if popped_v:
+                self._v_idx.pop()
+            if popped_q:
+                self._q_idx.pop()
+                self._q_vol.pop()
+                self._q_price.pop()
+        if popped_v:
+            self._v_r.pop()
+            self._v_ed.pop()
+            self._er_end = self._v_er.pop()
+        if popped_q:
+            self._q_eq.pop()
+            self._q_end = self._q_sq.pop()
+        if absolute == self._sparse_at:  # the history before that point was dense
+            self._dense = True
+            self._sparse_at = -1
+            self._v_idx, self._q_idx, self._q_vol, self._q_price = [], [], [], []
 
     def _trim(self) -> None:
         cut = _TRIM_BY
         self._base += cut
         for lst in (self._ts, self._price, self._vwap, self._volume, self._sp, self._ep, self._sq):
             del lst[:cut]
+        if self._dense:
+            for lst in (self._v_r, self._v_er, self._v_ed, self._q_sq, self._q_eq):
+                del lst[:cut]
+            return
         base = self._base
         k = bisect_left(self._v_idx, base)
         for lst in (self._v_idx, self._v_r, self._v_er, self._v_ed):
@@ -227,10 +311,12 @@ class PriceHistory:
         return self.windows(start_ts, (0,), cap)[0]
 
     def windows(
-        self, end_time: float, spans: tuple[float, ...], cap: int = CAP
+        self, end_time: float, spans: tuple[float, ...], cap: int = CAP, min_points: int = 0
     ) -> tuple[WindowComponents, ...]:
         """Components of the windows starting at `end_time - span` for each span, among the
-        last `cap` points (Trend's short/medium/long windows in one pass)."""
+        last `cap` points (Trend's short/medium/long windows in one pass). A window with fewer
+        than `min_points` points gets zero components: Trend scores such a window 0 and never
+        reads them, so they are not computed."""
         ts = self._ts
         end = len(ts)
         if not end:
@@ -238,39 +324,43 @@ class PriceHistory:
         lo = end - cap
         if lo < 0:
             lo = 0
-        d = self._decay
+        d = self.decay
         powers = self._powers
         totals = self._totals
         ep = self._ep
         sp = self._sp
         ep_end = ep[-1]
-        sp_end = sp[-1] + self._price[-1]
-        base = self._base
+        sp_end = self._sp_end
+        dense = self._dense
         v_idx = self._v_idx
-        nv_all = len(v_idx)
-        v_dense = nv_all == end and v_idx[0] == base
-        if nv_all >= 2:
-            er, ed, v_r = self._v_er, self._v_ed, self._v_r
-            er_end = d * er[-1] + v_r[-1]
-            ed_end = ed[-1]
         q_idx = self._q_idx
-        nq_all = len(q_idx)
-        q_dense = nq_all == end and q_idx[0] == base
-        if nq_all >= 3:
-            q_sq, eq = self._q_sq, self._q_eq
-            q_end = q_sq[-1] + self._q_vol[-1]
-            eq_end = eq[-1]
+        base = self._base
+        if dense:
+            nv_all = nq_all = end
+            v_dense = q_dense = True
+        else:
+            nv_all = len(v_idx)
+            v_dense = nv_all == end and v_idx[0] == base
+            nq_all = len(q_idx)
+            q_dense = nq_all == end and q_idx[0] == base
+        er, ed = self._v_er, self._v_ed
+        er_end = self._er_end
+        ed_end = ed[-1] if ed else 0.0
+        q_sq, eq = self._q_sq, self._q_eq
+        q_end = self._q_end
+        eq_end = eq[-1] if eq else 0.0
+        need = min_points if min_points > 2 else 2
         out: list[WindowComponents] = []
         prev_a = -1
-        result = WindowComponents(0, 0, 0, 0)
+        result: WindowComponents | None = None
         for span in spans:
             a = bisect_left(ts, end_time - span, lo)
             if a == prev_a:
-                out.append(result)
+                out.append(result)  # type: ignore[arg-type]
                 continue
             prev_a = a
             n = end - a
-            if n < 2:
+            if n < need:
                 result = _components(WindowComponents, (n, 0, 0, 0))
                 out.append(result)
                 continue
@@ -314,13 +404,9 @@ class PriceHistory:
         n = end - a
         if n < 2:
             return n, (self._price[a] if n else 0.0), 0.0
-        last = self._price[-1]
-        sp = self._sp
-        total = sp[-1] + last - sp[a]
+        total = self._sp_end - self._sp[a]
         ref = self._ref
-        dev = last - ref
-        sq = self._sq
-        total_sq = sq[-1] + dev * dev - sq[a]
+        total_sq = self._sq_end - self._sq[a]
         mean = total / n
         shifted = total - n * ref
         var = (total_sq - shifted * shifted / n) / (n - 1)

@@ -23,6 +23,7 @@ from tickstock.legacy.detectors.utils import (
     market_period,
 )
 from tickstock.legacy.events import TrendEvent, make_event_id
+from tickstock.legacy.price_history import CAP
 from tickstock.legacy.stock_data import StockData
 from tickstock.legacy.tick import TickData
 
@@ -138,7 +139,7 @@ class TrendDetector:
         strength_threshold = th.strength_threshold
         params = self.params
         if history.ordered and history.decay == params.decay:  # multi_window_trend, inlined
-            comps = history.windows(tick_time, self._spans)
+            comps = history.windows(tick_time, self._spans, CAP, min_points)
         else:
             c = trend_engine.window_components(history, tick_time, params)
             comps = (c[0], c[1], c[2])

@@ -244,7 +244,7 @@ def multi_window_trend(
 ) -> MultiWindowTrend:
     """Short/medium/long window trends and the 0.3/0.4/0.3 combined score."""
     if history.ordered and history.decay == params.decay:
-        comps = history.windows(now, params.spans, cap)
+        comps = history.windows(now, params.spans, cap, min_points)
     else:
         c = window_components(history, now, params, cap)
         comps = (c[0], c[1], c[2])
