@@ -103,3 +103,27 @@ def test_the_adapted_tick_falls_back_to_price_for_vwap_without_touching_the_call
     adapted = TickChannel._adapt(t)
     assert (adapted.vwap, adapted.tick_volume, adapted.tick_trade_size) == (51.0, 1000, 1000)
     assert t.vwap is None and t.tick_trade_size is None
+
+
+def test_a_tick_without_events_returns_the_shared_result_equal_to_a_freshly_built_one():
+    from tickstock.multichannel.channels import NO_EVENTS, NO_METADATA, ProcessingResult
+
+    assert ProcessingResult(True, (), (), 0.0, 0.0, NO_METADATA) == NO_EVENTS
+    ch = channel()
+    ch.clock.set(T0)
+    result = ch.process_data(tick(50.0, T0))
+    assert result is NO_EVENTS or result.events  # the first tick may already be an event
+    ch.clock.set(T0 + 1)
+    assert ch.process_data(tick(50.0, T0 + 1)) is NO_EVENTS  # same price: nothing new
+
+
+def test_the_channels_validation_reads_missing_fields_as_none():
+    from types import SimpleNamespace
+
+    ch = channel()
+    assert ch.validate_data(tick(50.0, T0))
+    assert not ch.validate_data(SimpleNamespace(ticker="AAA", price=50.0))  # no timestamp
+    assert not ch.validate_data(SimpleNamespace(ticker="", price=50.0, timestamp=T0))
+    assert not ch.validate_data(SimpleNamespace(ticker="AAA", price="50", timestamp=T0))
+    assert not ch.validate_data(SimpleNamespace(ticker="AAA", price=float("nan"), timestamp=T0))
+    assert not ch.validate_data(SimpleNamespace(ticker="AAA", price=0, timestamp=T0))

@@ -281,3 +281,16 @@ def test_the_replay_pump_runs_the_publishers_at_exactly_the_ticks_calling_them_e
         assert getattr(pumped, name).runs == getattr(every, name).runs
         assert len(getattr(every, name).runs) > 10
     assert pumped.data_publisher.calls < every.data_publisher.calls / 2
+
+
+def test_the_channel_path_follows_a_replaced_service_clock():
+    service = Service()
+    i = integrator(service, router(), enable_multi_channel=True)
+    i.flags.apply({"rollout_percentage": 100})
+    i.process_via_channel(tick(ts=1000.0))
+    assert service.clock.now() == 1000.0
+    service.clock = TickClock()
+    i.process_via_channel(tick(ts=1001.0))
+    assert service.clock.now() == 1001.0
+    del service.clock  # a service without a clock: the channel path still routes
+    assert i.process_via_channel(tick(ts=1002.0)) is True

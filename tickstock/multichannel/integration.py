@@ -165,7 +165,16 @@ class MarketDataServiceIntegrator:
         """The channel path for one tick, falling back to legacy on failure or timeout."""
         m = self.metrics
         m["channel_requests"] += 1
-        self._advance_clock(tick_data)
+        # `_advance_clock`, inlined (runs on every tick)
+        try:
+            clock = self.market_data_service.clock
+        except AttributeError:
+            clock = None
+        if clock is not self._clock:
+            self._resolve_clock(clock)
+        if self._clock_set is not None:
+            ts = tick_data.timestamp
+            self._clock_set(ts if type(ts) is float else float(ts))
         outcome = self.channel_router.route_data(tick_data, self.config.channel_timeout_ms)
         if outcome.status is _ROUTED:
             m["channel_successes"] += 1
@@ -222,11 +231,15 @@ class MarketDataServiceIntegrator:
 
     def _advance_clock(self, tick_data: Any) -> None:
         clock = getattr(self.market_data_service, "clock", None)
-        if clock is not self._clock:  # resolve the setter once per clock object
-            self._clock = clock
-            self._clock_set = getattr(clock, "set", None) if clock is not None else None
+        if clock is not self._clock:
+            self._resolve_clock(clock)
         if self._clock_set is not None:
             self._clock_set(float(tick_data.timestamp))
+
+    def _resolve_clock(self, clock: Any) -> None:
+        """The service's clock changed (or is first seen): look its setter up once."""
+        self._clock = clock
+        self._clock_set = getattr(clock, "set", None) if clock is not None else None
 
     # --- metrics ------------------------------------------------------------------------------
     def get_integration_metrics(self) -> dict[str, Any]:

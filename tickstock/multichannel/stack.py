@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tickstock.legacy.adapter import tick_to_tickdata
 from tickstock.legacy.config import ConfigError
 from tickstock.legacy.tick import InvalidTickError
 from tickstock.multichannel.analytics import ChannelAnalyticsIntegrator, MarketAnalyticsManager
@@ -193,15 +192,18 @@ class MultichannelStack(LegacyStack):
     def process(self, tick: Any) -> list[dict[str, Any]]:
         seq = tick.seq
         try:
-            td = tick_to_tickdata(tick)
+            td = self._adapter(tick)  # the stack's own TickAdapter (as legacy's process)
         except InvalidTickError as exc:
             self.service.ticks_received += 1
             self.service.invalid[exc.reason] += 1
             return []
         if self.mode == "live":
             self._last_seq_by_ticker[td.ticker] = seq
-        if self.channel_only and self.integrator.channel_serves_all():
-            self.integrator.process_via_channel(td)
+        integrator = self.integrator
+        config = integrator.config
+        # phase 1 observing the channel, while `integrator.channel_serves_all()` (inlined)
+        if self.channel_only and config.enable_multi_channel and config.tick_channel.enabled:
+            integrator.process_via_channel(td)
         else:
             self.service.handle_websocket_tick(td)
         out = self._take(None if self.mode == "live" else seq) if self._tap else []
@@ -209,7 +211,9 @@ class MultichannelStack(LegacyStack):
         return out
 
     def _after_tick(self, td: Any, events: list[dict[str, Any]]) -> None:
-        now = float(td.timestamp)
+        now = td.timestamp
+        if type(now) is not float:
+            now = float(now)
         self._seen.add(td.ticker)
         if self.observed is not None and self.rollout_method == "pending":
             self.observed.observe_tick(td.ticker, td.price, td.volume, now, td.accumulated_volume)
