@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import resource
+import secrets
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -30,7 +31,13 @@ from harness.pinning import pin_rollout
 from harness.replay import RunResult, StackSpec, finish_run, shadow_shard, start_run
 from harness.runner import RunOptions, RunOutcome, StackCounts
 from harness.shards import Shard, ShardPlan, balance, expected_ticks, plan_shards
-from harness.store import DEFAULT_ROOT, EVENT_DIRS
+from harness.store import (
+    DEFAULT_ROOT,
+    attempt_dir,
+    commit_attempt,
+    discard_attempts,
+    make_part_dirs,
+)
 
 #: What sharding changes for decisions that are not per ticker (also written to the manifest).
 GLOBAL_DECISIONS = {
@@ -53,6 +60,7 @@ class ShardReport:
     pid: int
     wall_s: float
     peak_rss_mb: float
+    attempt: str  # the staging token of the attempt that produced this report
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,15 +72,6 @@ class ShardReport:
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "audit_ok": self.outcome.audit_ok,
         }
-
-
-def _clear_parts(run_dir: Path, shard: int) -> None:
-    """Remove part files a previous (killed) attempt of this shard left behind."""
-    for sub in ("observations", *EVENT_DIRS.values()):
-        d = run_dir / sub
-        if d.is_dir():
-            for p in d.glob(f"part-{shard:03d}-*.parquet"):
-                p.unlink(missing_ok=True)
 
 
 def _peak_rss_mb() -> float:
@@ -89,16 +88,20 @@ def run_shard(
     inject: FaultSpec,
     progress: Callable[[int], None] | None = None,
 ) -> ShardReport:
-    """One shard, start to end (a Dask task, or called in-process): its ticks → its part files."""
+    """One shard, start to end (a Dask task, or called in-process): its ticks → staged parts.
+
+    The parts go to this attempt's own staging directory; the coordinator commits them into the
+    run when it accepts this attempt's report (`commit_attempt`).
+    """
     from harness.recording import open_recording
 
     started = time.perf_counter()
-    path = Path(run_dir)
-    _clear_parts(path, shard.index)
+    attempt = secrets.token_hex(6)
+    staging = attempt_dir(Path(run_dir), shard.index, attempt)
     rec = open_recording(recording)
     ticks = rec.ticks(shard.tickers, shard.start_ns, shard.end_ns, options.batch_size)
     outcome = shadow_shard(
-        path, ticks, primary, candidate, replace(options, shard=shard.index), inject, progress
+        staging, ticks, primary, candidate, replace(options, shard=shard.index), inject, progress
     )
     return ShardReport(
         shard.index,
@@ -107,6 +110,7 @@ def run_shard(
         os.getpid(),
         time.perf_counter() - started,
         _peak_rss_mb(),
+        attempt,
     )
 
 
@@ -205,6 +209,10 @@ def _run_on_dask(
             except Exception as exc:  # KilledWorker, or the task raised after its retry
                 lost.append(_lost(shard, f"{type(exc).__name__}: {exc}"[:300]))
                 continue
+            finally:
+                # holding the future would let Dask recompute it if its worker dies later
+                fut.release()
+            commit_attempt(Path(run_dir), shard.index, report.attempt)
             reports.append(report)
             if progress is not None:
                 progress(report.outcome.read)
@@ -328,11 +336,15 @@ def replay_recording(
     run_dir = str(writer.path)
     started = time.perf_counter()
     try:
+        make_part_dirs(writer.path)
         if in_process:
-            reports = [
-                run_shard(run_dir, str(recording), s, primary, candidate, options, inject, progress)
-                for s in plan.shards
-            ]
+            reports = []
+            for s in plan.shards:
+                report = run_shard(
+                    run_dir, str(recording), s, primary, candidate, options, inject, progress
+                )
+                commit_attempt(writer.path, s.index, report.attempt)
+                reports.append(report)
             lost: list[tuple[int, RunOutcome]] = []
         else:
             with dask_client(workers, scheduler) as client:
@@ -349,14 +361,15 @@ def replay_recording(
                     progress,
                 )
     except KeyboardInterrupt:
+        discard_attempts(writer.path)
         writer.finish("incomplete", reason="interrupted")
         raise
     except BaseException as exc:
+        discard_attempts(writer.path)
         writer.finish("error", reason=f"{type(exc).__name__}: {exc}")
         raise
     reports.sort(key=lambda r: r.index)
-    for index, _ in lost:
-        _clear_parts(writer.path, index)  # a failed shard contributes nothing, not a fragment
+    discard_attempts(writer.path)  # a failed shard contributes nothing, not a fragment
     sharding["shards"] = [r.as_dict() for r in reports]
     sharding["failed"] = [o.aborted for _, o in lost]
     sharding["wall_s"] = round(time.perf_counter() - started, 3)

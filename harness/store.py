@@ -18,6 +18,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import socket
 import threading
 import time
@@ -39,6 +40,9 @@ STALE_AFTER_S = 60.0  # a `running` run whose heartbeat is older than this is sh
 HEARTBEAT_S = 5.0
 STATUSES = ("running", "complete", "incomplete", "error")
 EVENT_DIRS = {"primary": "events_primary", "candidate": "events_candidate"}
+PART_DIRS = ("observations", *EVENT_DIRS.values())
+#: Shard attempts stage their parts here; only the coordinator moves them into the run's views.
+ATTEMPTS_DIR = "_attempts"
 
 
 def utc_now() -> str:
@@ -91,8 +95,7 @@ class PartSink:
         self.shard = shard
         self.rows = {"observations": 0, "primary": 0, "candidate": 0}
         self._n = {"observations": 0, "primary": 0, "candidate": 0}
-        for sub in ("observations", *EVENT_DIRS.values()):
-            (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
+        make_part_dirs(self.run_dir)
 
     def _write(self, kind: str, sub: str, table: pa.Table) -> None:
         path = self.run_dir / sub / f"part-{self.shard:03d}-{self._n[kind]:05d}.parquet"
@@ -107,6 +110,42 @@ class PartSink:
 
     def write_events(self, side: str, table: pa.Table) -> None:
         self._write(side, EVENT_DIRS[side], table)
+
+
+def make_part_dirs(run_dir: Path) -> None:
+    for sub in PART_DIRS:
+        (run_dir / sub).mkdir(parents=True, exist_ok=True)
+
+
+def attempt_dir(run_dir: Path, shard: int, attempt: str) -> Path:
+    """Where one attempt of a shard stages its parts (never read by the run's views)."""
+    return run_dir / ATTEMPTS_DIR / f"{shard:03d}-{attempt}"
+
+
+def commit_attempt(run_dir: Path, shard: int, attempt: str) -> int:
+    """Move one finished attempt's parts into the run (the attempt the coordinator accepted).
+
+    Why: a shard can run more than once (a retry, or Dask recomputing a result lost with a dead
+    worker), possibly while the coordinator already diffs. Attempts write only to their own
+    staging directory, so the run's views see exactly one complete attempt per shard.
+    """
+    src = attempt_dir(run_dir, shard, attempt)
+    moved = 0
+    for sub in PART_DIRS:
+        (run_dir / sub).mkdir(parents=True, exist_ok=True)
+        staged = src / sub
+        if not staged.is_dir():
+            continue
+        for part in sorted(staged.glob("part-*.parquet")):
+            os.replace(part, run_dir / sub / part.name)
+            moved += 1
+    shutil.rmtree(src, ignore_errors=True)
+    return moved
+
+
+def discard_attempts(run_dir: Path) -> None:
+    """Drop every attempt that was not committed (failed, lost or superseded shards)."""
+    shutil.rmtree(run_dir / ATTEMPTS_DIR, ignore_errors=True)
 
 
 class RunWriter:

@@ -315,3 +315,37 @@ def test_the_report_of_a_multi_day_run_has_a_per_day_breakdown(two_days, tmp_pat
     assert "## Shards and days" in md
     assert "| 2026-03-10 | 600 |" in md and "| 2026-03-11 | 600 |" in md
     assert "Shards and days" in (Path(res.path) / "report.html").read_text()
+
+
+def test_a_late_second_attempt_of_a_shard_never_changes_the_parts_the_run_reads(one_day, tmp_path):
+    """Dask may rerun a finished shard (its result was lost with a dead worker) while the
+    coordinator already reads the run: that attempt stages its own parts and is never committed."""
+    from harness.distributed import run_shard
+    from harness.faults import FaultSpec
+    from harness.replay import start_run
+    from harness.shards import plan_shards
+    from harness.store import ATTEMPTS_DIR, commit_attempt, discard_attempts
+
+    shard = plan_shards(open_recording(one_day).manifest, 2).shards[0]
+    writer = start_run(PRIMARY, CANDIDATE, OPTIONS, root=tmp_path, shards=2)
+    first = run_shard(
+        str(writer.path), str(one_day), shard, PRIMARY, CANDIDATE, OPTIONS, FaultSpec()
+    )
+    assert commit_attempt(writer.path, shard.index, first.attempt) > 0
+    committed = sorted(p.name for p in (writer.path / "observations").glob("*.parquet"))
+    before = {p: p.stat().st_mtime_ns for p in writer.path.glob("*/part-*.parquet")}
+
+    late = run_shard(
+        str(writer.path), str(one_day), shard, PRIMARY, CANDIDATE, OPTIONS, FaultSpec()
+    )
+    assert late.attempt != first.attempt
+    # the committed files are untouched: not deleted, not rewritten, nothing added beside them
+    assert {p: p.stat().st_mtime_ns for p in writer.path.glob("*/part-*.parquet")} == before
+    assert (writer.path / ATTEMPTS_DIR).is_dir()
+    discard_attempts(writer.path)
+    assert not (writer.path / ATTEMPTS_DIR).exists()
+    assert sorted(p.name for p in (writer.path / "observations").glob("*.parquet")) == committed
+    writer.finish("incomplete", reason="test")
+    run = open_run(writer.path)
+    rows = run.sql("select count(*), count(distinct seq) from observations").fetchone()
+    assert rows[0] == rows[1] == first.outcome.read  # one attempt's rows, no duplicates
