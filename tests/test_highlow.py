@@ -7,6 +7,7 @@ from detector_ticks import ET_1030, replay, tick
 
 from tickstock.clock import TickClock
 from tickstock.legacy.detectors import HighLowDetector
+from tickstock.legacy.stock_data import StockData
 
 
 def run(prices_and_times, config=None, **kw):
@@ -140,3 +141,21 @@ def test_pipeline_seeding_sets_the_bounds_before_the_first_tick() -> None:
     out = replay(det.detect_highlow, [tick(50.05, ET_1030, market_open_price=50.0)], clock)
     (e,) = out[0]
     assert e.previous_high == 50.0 and e.current_low == 50.0 and not e.is_initial
+
+
+def test_the_running_volume_total_gives_the_average_of_the_last_20_volumes_exactly() -> None:
+    import random
+
+    rng = random.Random(3)
+    volumes = [rng.choice([0, rng.randint(1, 10**9)]) for _ in range(300)]
+    clock = TickClock()
+    det = HighLowDetector({}, clock)
+    stock = StockData(ticker="ACME")
+    for i, v in enumerate(volumes):
+        clock.set(ET_1030 + i)
+        det.detect_highlow(tick(50.0, ET_1030 + i, volume=v, market_open_price=50.0), stock)
+        state = det.ticker_data["ACME"]
+        kept = [x for x in volumes[: i + 1] if x > 0][-20:]
+        assert state.volume_history == kept
+        assert state.volume_total == sum(kept)
+        assert state.average_volume == (sum(kept) / len(kept) if len(kept) >= 5 else None)

@@ -140,3 +140,20 @@ def test_windows_below_min_points_are_zero_and_the_others_unchanged() -> None:
     for a, b in zip(full, skipped, strict=True):
         assert b == (a if a.data_points >= 40 else (a.data_points, 0, 0, 0))
     assert any(a.data_points < 40 for a in full) and any(a.data_points >= 40 for a in full)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_volatility_category_is_the_dispersion_category_of_price_dispersion(seed: int) -> None:
+    rng = random.Random(seed)
+    h = PriceHistory()
+    price, ts = 20.0, 0.0
+    seen = set()
+    for _ in range(900):
+        price *= 1 + rng.gauss(0, rng.choice([0.0, 0.001, 0.01, 0.05]))
+        ts += rng.choice([0.5, 1.0, 5.0, 30.0])
+        h.append(round(price, 2), price, 100, ts)
+        for start in (ts - 30, ts - 300):
+            got = h.volatility_category(start)
+            assert got == trend_engine.dispersion_category(*h.price_dispersion(start))
+            seen.add(got)
+    assert seen == {"HIGH", "LOW", "NORMAL"}

@@ -335,10 +335,9 @@ class PriceHistory:
         v_idx = self._v_idx
         q_idx = self._q_idx
         base = self._base
-        if dense:
-            nv_all = nq_all = end
-            v_dense = q_dense = True
-        else:
+        nv_all = nq_all = end
+        v_dense = q_dense = True
+        if not dense:
             nv_all = len(v_idx)
             v_dense = nv_all == end and v_idx[0] == base
             nq_all = len(q_idx)
@@ -353,6 +352,37 @@ class PriceHistory:
         out: list[WindowComponents] = []
         prev_a = -1
         result: WindowComponents | None = None
+        if dense:  # the loop below with the vwap/volume subsequences equal to the window
+            for span in spans:
+                a = bisect_left(ts, end_time - span, lo)
+                if a == prev_a:
+                    out.append(result)  # type: ignore[arg-type]
+                    continue
+                prev_a = a
+                n = end - a
+                if n < need:
+                    result = _components(WindowComponents, (n, 0, 0, 0))
+                    out.append(result)
+                    continue
+                weighted = (ep_end - powers[n - 1] * ep[a]) / totals[n - 1]
+                mean = (sp_end - sp[a]) / n
+                pc = 0.0
+                if mean > 0:
+                    pc = weighted / (mean * 0.01)
+                    pc = -1 if pc < -1 else 1 if pc > 1 else pc
+                total = totals[n]
+                position = (er_end - powers[n] * er[a]) / total
+                vc = position * 5 + d * (ed_end - powers[n - 1] * ed[a]) / total * 10
+                vc = -1 if vc < -1 else 1 if vc > 1 else vc
+                qc = 0.0
+                if n >= 3:
+                    avg = (q_end - q_sq[a]) / n
+                    if avg > 0:
+                        qc = (eq_end - powers[n - 1] * eq[a]) / totals[n - 1] / avg / 3
+                        qc = -1 if qc < -1 else 1 if qc > 1 else qc
+                result = _components(WindowComponents, (n, pc, vc, qc))
+                out.append(result)
+            return tuple(out)
         for span in spans:
             a = bisect_left(ts, end_time - span, lo)
             if a == prev_a:
@@ -411,3 +441,26 @@ class PriceHistory:
         shifted = total - n * ref
         var = (total_sq - shifted * shifted / n) / (n - 1)
         return n, mean, var**0.5 if var > 0 else 0.0
+
+    def volatility_category(self, start_ts: float, cap: int = CAP) -> str:
+        """`trend_engine.dispersion_category(*price_dispersion(start_ts))` in one call (Trend
+        classifies its volatility on every tick): HIGH when std > 2 % of the mean, LOW < 0.5 %."""
+        ts = self._ts
+        end = len(ts)
+        lo = end - cap
+        a = bisect_left(ts, start_ts, lo if lo > 0 else 0)
+        n = end - a
+        if n < 3:
+            return "NORMAL"
+        total = self._sp_end - self._sp[a]
+        mean = total / n
+        if mean <= 0:
+            return "NORMAL"
+        shifted = total - n * self._ref
+        var = (self._sq_end - self._sq[a] - shifted * shifted / n) / (n - 1)
+        pct = (var**0.5 if var > 0 else 0.0) / mean * 100
+        if pct > 2.0:
+            return "HIGH"
+        if pct < 0.5:
+            return "LOW"
+        return "NORMAL"

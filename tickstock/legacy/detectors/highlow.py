@@ -33,7 +33,7 @@ class HighLowState:
         "last_event_time", "last_event_price", "event_history", "last_reversal",
         "reversal_count", "last_significance_score", "session_start_time", "previous_high",
         "previous_low", "current_high", "current_low", "volume", "vwap", "volume_history",
-        "average_volume", "percent_change",
+        "volume_total", "average_volume", "percent_change",
     )  # fmt: skip
 
     def __init__(self, session_high: float, session_low: float, market_status: str | None) -> None:
@@ -61,6 +61,9 @@ class HighLowState:
         self.volume: float | None = None
         self.vwap: float | None = None
         self.volume_history: list[float] = []
+        # sum(volume_history), kept as it changes: volumes are ints (TickData.validate), so the
+        # running total is exactly the sum TickStock recomputed on every tick
+        self.volume_total: float = 0
         self.average_volume: float | None = None
         self.percent_change = 0.0
 
@@ -183,10 +186,13 @@ class HighLowDetector:
         if volume and volume > 0:
             history = state.volume_history
             history.append(volume)
+            total = state.volume_total + volume
             if len(history) > 20:
+                total -= history[0]
                 del history[0]
+            state.volume_total = total
             if len(history) >= 5:
-                state.average_volume = sum(history) / len(history)
+                state.average_volume = total / len(history)
         if state.market_status != status:
             state.last_market_status = state.market_status
             state.market_status = status

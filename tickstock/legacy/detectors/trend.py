@@ -127,8 +127,7 @@ class TrendDetector:
             return []
         if size >= 10:
             if history.ordered:  # volatility_category, without re-checking the length
-                n, mean, std = history.price_dispersion(now - 300)
-                volatility = trend_engine.dispersion_category(n, mean, std)
+                volatility = history.volatility_category(now - 300)
             else:
                 volatility = trend_engine.volatility_category(history, now)
             if volatility != "NORMAL":
