@@ -1,14 +1,17 @@
 """Observation and event batches: their Arrow schemas and the per-batch conversion of raw results.
 
-The runner's hot loop only appends one tuple per tick; everything columnar — splitting the
-tuples into columns, counting, JSON-encoding events (keys sorted) — happens here once per batch.
+The runner's hot loop appends machine integers to a `BatchTape` (no object per tick); everything
+columnar — building the columns, counting, JSON-encoding events (keys sorted) — happens here once
+per batch.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
@@ -55,33 +58,103 @@ def encode_event(d: Any) -> str:
     return orjson.dumps(d, default=str, option=_OPTS).decode()
 
 
-#: One stack call's raw result: (wall ns, cpu ns | None, events | None, error text | None, timed out)
-Result = tuple[int, int | None, Sequence[dict[str, Any]] | None, str | None, bool]
-#: One tick's row: (tick, candidate ran first, primary result, candidate result)
-Row = tuple[Any, int, Result, Result]
+class SideTape:
+    """One stack's raw results for one batch, appended by the hot loop as machine integers.
+
+    Why not a tuple per call: a batch of result tuples (and the ticks they pin) is ~1 KB of live
+    objects per tick that the stacks' own allocations then have to work around; arrays of int64
+    hold 16 bytes per tick and no objects. Only the rare outcomes (events, errors, timeouts) keep
+    Python objects, keyed by the row index within the batch.
+    """
+
+    __slots__ = ("wall", "cpu", "calls", "errors", "timeouts")
+
+    def __init__(self) -> None:
+        self.wall = array("q")  # wall ns of each call
+        self.cpu = array("q")  # thread CPU ns, -1 when not sampled (or timed out)
+        self.calls: list[tuple[int, Sequence[dict[str, Any]]]] = []  # (row, events) if any
+        self.errors: dict[int, str] = {}  # row → error text (timeouts included)
+        self.timeouts: list[int] = []  # rows whose call timed out
+
+    def clear(self) -> None:
+        del self.wall[:], self.cpu[:]
+        self.calls.clear()
+        self.errors.clear()
+        self.timeouts.clear()
 
 
-def observations_table(rows: list[Row], shard: int) -> pa.Table:
+class BatchTape:
+    """One batch of the shadow loop: tick keys, who ran first, and both stacks' tapes."""
+
+    __slots__ = ("seq", "ts", "ticker", "first", "primary", "candidate")
+
+    def __init__(self) -> None:
+        self.seq = array("q")
+        self.ts = array("q")
+        self.ticker: list[str] = []
+        self.first = b""  # low bit 1: the candidate ran first (one byte per row)
+        self.primary = SideTape()
+        self.candidate = SideTape()
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+    def clear(self) -> None:
+        del self.seq[:], self.ts[:]
+        self.ticker.clear()
+        self.first = b""
+        self.primary.clear()
+        self.candidate.clear()
+
+
+def _int64(values: array, null_below_zero: bool = False) -> pa.Array:
+    a = np.frombuffer(values, dtype=np.int64) if len(values) else np.empty(0, np.int64)
+    if null_below_zero:
+        return pa.array(a, pa.int64(), mask=a < 0)
+    return pa.array(a, pa.int64())
+
+
+def _side_columns(side: SideTape, n: int) -> tuple[pa.Array, ...]:
+    errors = [None] * n
+    for i, text in side.errors.items():
+        errors[i] = text  # type: ignore[call-overload]
+    timeout = np.zeros(n, bool)
+    timeout[side.timeouts] = True
+    counts = np.zeros(n, np.int32)
+    for i, events in side.calls:
+        counts[i] = len(events)
+    return (
+        _int64(side.wall),
+        _int64(side.cpu, null_below_zero=True),
+        pa.array(errors, pa.string()),
+        pa.array(timeout, pa.bool_()),
+        pa.array(counts, pa.int32()),
+    )
+
+
+def observations_table(tape: BatchTape, shard: int) -> pa.Table:
     """The observation rows (design.md §5) of one batch."""
-    ticks = [r[0] for r in rows]
-    p = [r[2] for r in rows]
-    c = [r[3] for r in rows]
+    n = len(tape)
+    first = np.frombuffer(tape.first, np.uint8, count=n) & 1
+    names = np.array(["primary", "candidate"], dtype=object)[first]
+    p = _side_columns(tape.primary, n)
+    c = _side_columns(tape.candidate, n)
     arrays = [
-        pa.array([t.seq for t in ticks], pa.int64()),
-        pa.array([t.ticker for t in ticks], pa.string()),
-        pa.array([t.ts for t in ticks], pa.timestamp("ns", tz="UTC")),
-        pa.array(["candidate" if r[1] & 1 else "primary" for r in rows], pa.string()),
-        pa.array([x[0] for x in p], pa.int64()),
-        pa.array([x[0] for x in c], pa.int64()),
-        pa.array([x[1] for x in p], pa.int64()),
-        pa.array([x[1] for x in c], pa.int64()),
-        pa.array([x[3] for x in p], pa.string()),
-        pa.array([x[3] for x in c], pa.string()),
-        pa.array([x[4] for x in p], pa.bool_()),
-        pa.array([x[4] for x in c], pa.bool_()),
-        pa.array([len(x[2]) if x[2] else 0 for x in p], pa.int32()),
-        pa.array([len(x[2]) if x[2] else 0 for x in c], pa.int32()),
-        pa.array([shard] * len(rows), pa.int32()),
+        _int64(tape.seq),
+        pa.array(tape.ticker, pa.string()),
+        _int64(tape.ts).cast(pa.timestamp("ns", tz="UTC")),
+        pa.array(names, pa.string()),
+        p[0],
+        c[0],
+        p[1],
+        c[1],
+        p[2],
+        c[2],
+        p[3],
+        c[3],
+        p[4],
+        c[4],
+        pa.array(np.full(n, shard, np.int32), pa.int32()),
     ]
     return pa.table(arrays, schema=OBSERVATION_SCHEMA)
 

@@ -128,13 +128,19 @@ class Recording:
         return canonical_schema([c for c in self.columns if c in COLUMN_TYPES])
 
 
-def batch_to_ticks(batch: pa.RecordBatch) -> Iterator[Tick]:
+#: Rows turned into Python values at a time: the values of a whole 64k-row batch (~1M objects)
+#: would stay alive until its last tick is consumed; a chunk's stay small and cache-warm.
+TICK_CHUNK = 4096
+
+
+def batch_to_ticks(batch: pa.RecordBatch, chunk: int = TICK_CHUNK) -> Iterator[Tick]:
     """Tick values of one batch; absent optional columns are None."""
-    columns: list[Iterable[Any]] = []
+    n = batch.num_rows
     names = batch.schema.names
+    makers: list[Callable[[int, int], Iterable[Any]]] = []
     for name in TICK_FIELDS:
         if name not in names:
-            columns.append(itertools.repeat(None))
+            makers.append(_nones)
             continue
         col = batch.column(name)
         if pa.types.is_timestamp(col.type):
@@ -143,14 +149,35 @@ def batch_to_ticks(batch: pa.RecordBatch) -> Iterator[Tick]:
             # Dictionary.to_pylist builds a scalar per row (~2 µs); index an object array instead.
             values = np.array(col.dictionary.to_pylist() + [None], dtype=object)
             indices = col.indices.fill_null(len(col.dictionary)).to_numpy()
-            columns.append(values[indices].tolist())
+            makers.append(functools.partial(_take_slice, values, indices))
         elif col.null_count == 0 and (
             pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
         ):
-            columns.append(col.to_numpy().tolist())
+            makers.append(functools.partial(_numpy_slice, col.to_numpy()))
         else:
-            columns.append(col.to_pylist())
-    return map(_NEW_TICK, zip(*columns))  # noqa: B905 — repeat(None) columns are infinite
+            makers.append(functools.partial(_arrow_slice, col))
+
+    def rows(lo: int) -> Iterator[Tick]:
+        hi = min(lo + chunk, n)
+        return map(_NEW_TICK, zip(*(make(lo, hi) for make in makers)))  # noqa: B905
+
+    return itertools.chain.from_iterable(map(rows, range(0, n, chunk)))
+
+
+def _nones(lo: int, hi: int) -> Iterable[Any]:
+    return itertools.repeat(None, hi - lo)
+
+
+def _take_slice(values: np.ndarray, indices: np.ndarray, lo: int, hi: int) -> list[Any]:
+    return values[indices[lo:hi]].tolist()  # type: ignore[no-any-return]
+
+
+def _numpy_slice(values: np.ndarray, lo: int, hi: int) -> list[Any]:
+    return values[lo:hi].tolist()  # type: ignore[no-any-return]
+
+
+def _arrow_slice(col: pa.Array, lo: int, hi: int) -> list[Any]:
+    return col.slice(lo, hi - lo).to_pylist()  # type: ignore[no-any-return]
 
 
 def _row_groups(pf: pq.ParquetFile, start_ns: int | None, end_ns: int | None) -> list[int] | None:

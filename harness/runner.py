@@ -3,7 +3,7 @@
 Per tick both stacks run in a seeded random order, each call timed with `perf_counter_ns` (wall;
 `thread_time_ns` CPU on a sample of ticks, since a CPU clock read is a syscall); exceptions become
 error observations and the watchdog turns a hanging call into a timeout observation (design.md
-§5). The hot loop appends one tuple per tick; batches leave through a `Sink` (the run store
+§5). The hot loop appends a few machine integers per tick (no object per tick); batches leave through a `Sink` (the run store
 writes each as Parquet parts), so memory does not grow with the day::
 
     outcome = ShadowRunner(primary, candidate, sink, RunOptions(seed=7)).run(ticks)
@@ -24,8 +24,8 @@ import pyarrow as pa
 from harness.batches import (
     EVENT_SCHEMA,
     OBSERVATION_SCHEMA,
-    Result,
-    Row,
+    BatchTape,
+    SideTape,
     events_table,
     observations_table,
 )
@@ -162,14 +162,18 @@ class ShadowRunner:
             read, counts["primary"], counts["candidate"], stats, wall, aborted, tuple(problems)
         )
 
-    def _make_call(self) -> Callable[[_Side, Any, bool], Result]:
-        """The guarded, timed stack call, with everything it needs bound as locals."""
+    def _make_call(self) -> Callable[[_Side, SideTape, Any, bool, int], bool]:
+        """The guarded, timed stack call, with everything it needs bound as locals.
+
+        It appends the call's wall (and sampled CPU) time to the side's tape and returns whether
+        the call timed out; events, errors and timeouts are kept by row index.
+        """
         cur = self.dog.cur
         limit = self.dog.timeout_ns
         pc, tt = time.perf_counter_ns, time.thread_time_ns
         timeout_text = f"TickTimeout: exceeded {self.opt.tick_timeout_s} s"
 
-        def call(side: _Side, tick: Any, cpu: bool) -> Result:
+        def call(side: _Side, tape: SideTape, tick: Any, cpu: bool, row: int) -> bool:
             c0 = tt() if cpu else 0
             t0 = 0
             try:
@@ -179,21 +183,34 @@ class ShadowRunner:
                 cur[0] = 0
             except TickTimeout:
                 cur[0] = 0
-                return self._timed_out(side, tick, pc() - t0, timeout_text)
+                return self._timed_out(side, tape, tick, row, pc() - t0, timeout_text)
             except Exception as exc:  # the system under test failing is data, not a crash
                 cur[0] = 0
-                return pc() - t0, (tt() - c0 if cpu else None), None, _error_text(exc), False
+                tape.wall.append(pc() - t0)
+                tape.cpu.append(tt() - c0 if cpu else -1)
+                tape.errors[row] = _error_text(exc)
+                return False
             if limit and t1 - t0 > limit:  # too slow even if never interrupted (other threads)
-                return self._timed_out(side, tick, t1 - t0, timeout_text)
+                return self._timed_out(side, tape, tick, row, t1 - t0, timeout_text)
             if side.hangs:
                 side.hangs.pop(tick.ticker, None)
-            return t1 - t0, (tt() - c0 if cpu else None), events, None, False
+            tape.wall.append(t1 - t0)
+            tape.cpu.append(tt() - c0 if cpu else -1)
+            if events:
+                tape.calls.append((row, events))
+            return False
 
         return call
 
-    def _timed_out(self, side: _Side, tick: Any, wall: int, text: str) -> Result:
+    def _timed_out(
+        self, side: _Side, tape: SideTape, tick: Any, row: int, wall: int, text: str
+    ) -> bool:
         side.hangs[tick.ticker] = side.hangs.get(tick.ticker, 0) + 1
-        return wall, None, None, text, True
+        tape.wall.append(wall)
+        tape.cpu.append(-1)
+        tape.errors[row] = text
+        tape.timeouts.append(row)
+        return True
 
     def _loop(
         self, ticks: Iterable[Any], progress: Callable[[int], None] | None
@@ -202,8 +219,9 @@ class ShadowRunner:
         prim, cand = self.sides["primary"], self.sides["candidate"]
         order = random.Random(f"order:{opt.seed}:{opt.shard}")
         call = self._make_call()
-        rows: list[Row] = []
-        append = rows.append
+        tape = BatchTape()
+        ptape, ctape = tape.primary, tape.candidate
+        seqs, tss, names = tape.seq.append, tape.ts.append, tape.ticker.append
         batch, flush_ns = opt.batch_size, int(opt.flush_interval_s * 1e9)
         sample = opt.cpu_sample
         bits = order.randbytes(batch)
@@ -213,29 +231,30 @@ class ShadowRunner:
         for tick in ticks:
             cpu = sample > 0 and read % sample == 0
             read += 1
-            b = bits[k]
-            if b & 1:
-                cr = call(cand, tick, cpu)
-                pr = call(prim, tick, cpu)
+            seqs(tick.seq)
+            tss(tick.ts)
+            names(tick.ticker)
+            if bits[k] & 1:
+                hung = call(cand, ctape, tick, cpu, k) | call(prim, ptape, tick, cpu, k)
             else:
-                pr = call(prim, tick, cpu)
-                cr = call(cand, tick, cpu)
-            append((tick, b, pr, cr))
-            if pr[4] or cr[4]:
+                hung = call(prim, ptape, tick, cpu, k) | call(cand, ctape, tick, cpu, k)
+            k += 1
+            if hung:
                 aborted = self._hang_check(tick)
                 if aborted:
                     break
-            k += 1
             if k == batch or (not k & 255 and time.perf_counter_ns() - last_flush > flush_ns):
-                self._write(rows)
-                rows.clear()
+                tape.first = bits[:k]
+                self._write(tape)
+                tape.clear()
                 self._collect()
                 if progress is not None:
                     progress(k)
                 bits = bits[k:] + order.randbytes(k)
                 k = 0
                 last_flush = time.perf_counter_ns()
-        self._write(rows)
+        tape.first = bits[:k]
+        self._write(tape)
         if progress is not None and k:
             progress(k)
         return read, aborted
@@ -256,26 +275,19 @@ class ShadowRunner:
             self._batches += 1
             gc.collect(2 if self._batches % 16 == 0 else 1)
 
-    def _write(self, rows: list[Row]) -> None:
+    def _write(self, tape: BatchTape) -> None:
         """Count, tabulate and hand one batch to the sink."""
-        if not rows:
+        if not len(tape):
             return
-        self.sink.write_observations(observations_table(rows, self.opt.shard))
-        for i, name in ((2, "primary"), (3, "candidate")):
+        self.sink.write_observations(observations_table(tape, self.opt.shard))
+        seq = tape.seq
+        for name, st in (("primary", tape.primary), ("candidate", tape.candidate)):
             side = self.sides[name]
-            calls: list[tuple[int, Sequence[dict[str, Any]]]] = []
-            for r in rows:
-                res: Result = r[i]  # type: ignore[assignment]
-                if res[2]:
-                    calls.append((r[0].seq, res[2]))
-                    side.processed += 1
-                elif res[4]:
-                    side.timed_out += 1
-                elif res[3] is not None:
-                    side.errored += 1
-                else:
-                    side.processed += 1
-            self._emit(side, name, calls)
+            failed = len(st.errors)  # timeouts are in errors too
+            side.timed_out += len(st.timeouts)
+            side.errored += failed - len(st.timeouts)
+            side.processed += len(tape) - failed
+            self._emit(side, name, [(seq[i], events) for i, events in st.calls])
 
     def _emit(
         self, side: _Side, name: str, calls: list[tuple[int, Sequence[dict[str, Any]]]]
