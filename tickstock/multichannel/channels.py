@@ -213,7 +213,8 @@ class ProcessingChannel(ABC):
         m.last_processing_time_ms = elapsed
         if success:
             m.processed_count += 1
-            m.events_generated += len(events)
+            if events:  # most ticks have none
+                m.events_generated += len(events)
             m.consecutive_errors = 0
         else:
             self._record_failure()
