@@ -335,9 +335,10 @@ class PriceHistory:
         v_idx = self._v_idx
         q_idx = self._q_idx
         base = self._base
-        nv_all = nq_all = end
-        v_dense = q_dense = True
-        if not dense:
+        if dense:
+            nv_all = nq_all = end
+            v_dense = q_dense = True
+        else:
             nv_all = len(v_idx)
             v_dense = nv_all == end and v_idx[0] == base
             nq_all = len(q_idx)
@@ -352,37 +353,6 @@ class PriceHistory:
         out: list[WindowComponents] = []
         prev_a = -1
         result: WindowComponents | None = None
-        if dense:  # the loop below with the vwap/volume subsequences equal to the window
-            for span in spans:
-                a = bisect_left(ts, end_time - span, lo)
-                if a == prev_a:
-                    out.append(result)  # type: ignore[arg-type]
-                    continue
-                prev_a = a
-                n = end - a
-                if n < need:
-                    result = _components(WindowComponents, (n, 0, 0, 0))
-                    out.append(result)
-                    continue
-                weighted = (ep_end - powers[n - 1] * ep[a]) / totals[n - 1]
-                mean = (sp_end - sp[a]) / n
-                pc = 0.0
-                if mean > 0:
-                    pc = weighted / (mean * 0.01)
-                    pc = -1 if pc < -1 else 1 if pc > 1 else pc
-                total = totals[n]
-                position = (er_end - powers[n] * er[a]) / total
-                vc = position * 5 + d * (ed_end - powers[n - 1] * ed[a]) / total * 10
-                vc = -1 if vc < -1 else 1 if vc > 1 else vc
-                qc = 0.0
-                if n >= 3:
-                    avg = (q_end - q_sq[a]) / n
-                    if avg > 0:
-                        qc = (eq_end - powers[n - 1] * eq[a]) / totals[n - 1] / avg / 3
-                        qc = -1 if qc < -1 else 1 if qc > 1 else qc
-                result = _components(WindowComponents, (n, pc, vc, qc))
-                out.append(result)
-            return tuple(out)
         for span in spans:
             a = bisect_left(ts, end_time - span, lo)
             if a == prev_a:
