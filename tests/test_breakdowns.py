@@ -1,11 +1,20 @@
 """The report's time breakdowns read diff.tick_ts when stored and join the observations otherwise."""
 
+import json
+
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from readiness_fixtures import make_run
+from tickgen import make_ticks
 
-from harness.breakdowns import differences, events_per_minute
+from harness.align import DiffConfig
+from harness.breakdowns import _events_in_diff, differences, events_per_minute
 from harness.evidence import open_evidence
+from harness.replay import diff_run, run_shadow
+from harness.store import open_run
 
 HOURS_3_NS = 3 * 3600 * 1_000_000_000
 
@@ -51,4 +60,64 @@ def test_differences_by_period_follow_the_stored_tick_time(tmp_path):
     assert diffs["period"].to_dict("records") == [
         {"period": "pre-market", "unexplained": 12, "accepted": 0}
     ]
-    assert len(minutes) > 100  # events per minute still come from the observations
+    assert len(minutes) > 100  # the fixture's diff has no <stack>_tick_seq: the join counts them
+
+
+FAKE = "harness.stack:fake"
+_JOIN_MINUTES = (
+    "WITH e AS (SELECT 'primary' AS side, tick_seq FROM events_primary UNION ALL "
+    "SELECT 'candidate', tick_seq FROM events_candidate) "
+    "SELECT date_trunc('minute', timezone('America/New_York', o.ts)) AS minute, "
+    "count(*) FILTER (side = 'primary') AS primary, "
+    "count(*) FILTER (side = 'candidate') AS candidate "
+    "FROM e JOIN observations o ON o.seq = e.tick_seq GROUP BY 1 ORDER BY 1"
+)
+
+
+def _spread_run(tmp_path, round_robin=False, **candidate):
+    """A diffed FakeStack run whose 3,000 ticks span 50 minutes (one tick a second)."""
+    ticks = [
+        t._replace(ts=t.ts + t.seq * 990_000_000)
+        for t in make_ticks(3_000, round_robin=round_robin)
+    ]
+    return run_shadow(ticks, FAKE, FAKE, candidate_config=candidate, root=tmp_path).path
+
+
+def test_events_per_minute_counted_from_the_diff_equal_the_per_event_join(tmp_path):
+    run = _spread_run(tmp_path, drop_rate=0.05, extra_rate=0.03, alter_rate=0.02, seed=3)
+    ev = open_evidence(run)
+    try:
+        assert _events_in_diff(ev.con)
+        got = events_per_minute(ev.con)
+        pd.testing.assert_frame_equal(got, ev.con.execute(_JOIN_MINUTES).df())
+        n_primary = ev.con.execute("SELECT count(*) FROM events_primary").fetchone()[0]
+        n_candidate = ev.con.execute("SELECT count(*) FROM events_candidate").fetchone()[0]
+        assert got["primary"].sum() == n_primary and got["candidate"].sum() == n_candidate
+        assert n_primary != n_candidate and len(got) >= 50
+    finally:
+        ev.close()
+
+
+def test_events_paired_across_ticks_by_a_tolerance_are_counted_at_their_own_tick(tmp_path):
+    run = _spread_run(tmp_path, round_robin=True)
+    (part,) = sorted((run / "events_candidate").glob("*.parquet"))
+    t = pq.read_table(part)
+    js = [
+        json.dumps({**json.loads(j), "tick_seq": s + 1}, sort_keys=True)
+        for j, s in zip(t["event_json"].to_pylist(), t["tick_seq"].to_pylist(), strict=True)
+    ]
+    t = t.set_column(0, "tick_seq", pc.add(t["tick_seq"], 1)).set_column(
+        t.schema.get_field_index("event_json"), "event_json", pa.array(js)
+    )
+    pq.write_table(t, part)
+    cfg = {"key": {"tick_seq_tolerance": 1}, "ignore": {"fields": ["tick_seq"]}}
+    assert diff_run(open_run(run), DiffConfig.from_dict(cfg))["diff"]["missing"] == 0
+    ev = open_evidence(run)
+    try:
+        assert not _events_in_diff(ev.con)  # the candidate's tick is not the row's tick
+        want = ev.con.execute(_JOIN_MINUTES).df()
+        pd.testing.assert_frame_equal(events_per_minute(ev.con), want)
+        # one tick a second: some candidate events moved into the next minute
+        assert not want["primary"].equals(want["candidate"])
+    finally:
+        ev.close()
