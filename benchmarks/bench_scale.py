@@ -10,6 +10,7 @@ BENCH_TICKS / BENCH_TICKERS for a quicker, smaller run (the result line says whi
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import platform
 import subprocess
@@ -17,16 +18,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import pyarrow.parquet as pq
 
 from harness.distributed import replay_recording, run_shard
 from harness.faults import FaultSpec
 from harness.recording import open_recording
 from harness.replay import StackSpec, start_run
 from harness.runner import RunOptions
-from harness.shards import plan_shards
+from harness.shards import Shard, plan_shards
 from harness.stack import load_stack
 from harness.store import open_run
 
@@ -114,6 +119,47 @@ def _rss_first_last(shards: list[dict[str, Any]]) -> tuple[float, float, int]:
     return min(peaks), max(peaks), len(mine)
 
 
+def _shard_peak_rss(day: Path, runs: Path, shard: Shard) -> tuple[float, int]:
+    """Peak RSS (MB) and ticks of `shard` run alone in a fresh process, as a worker's first shard.
+
+    `ru_maxrss` only rises within a process, so each length needs its own process.
+    """
+    writer = start_run(PRIMARY, CANDIDATE, OPTIONS, root=runs, shards=1)
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        job = pool.submit(
+            run_shard, str(writer.path), str(day), shard, PRIMARY, CANDIDATE, OPTIONS, FaultSpec()
+        )
+        report = job.result()
+    writer.finish("incomplete", reason="benchmark probe")
+    return report.peak_rss_mb, report.outcome.read
+
+
+def _rss_by_day_length(day: Path, runs: Path) -> tuple[float, int, float, int]:
+    """Peak RSS of one shard (same tickers) over the first tenth of the day and over all of it.
+
+    Ten times the ticks per shard, as a day ten times longer gives: memory that grows with the
+    day shows here even when every shard of a run is the same length.
+    """
+    rec = open_recording(day)
+    shard = plan_shards(rec.manifest, BUCKETS).shards[0]
+    tenth = replace(shard, end_ns=_ts_after_rows(rec.files(), rec.tick_count // 10))
+    return (*_shard_peak_rss(day, runs, tenth), *_shard_peak_rss(day, runs, shard))
+
+
+def _ts_after_rows(files: list[Path], rows: int) -> int:
+    """The largest ts of the row group holding the day's `rows`-th row (files in ts order)."""
+    seen = 0
+    for path in files:
+        meta = pq.ParquetFile(path).metadata
+        ts = meta.schema.to_arrow_schema().get_field_index("ts")
+        for i in range(meta.num_row_groups):
+            seen += meta.row_group(i).num_rows
+            if seen >= rows:
+                return int(meta.row_group(i).column(ts).statistics.max_raw)
+    raise ValueError(f"{files[0].parent}: fewer than {rows} rows")
+
+
 def _replay(day: Path, runs: Path, workers: int) -> tuple[float, object]:
     t0 = time.perf_counter()
     res = replay_recording(
@@ -151,6 +197,7 @@ def main() -> int:
     day = _day()
     runs = Path(tempfile.mkdtemp(prefix="bench-runs-"))
     bare, harnessed, prebuilt = _bare_vs_harness(day, runs)
+    rss_short, ticks_short, rss_long, ticks_long = _rss_by_day_length(day, runs)
     wall2, res2 = _replay(day, runs, 2)
     t0 = time.perf_counter()
     build_report(Path(res2.path))
@@ -189,6 +236,18 @@ def main() -> int:
             f"{rss_first:.0f} → {rss_last:.0f} MB",
             "flat (≤ +10 %)",
             rss_last <= 1.10 * rss_first,
+        ),
+        (
+            "  peak RSS of one shard, 1/10 of the day → all of it",
+            f"{rss_short:.0f} → {rss_long:.0f} MB",
+            "flat (≤ +10 %)",
+            rss_long <= 1.10 * rss_short,
+        ),
+        (
+            "    (that shard's ticks)",
+            f"{ticks_short:,} → {ticks_long:,}",
+            "",
+            None,
         ),
         ("throughput (2 workers, replay + diff)", f"{TICKS / wall2:,.0f} ticks/s", "", None),
         ("same event hash 1 vs 2 workers", str(same), "True", same),
