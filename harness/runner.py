@@ -15,7 +15,8 @@ import gc
 import json
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from array import array
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,8 +26,8 @@ from harness.batches import (
     EVENT_SCHEMA,
     OBSERVATION_SCHEMA,
     BatchTape,
+    EventColumns,
     SideTape,
-    events_table,
     observations_table,
 )
 from harness.watchdog import TickTimeout, Watchdog
@@ -43,6 +44,8 @@ __all__ = [
 ]
 
 SIDES = ("primary", "candidate")
+#: Calls with events a side collects before encoding them (soon after emission, still in cache).
+CHUNK = 32
 
 
 class Sink(Protocol):
@@ -162,11 +165,12 @@ class ShadowRunner:
             read, counts["primary"], counts["candidate"], stats, wall, aborted, tuple(problems)
         )
 
-    def _make_call(self) -> Callable[[_Side, SideTape, Any, bool, int], bool]:
+    def _make_call(self, seq: array) -> Callable[[_Side, SideTape, Any, bool, int], bool]:
         """The guarded, timed stack call, with everything it needs bound as locals.
 
         It appends the call's wall (and sampled CPU) time to the side's tape and returns whether
-        the call timed out; events, errors and timeouts are kept by row index.
+        the call timed out; events, errors and timeouts are kept by row index, and every `CHUNK`
+        calls with events are absorbed into event columns (`seq`: the batch's tick seqs).
         """
         cur = self.dog.cur
         limit = self.dog.timeout_ns
@@ -197,7 +201,10 @@ class ShadowRunner:
             tape.wall.append(t1 - t0)
             tape.cpu.append(tt() - c0 if cpu else -1)
             if events:
-                tape.calls.append((row, events))
+                calls = tape.calls
+                calls.append((row, events))
+                if len(calls) >= CHUNK:
+                    tape.absorb(seq)
             return False
 
         return call
@@ -218,8 +225,8 @@ class ShadowRunner:
         opt = self.opt
         prim, cand = self.sides["primary"], self.sides["candidate"]
         order = random.Random(f"order:{opt.seed}:{opt.shard}")
-        call = self._make_call()
         tape = BatchTape()
+        call = self._make_call(tape.seq)
         ptape, ctape = tape.primary, tape.candidate
         seqs, tss, names = tape.seq.append, tape.ts.append, tape.ticker.append
         batch, flush_ns = opt.batch_size, int(opt.flush_interval_s * 1e9)
@@ -279,21 +286,20 @@ class ShadowRunner:
         """Count, tabulate and hand one batch to the sink."""
         if not len(tape):
             return
+        tape.primary.absorb(tape.seq)
+        tape.candidate.absorb(tape.seq)
         self.sink.write_observations(observations_table(tape, self.opt.shard))
-        seq = tape.seq
         for name, st in (("primary", tape.primary), ("candidate", tape.candidate)):
             side = self.sides[name]
             failed = len(st.errors)  # timeouts are in errors too
             side.timed_out += len(st.timeouts)
             side.errored += failed - len(st.timeouts)
             side.processed += len(tape) - failed
-            self._emit(side, name, [(seq[i], events) for i, events in st.calls])
+            self._emit(side, name, st.events)
 
-    def _emit(
-        self, side: _Side, name: str, calls: list[tuple[int, Sequence[dict[str, Any]]]]
-    ) -> None:
-        if calls:
-            table = events_table(calls, side.pos, self.opt.shard)
+    def _emit(self, side: _Side, name: str, events: EventColumns) -> None:
+        if len(events):
+            table = events.table(side.pos, self.opt.shard)
             side.pos += table.num_rows
             side.events += table.num_rows
             self.sink.write_events(name, table)
@@ -307,7 +313,9 @@ class ShadowRunner:
             except Exception as exc:
                 problems.append(f"{name} flush() raised {_error_text(exc)}")
                 continue
-            self._emit(side, name, [(-1, events)] if events else [])
+            columns = EventColumns()
+            columns.add([(-1, events)])
+            self._emit(side, name, columns)
         return problems
 
 
