@@ -157,3 +157,33 @@ def test_volatility_category_is_the_dispersion_category_of_price_dispersion(seed
             assert got == trend_engine.dispersion_category(*h.price_dispersion(start))
             seen.add(got)
     assert seen == {"HIGH", "LOW", "NORMAL"}
+
+
+def test_a_day_long_history_keeps_a_bounded_number_of_points() -> None:
+    from tickstock.legacy import price_history
+
+    h = _random_history(11, 5000)
+    assert CAP + 20 <= len(h._ts) <= price_history._TRIM_AT == 384
+
+
+def test_trimming_in_smaller_blocks_gives_bit_identical_windows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tickstock.legacy import price_history
+
+    def windows(trim_at: int, trim_by: int) -> list[tuple[float, ...]]:
+        monkeypatch.setattr(price_history, "_TRIM_AT", trim_at)
+        monkeypatch.setattr(price_history, "_TRIM_BY", trim_by)
+        price_history._powers.cache_clear()
+        h, out = PriceHistory(), []
+        rng = random.Random(12)
+        price, ts = 50.0, 1_000.0
+        for _ in range(3000):
+            price *= 1 + rng.gauss(0, 0.004)
+            ts += rng.choice([0.0, 0.5, 1.0, 2.0])
+            h.append(round(price, 3), price * rng.uniform(0.99, 1.01), rng.randint(1, 500), ts)
+            out.append(tuple(h.window(ts - 600)) + h.price_dispersion(ts - 300))
+        price_history._powers.cache_clear()
+        return out
+
+    assert windows(384, 64) == windows(640, 320)

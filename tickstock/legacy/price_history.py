@@ -20,8 +20,10 @@ from typing import Any, NamedTuple
 CAP = 300
 # Windows reach back at most CAP + 1 points (the lightweight check's copy plus its new point);
 # trimming in blocks of _TRIM_BY once _TRIM_AT points are stored keeps ≥ CAP + 20 of them.
-_TRIM_AT = 640
-_TRIM_BY = 320
+# A point costs ~380 bytes (12 lists of floats), so the cap is what a ticker costs: at most
+# 384 points (was 640: −40 %), while a trim stays a memmove of 320 pointers per 64 appends.
+_TRIM_AT = 384
+_TRIM_BY = 64
 
 
 class PricePoint(NamedTuple):
