@@ -10,6 +10,7 @@ BENCH_TICKS / BENCH_TICKERS for a quicker, smaller run (the result line says whi
 
 from __future__ import annotations
 
+import gc
 import os
 import platform
 import subprocess
@@ -62,7 +63,9 @@ def _bare_vs_harness(day: Path, runs: Path) -> tuple[float, float, float]:
     stacks processing the shard's ticks read from the same recording with the same reader call
     (`Recording.ticks` with the shard's filter and the run's batch size), streamed, under the
     interpreter's default GC — what a plain script replaying the shard through both stacks does
-    (loading and closing the stacks included on both sides).
+    (loading and closing the stacks included on both sides). Each side starts from a collected
+    heap, so neither pays for collecting the cyclic garbage the run before it left behind (the
+    harness's end-of-shard collection otherwise freed the bare runs' stacks too, ~1 µs/tick).
     The harness side is `run_shard`: the same read and stacks plus per-call timing,
     the watchdog, collecting results, and writing observations and events as Parquet. CPU time
     (`process_time`), not wall, because the benchmark machine is shared. Also returned, for
@@ -74,6 +77,7 @@ def _bare_vs_harness(day: Path, runs: Path) -> tuple[float, float, float]:
     rec = open_recording(day)
 
     def bare(ticks: Iterable[Any] | None) -> float:
+        gc.collect()
         t0 = time.process_time()
         p = load_stack(PRIMARY.factory, PRIMARY.config)
         c = load_stack(CANDIDATE.factory, CANDIDATE.config)
@@ -93,6 +97,7 @@ def _bare_vs_harness(day: Path, runs: Path) -> tuple[float, float, float]:
     streamed = bare(None)
     prebuilt = bare(list(rec.ticks(shard.tickers, shard.start_ns, shard.end_ns)))
     writer = start_run(PRIMARY, CANDIDATE, OPTIONS, root=runs, shards=1)
+    gc.collect()
     t0 = time.process_time()
     run_shard(str(writer.path), str(day), shard, PRIMARY, CANDIDATE, OPTIONS, FaultSpec())
     harness = time.process_time() - t0
