@@ -672,13 +672,26 @@ def gate(
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date for rule expiry.")
 def report(run: str, accept: str | None, runs_root: str, today: Any) -> None:
     """Write RUN/report.html (self-contained) and RUN/report.md with every phase's verdict."""
-    from harness.evidence import resolve_run
-    from harness.report import build_report
+    from harness.plot_worker import PlotWorker
 
-    run_dir = resolve_run(run, runs_root)
-    files = build_report(
-        run_dir, accept=_default_accept(accept), today=today.date() if today else None
-    )
+    # The figures' process starts before this one imports DuckDB, pandas and SciPy: matplotlib's
+    # import runs on the other core meanwhile (harness/plot_worker.py).
+    found = Path(run).is_dir() or (Path(runs_root) / run).is_dir()
+    plots = PlotWorker.process() if found else None
+    try:
+        from harness.evidence import resolve_run
+        from harness.report import build_report
+
+        run_dir = resolve_run(run, runs_root)
+        files = build_report(
+            run_dir,
+            accept=_default_accept(accept),
+            today=today.date() if today else None,
+            plots=plots,
+        )
+    finally:
+        if plots is not None:
+            plots.close()
     for r in files.results:
         click.echo(f"{r.phase:28s} {r.verdict.value}")
     click.echo(f"report: {files.html} ({files.seconds:.2f} s); markdown: {files.markdown}")

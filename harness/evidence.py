@@ -29,7 +29,8 @@ import numpy as np
 from harness.accepted import create_accepted_diff
 from harness.errors import StoreError
 from harness.ignore import EMPTY, RuleSet, candidate_phase, recording_name, run_key
-from harness.stats import LatencyStats, SeedFigures, latency_stats, seed_figures
+from harness.measure import Paired, measure
+from harness.stats import LatencyStats, SeedFigures
 
 #: Relative latency noise floor used when no A/A calibration exists for the recording; stated
 #: next to every latency check so nothing is widened silently.
@@ -54,43 +55,6 @@ class NoiseFloor:
 
     floor: float
     source: str
-
-
-@dataclass(frozen=True, slots=True)
-class Paired:
-    """Per-tick times of the ticks both stacks processed: file order (pairs) and each sorted.
-
-    Sorted once here, so every order statistic the report needs (median, p50/p90/p99, CDF
-    points) is a lookup or a cheap partition of sorted data instead of a fresh 10M-row select.
-    """
-
-    primary: np.ndarray
-    candidate: np.ndarray
-    primary_sorted: np.ndarray
-    candidate_sorted: np.ndarray
-    #: per pair, the index of its ticker in `ticker_names` (-1: no ticker)
-    ticker_codes: np.ndarray
-    ticker_names: np.ndarray
-
-    @classmethod
-    def of(
-        cls,
-        primary: np.ndarray,
-        candidate: np.ndarray,
-        ticker_codes: np.ndarray | None = None,
-        ticker_names: np.ndarray | None = None,
-    ) -> Paired:
-        codes = np.full(primary.size, -1, np.int32) if ticker_codes is None else ticker_codes
-        names = np.empty(0, dtype=object) if ticker_names is None else ticker_names
-        # numpy sorts without the GIL: the two 10M-element sorts run on both cores at once
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            candidate_sorted = pool.submit(np.sort, candidate)
-            primary_sorted = np.sort(primary)
-            return cls(primary, candidate, primary_sorted, candidate_sorted.result(), codes, names)
-
-    @property
-    def sorted(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.primary_sorted, self.candidate_sorted
 
 
 @dataclass(frozen=True)
@@ -217,54 +181,6 @@ def _stat_rows(scope: str, lat: LatencyStats | None, fig: SeedFigures) -> list[t
     ]
 
 
-def _ticker_codes(con: duckdb.DuckDBPyConnection) -> tuple[np.ndarray, str]:
-    """Table `ticker_ticks(ticker, ticks)` (ticks per ticker, sorted by ticker) and an ENUM of the
-    tickers, so the per-tick fetch carries a small integer code instead of a 10M-string column."""
-    con.execute(
-        "CREATE TABLE ticker_ticks AS SELECT ticker, count(*) AS ticks FROM observations "
-        "WHERE ticker IS NOT NULL GROUP BY ticker ORDER BY ticker"
-    )
-    names = [
-        r[0] for r in con.execute("SELECT ticker FROM ticker_ticks ORDER BY ticker").fetchall()
-    ]
-    if not names:
-        return np.empty(0, dtype=object), "-1"
-    con.execute(
-        "CREATE TYPE evidence_ticker AS ENUM (SELECT ticker FROM ticker_ticks ORDER BY ticker)"
-    )
-    return np.array(
-        names, dtype=object
-    ), "coalesce(enum_code(ticker::evidence_ticker)::INTEGER, -1)"
-
-
-def _measure(
-    con: duckdb.DuckDBPyConnection, seed: int, rollout: list[str]
-) -> tuple[LatencyStats, SeedFigures, SeedFigures | None, Paired]:
-    """Every per-tick statistic of the run from ONE fetch of the observations, in file order.
-
-    The fetch has no join (a join would let DuckDB reorder rows and the seeded subsamples would
-    differ between runs); the rollout scope is a mask over the ticker codes of the same rows.
-    """
-    names, code_sql = _ticker_codes(con)
-    cols = con.execute(
-        "SELECT coalesce(primary_ns, 0)::DOUBLE AS p, coalesce(candidate_ns, 0)::DOUBLE AS c, "
-        "primary_error IS NOT NULL AS pf, candidate_error IS NOT NULL AS cf, "
-        f"coalesce(candidate_timeout, false) AS t, {code_sql} AS k FROM observations"
-    ).fetchnumpy()
-    p, c = np.asarray(cols["p"]), np.asarray(cols["c"])
-    pf, cf, t = (np.asarray(cols[k], dtype=bool) for k in ("pf", "cf", "t"))
-    k = np.asarray(cols["k"], dtype=np.int32)
-    fig = seed_figures(p, c, pf, cf, t)
-    rollout_fig = None
-    if rollout:
-        r = np.isin(k, np.flatnonzero(np.isin(names, rollout)))
-        rollout_fig = seed_figures(p[r], c[r], pf[r], cf[r], t[r])
-    ok = ~pf & ~cf & ~t
-    paired = Paired.of(p[ok], c[ok], k[ok], names)
-    lat = latency_stats(paired.primary, paired.candidate, seed=seed, presorted=paired.sorted)
-    return lat, fig, rollout_fig, paired
-
-
 def open_evidence(
     run_dir: str | Path,
     *,
@@ -276,8 +192,9 @@ def open_evidence(
 ) -> Evidence:
     """Open a run directory as gate evidence (raises StoreError when it is not a run).
 
-    `on_views(con)` is called once the views and rule tables exist, before the per-tick fetch
-    and statistics: a caller may start its own queries on `con.cursor()` in another thread.
+    `on_views(con)` is called (from another thread) as soon as the views, `diff` and
+    `unexplained` exist, while the per-tick fetch and statistics run: a caller may start its own
+    queries on `con.cursor()` there.
     """
     rd = Path(run_dir).resolve()
     manifest = load_manifest(rd)
@@ -298,10 +215,56 @@ def open_evidence(
         _view(con, f"events_{side}", parts, _EMPTY_SCHEMAS["events"])
     diff_file = rd / "diff.parquet"
     _view(con, "diff_raw", [diff_file] if diff_file.is_file() else [], _EMPTY_SCHEMAS["diff"])
-    create_accepted_diff(con, rules, today)
-    con.execute(
-        "CREATE VIEW unexplained AS SELECT * FROM diff WHERE class <> 'match' AND accepted_by IS NULL"
+    # The rules are applied to the diff (775k rows on a 10M-tick day) on a second cursor while
+    # this thread fetches and measures the observations: the two share no table.
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        diff_ready = pool.submit(_accepted_views, con, rules, today, on_views)
+        lat, fig, rollout_fig, paired = _tables_and_stats(
+            con, manifest, rd, rules, today, stack_stats, noise, obs_files, seed
+        )
+        diff_ready.result()
+    finally:
+        pool.shutdown(wait=True)
+    con.execute(f"SET allowed_directories=[{_sql_path(rd)}]")
+    con.execute("SET enable_external_access=false")
+    con.execute("SET lock_configuration=true")
+    return Evidence(
+        rd, manifest, con, lat, fig, rollout_fig, noise, rules, today, stack_stats, paired
     )
+
+
+def _accepted_views(
+    con: duckdb.DuckDBPyConnection,
+    rules: RuleSet,
+    today: dt.date,
+    on_views: Callable[[duckdb.DuckDBPyConnection], None] | None,
+) -> None:
+    """`diff` (accepted_by from the rules) and `unexplained`, on a cursor of their own."""
+    cur = con.cursor()
+    try:
+        create_accepted_diff(cur, rules, today)
+        cur.execute(
+            "CREATE VIEW unexplained AS SELECT * FROM diff WHERE class <> 'match' AND accepted_by IS NULL"
+        )
+    finally:
+        cur.close()
+    if on_views is not None:
+        on_views(con)
+
+
+def _tables_and_stats(
+    con: duckdb.DuckDBPyConnection,
+    manifest: Mapping[str, Any],
+    rd: Path,
+    rules: RuleSet,
+    today: dt.date,
+    stack_stats: Mapping[str, Any],
+    noise: NoiseFloor,
+    obs_files: list[Path],
+    seed: int,
+) -> tuple[LatencyStats, SeedFigures, SeedFigures | None, Paired]:
+    """The rule, run, stack and per-tick statistics tables gates read (all but `diff`)."""
     con.execute(
         "CREATE TABLE expired_rules (id VARCHAR, reason VARCHAR, owner VARCHAR, expires DATE)"
     )
@@ -365,9 +328,7 @@ def open_evidence(
     if rollout:
         con.executemany("INSERT INTO rollout_tickers VALUES (?)", [(t,) for t in rollout])
 
-    if on_views is not None:
-        on_views(con)
-    lat, fig, rollout_fig, paired = _measure(con, seed, rollout)
+    lat, fig, rollout_fig, paired = measure(con, obs_files, seed, rollout)
     con.execute(
         "CREATE TABLE stats (scope VARCHAR, metric VARCHAR, value DOUBLE, low DOUBLE, high DOUBLE, note VARCHAR)"
     )
@@ -376,13 +337,7 @@ def open_evidence(
         rows += _stat_rows("rollout", None, rollout_fig)
     rows.append(("all", "noise_floor", noise.floor, None, None, noise.source))
     con.executemany("INSERT INTO stats VALUES (?, ?, ?, ?, ?, ?)", rows)
-
-    con.execute(f"SET allowed_directories=[{_sql_path(rd)}]")
-    con.execute("SET enable_external_access=false")
-    con.execute("SET lock_configuration=true")
-    return Evidence(
-        rd, manifest, con, lat, fig, rollout_fig, noise, rules, today, stack_stats, paired
-    )
+    return lat, fig, rollout_fig, paired
 
 
 def resolve_run(arg: str | Path, runs_root: str | Path = "reports/runs") -> Path:

@@ -239,7 +239,14 @@ def evaluate(evidence: Evidence, phase: str, sql: str | None = None) -> GateResu
     text = gate_sql(phase) if sql is None else sql
     prepare(evidence)
     checks = _rows(evidence.con, text, f"gates/{phase}.sql")
-    checks += _rows(evidence.con, _gate_text("_always"), "gates/_always.sql")
+    return _result(evidence, phase, checks + _always(evidence))
+
+
+def _always(evidence: Evidence) -> list[CheckResult]:
+    return _rows(evidence.con, _gate_text("_always"), "gates/_always.sql")
+
+
+def _result(evidence: Evidence, phase: str, checks: list[CheckResult]) -> GateResult:
     fig = evidence.figures
     win = fig.win_rate_percent if not math.isnan(fig.win_rate_percent) else 0.0
     success = fig.success_rate_percent if not math.isnan(fig.success_rate_percent) else 0.0
@@ -247,7 +254,16 @@ def evaluate(evidence: Evidence, phase: str, sql: str | None = None) -> GateResu
 
 
 def evaluate_all(evidence: Evidence, phases: tuple[str, ...] = PHASES) -> list[GateResult]:
-    return [evaluate(evidence, p) for p in phases]
+    """Every phase's gate; `_always.sql` reads nothing phase-specific, so it runs once for all."""
+    results: list[GateResult] = []
+    always: list[CheckResult] | None = None
+    for phase in phases:
+        prepare(evidence)
+        checks = _rows(evidence.con, gate_sql(phase), f"gates/{phase}.sql")
+        if always is None:
+            always = _always(evidence)
+        results.append(_result(evidence, phase, checks + always))
+    return results
 
 
 def overall(results: list[GateResult]) -> Verdict:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import importlib
 import json
+import os
+import tempfile
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -33,6 +34,7 @@ from harness.gate import (
     gate_sql,
     open_run_evidence,
 )
+from harness.plot_worker import PlotWorker
 from harness.stats import per_ticker_stats, subsample_index
 from harness.verdict import _atomic_write, table_rows
 
@@ -228,6 +230,24 @@ def _by_day(run_dir: Path) -> list[dict[str, Any]]:
     return rows if isinstance(rows, list) else []
 
 
+def _write_atomic_bytes(path: Path, data: bytes) -> None:
+    """Write via a temp file + rename: a plot hard-linked into another run is never truncated."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+def _breakdowns_and_figures(
+    cursor: duckdb.DuckDBPyConnection, plots: PlotWorker
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The time breakdowns, and their two figures started as soon as they exist."""
+    diffs, minutes = breakdowns.time_breakdowns(cursor)
+    plots.draw("events_per_minute", minutes)
+    plots.draw("mismatch_bars", diffs["class"])
+    return diffs, minutes
+
+
 def build_report(
     run_dir: Path,
     *,
@@ -235,20 +255,38 @@ def build_report(
     today: dt.date | None = None,
     reports_dir: Path | None = None,
     seed: int = 0,
+    plots: PlotWorker | None = None,
 ) -> ReportFiles:
     """Gate every phase and write report.html, report.md and plots/*.png into the run directory.
 
     The time breakdowns (DuckDB, which releases the GIL) run on a second cursor in a background
-    thread while this thread gates, samples per-ticker statistics and draws, and matplotlib is
-    imported in another while DuckDB builds the evidence; on two cores the report then takes
-    about its longest half instead of the sum of both.
+    thread as soon as the evidence's diff exists, while this thread measures, gates and samples
+    per-ticker statistics; each figure is drawn by `plots` (harness/plot_worker.py: a spawned
+    process for `harness report`, else a thread) as soon as its data exists, so on two cores the
+    report takes about its longest half instead of the sum of both.
     """
     started = time.perf_counter()
     for phase in PHASES:
         gate_sql(phase)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        # matplotlib's import (about a CPU-second) runs while DuckDB builds the evidence
-        plots_module = pool.submit(importlib.import_module, "harness.plots")
+    own = plots is None
+    worker = PlotWorker.thread() if plots is None else plots
+    try:
+        return _build(run_dir, accept, today, reports_dir, seed, worker, started)
+    finally:
+        if own:
+            worker.close()
+
+
+def _build(
+    run_dir: Path,
+    accept: Path | None,
+    today: dt.date | None,
+    reports_dir: Path | None,
+    seed: int,
+    plots: PlotWorker,
+    started: float,
+) -> ReportFiles:
+    with ThreadPoolExecutor(max_workers=1) as pool:
         pending: list[Future[tuple[dict[str, pd.DataFrame], pd.DataFrame]]] = []
         ev = open_run_evidence(
             run_dir,
@@ -257,34 +295,36 @@ def build_report(
             reports_dir=reports_dir,
             seed=seed,
             on_views=lambda con: pending.append(
-                pool.submit(breakdowns.time_breakdowns, con.cursor())
+                pool.submit(_breakdowns_and_figures, con.cursor(), plots)
             ),
         )
         try:
-            results = evaluate_all(ev, PHASES)
-            q, p_us, c_us = latency_quantiles(ev)
+            plots.draw("latency_cdf", *latency_quantiles(ev))
             tickers, ticker_note = ticker_table(ev, seed)
+            plots.draw("ticker_ratios", tickers)
+            results = evaluate_all(ev, PHASES)
             first = first_divergence(ev)
-            plots = plots_module.result()
-            figures = {
-                "latency_cdf": plots.latency_cdf(q, p_us, c_us),
-                "ticker_ratios": plots.ticker_ratios(tickers),
-            }
-            diffs, minutes = pending[0].result()
+            diffs, _ = pending[0].result()
         except BaseException:
             wait(pending)  # the cursor must finish before its connection closes
-            wait([plots_module])
             ev.close()
             raise
     try:
-        figures["events_per_minute"] = plots.events_per_minute(minutes)
-        figures["mismatches"] = plots.mismatch_bars(diffs["class"])
+        figures = {
+            name: plots.png(fn)
+            for name, fn in (
+                ("latency_cdf", "latency_cdf"),
+                ("ticker_ratios", "ticker_ratios"),
+                ("events_per_minute", "events_per_minute"),
+                ("mismatches", "mismatch_bars"),
+            )
+        }
         plot_dir = ev.run_dir / "plots"
         plot_dir.mkdir(exist_ok=True)
         plot_paths = []
         for name, png in figures.items():
             path = plot_dir / f"{name}.png"
-            path.write_bytes(png)
+            _write_atomic_bytes(path, png)
             plot_paths.append(path)
         slow = (
             tickers.sort_values("ratio_median", ascending=False).head(10)
