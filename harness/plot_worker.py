@@ -36,7 +36,12 @@ class PlotWorker:
 
     @classmethod
     def process(cls) -> PlotWorker:
-        """A worker in a spawned interpreter (falls back to a thread when none can start)."""
+        """A worker in a spawned interpreter (falls back to a thread when none can start).
+
+        As with any spawned process, the caller's `__main__` is imported there again (except a
+        package's `__main__`), so it must be guarded; `python -m harness.cli` and the `harness`
+        script are.
+        """
         try:
             pool = ProcessPoolExecutor(
                 max_workers=1, mp_context=multiprocessing.get_context("spawn")
