@@ -92,7 +92,17 @@ def _release_memory() -> None:
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    """This process's own peak RSS (MB): VmHWM of its address space.
+
+    Not `ru_maxrss`: Linux carries it across fork and exec, so a worker spawned by a big
+    coordinator would report the coordinator's peak as its own. VmHWM belongs to the address
+    space exec creates. `ru_maxrss` (KiB on Linux) only where /proc is missing.
+    """
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def run_shard(

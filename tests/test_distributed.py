@@ -349,3 +349,27 @@ def test_a_late_second_attempt_of_a_shard_never_changes_the_parts_the_run_reads(
     run = open_run(writer.path)
     rows = run.sql("select count(*), count(distinct seq) from observations").fetchone()
     assert rows[0] == rows[1] == first.outcome.read  # one attempt's rows, no duplicates
+
+
+def _child_peak_rss() -> float:
+    from harness.distributed import _peak_rss_mb
+
+    return _peak_rss_mb()
+
+
+def test_a_spawned_worker_reports_its_own_peak_rss_not_the_bigger_parent_s():
+    """Linux carries ru_maxrss across fork+exec; a worker's peak must not be its parent's."""
+    import multiprocessing
+    import resource
+    from concurrent.futures import ProcessPoolExecutor
+
+    ballast = bytearray(400 * 1024 * 1024)
+    ballast[::4096] = b"\x01" * len(ballast[::4096])  # touch every page: RSS really rises
+    parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        child = pool.submit(_child_peak_rss).result()
+    del ballast
+    assert parent > 400
+    assert (
+        5 < child < parent - 250
+    )  # the child's own interpreter and imports, not the parent's 400 MB
