@@ -127,7 +127,7 @@ def _rss_first_last(shards: list[dict[str, Any]]) -> tuple[float, float, int]:
 def _shard_peak_rss(day: Path, runs: Path, shard: Shard) -> tuple[float, int]:
     """Peak RSS (MB) and ticks of `shard` run alone in a fresh process, as a worker's first shard.
 
-    `ru_maxrss` only rises within a process, so each length needs its own process.
+    A process's peak only rises, so each length needs its own process.
     """
     writer = start_run(PRIMARY, CANDIDATE, OPTIONS, root=runs, shards=1)
     spawn = multiprocessing.get_context("spawn")

@@ -88,6 +88,13 @@ class EventColumns:
         self.price: list[Any] = []
         self.json: list[bytes] = []
 
+    @classmethod
+    def of(cls, calls: Iterable[tuple[int, Sequence[Any]]]) -> EventColumns:
+        """The columns of (emit_seq, events of that call) pairs, in emission order."""
+        columns = cls()
+        columns.add(calls)
+        return columns
+
     def __len__(self) -> int:
         return len(self.emit)
 
@@ -133,17 +140,8 @@ class EventColumns:
         )
 
     def clear(self) -> None:
-        for column in (
-            self.tick_seq,
-            self.emit,
-            self.index,
-            self.ticker,
-            self.type,
-            self.direction,
-            self.price,
-            self.json,
-        ):
-            column.clear()
+        for name in self.__slots__:
+            getattr(self, name).clear()
 
 
 class SideTape:
@@ -217,6 +215,8 @@ def _int64(values: array, null_below_zero: bool = False) -> pa.Array:
 
 
 def _side_columns(side: SideTape, n: int) -> tuple[pa.Array, ...]:
+    if side.calls:  # their event counts would be missing from the rows
+        raise ValueError("observations_table: absorb the tape's pending calls first")
     errors = [None] * n
     for i, text in side.errors.items():
         errors[i] = text  # type: ignore[call-overload]
@@ -225,8 +225,6 @@ def _side_columns(side: SideTape, n: int) -> tuple[pa.Array, ...]:
     counts = np.zeros(n, np.int32)
     if len(side.rows):
         counts[np.frombuffer(side.rows, np.int64)] = np.frombuffer(side.counts, np.int64)
-    for i, events in side.calls:  # calls not absorbed yet
-        counts[i] = len(events)
     return (
         _int64(side.wall),
         _int64(side.cpu, null_below_zero=True),
@@ -280,12 +278,3 @@ def _column(values: list[Any], typ: pa.DataType, fix: Any) -> pa.Array:
         return pa.array(values, typ)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
         return pa.array([fix(v) for v in values], typ)
-
-
-def events_table(
-    calls: list[tuple[int, Sequence[dict[str, Any]]]], first_pos: int, shard: int
-) -> pa.Table:
-    """Events of one batch from (emit_seq, events of that call) pairs, in emission order."""
-    columns = EventColumns()
-    columns.add(calls)
-    return columns.table(first_pos, shard)

@@ -234,12 +234,18 @@ def dashboard_ladder(success: float, win: float) -> str:
     return "STOP: Investigate issues before proceeding"
 
 
-def evaluate(evidence: Evidence, phase: str, sql: str | None = None) -> GateResult:
-    """Run one phase's gate (its file, or `sql` given explicitly) plus the always-on checks."""
+def evaluate(
+    evidence: Evidence,
+    phase: str,
+    sql: str | None = None,
+    always: list[CheckResult] | None = None,
+) -> GateResult:
+    """Run one phase's gate (its file, or `sql` given explicitly) plus the always-on checks
+    (`always`: their rows when already computed for this evidence)."""
     text = gate_sql(phase) if sql is None else sql
     prepare(evidence)
     checks = _rows(evidence.con, text, f"gates/{phase}.sql")
-    return _result(evidence, phase, checks + _always(evidence))
+    return _result(evidence, phase, checks + (_always(evidence) if always is None else always))
 
 
 def _always(evidence: Evidence) -> list[CheckResult]:
@@ -255,15 +261,9 @@ def _result(evidence: Evidence, phase: str, checks: list[CheckResult]) -> GateRe
 
 def evaluate_all(evidence: Evidence, phases: tuple[str, ...] = PHASES) -> list[GateResult]:
     """Every phase's gate; `_always.sql` reads nothing phase-specific, so it runs once for all."""
-    results: list[GateResult] = []
-    always: list[CheckResult] | None = None
-    for phase in phases:
-        prepare(evidence)
-        checks = _rows(evidence.con, gate_sql(phase), f"gates/{phase}.sql")
-        if always is None:
-            always = _always(evidence)
-        results.append(_result(evidence, phase, checks + always))
-    return results
+    prepare(evidence)
+    always = _always(evidence)
+    return [evaluate(evidence, p, always=always) for p in phases]
 
 
 def overall(results: list[GateResult]) -> Verdict:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
-import tempfile
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -36,6 +34,7 @@ from harness.gate import (
 )
 from harness.plot_worker import PlotWorker
 from harness.stats import per_ticker_stats, subsample_index
+from harness.store import atomic_write_bytes
 from harness.verdict import _atomic_write, table_rows
 
 PER_TICKER_MAX_TICKS = 250_000
@@ -230,14 +229,6 @@ def _by_day(run_dir: Path) -> list[dict[str, Any]]:
     return rows if isinstance(rows, list) else []
 
 
-def _write_atomic_bytes(path: Path, data: bytes) -> None:
-    """Write via a temp file + rename: a plot hard-linked into another run is never truncated."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
-
-
 def _breakdowns_and_figures(
     cursor: duckdb.DuckDBPyConnection, plots: PlotWorker
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
@@ -324,7 +315,7 @@ def _build(
         plot_paths = []
         for name, png in figures.items():
             path = plot_dir / f"{name}.png"
-            _write_atomic_bytes(path, png)
+            atomic_write_bytes(path, png)  # a plot hard-linked into another run stays intact
             plot_paths.append(path)
         slow = (
             tickers.sort_values("ratio_median", ascending=False).head(10)

@@ -318,9 +318,7 @@ class ShadowRunner:
             except Exception as exc:
                 problems.append(f"{name} flush() raised {_error_text(exc)}")
                 continue
-            columns = EventColumns()
-            columns.add([(-1, events)])
-            self._emit(side, name, columns)
+            self._emit(side, name, EventColumns.of([(-1, events)]))
         return problems
 
 

@@ -6,7 +6,7 @@ import json
 
 import orjson
 
-from harness.batches import EventColumns, encode_event, encode_event_bytes, events_table
+from harness.batches import EventColumns, encode_event, encode_event_bytes
 
 
 def _calls() -> list[tuple[int, list]]:
@@ -21,7 +21,7 @@ def _calls() -> list[tuple[int, list]]:
 
 def test_chunked_event_columns_equal_the_whole_batch_table():
     calls = _calls()
-    whole = events_table(calls, 100, 2)
+    whole = EventColumns.of(calls).table(100, 2)
     columns = EventColumns()
     for call in calls:  # one call per chunk, the smallest chunk the runner can hand over
         columns.add([call])

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from readiness_fixtures import make_run
+from readiness_fixtures import JOIN_MINUTES_SQL, make_run
 from tickgen import make_ticks
 
 from harness.align import DiffConfig
@@ -64,14 +64,6 @@ def test_differences_by_period_follow_the_stored_tick_time(tmp_path):
 
 
 FAKE = "harness.stack:fake"
-_JOIN_MINUTES = (
-    "WITH e AS (SELECT 'primary' AS side, tick_seq FROM events_primary UNION ALL "
-    "SELECT 'candidate', tick_seq FROM events_candidate) "
-    "SELECT date_trunc('minute', timezone('America/New_York', o.ts)) AS minute, "
-    "count(*) FILTER (side = 'primary') AS primary, "
-    "count(*) FILTER (side = 'candidate') AS candidate "
-    "FROM e JOIN observations o ON o.seq = e.tick_seq GROUP BY 1 ORDER BY 1"
-)
 
 
 def _spread_run(tmp_path, round_robin=False, **candidate):
@@ -89,7 +81,7 @@ def test_events_per_minute_counted_from_the_diff_equal_the_per_event_join(tmp_pa
     try:
         assert _events_in_diff(ev.con)
         got = events_per_minute(ev.con)
-        pd.testing.assert_frame_equal(got, ev.con.execute(_JOIN_MINUTES).df())
+        pd.testing.assert_frame_equal(got, ev.con.execute(JOIN_MINUTES_SQL).df())
         n_primary = ev.con.execute("SELECT count(*) FROM events_primary").fetchone()[0]
         n_candidate = ev.con.execute("SELECT count(*) FROM events_candidate").fetchone()[0]
         assert got["primary"].sum() == n_primary and got["candidate"].sum() == n_candidate
@@ -115,7 +107,7 @@ def test_events_paired_across_ticks_by_a_tolerance_are_counted_at_their_own_tick
     ev = open_evidence(run)
     try:
         assert not _events_in_diff(ev.con)  # the candidate's tick is not the row's tick
-        want = ev.con.execute(_JOIN_MINUTES).df()
+        want = ev.con.execute(JOIN_MINUTES_SQL).df()
         pd.testing.assert_frame_equal(events_per_minute(ev.con), want)
         # one tick a second: some candidate events moved into the next minute
         assert not want["primary"].equals(want["candidate"])

@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 from click.testing import CliRunner
-from readiness_fixtures import make_run
+from readiness_fixtures import JOIN_MINUTES_SQL, make_run
 
 from harness import report as report_mod
 from harness.cli import cli
@@ -87,14 +87,7 @@ def test_time_breakdowns_equal_the_per_event_join_they_replace(tmp_path):
             "unexplained, count(*) FILTER (accepted_by IS NOT NULL) AS accepted "
             f"FROM ({base}) GROUP BY period ORDER BY period"
         ).df()
-        want_minutes = ev.con.execute(
-            "WITH e AS (SELECT 'primary' AS side, tick_seq FROM events_primary UNION ALL "
-            "SELECT 'candidate', tick_seq FROM events_candidate) "
-            "SELECT date_trunc('minute', timezone('America/New_York', o.ts)) AS minute, "
-            "count(*) FILTER (side = 'primary') AS primary, "
-            "count(*) FILTER (side = 'candidate') AS candidate "
-            "FROM e JOIN observations o ON o.seq = e.tick_seq GROUP BY 1 ORDER BY 1"
-        ).df()
+        want_minutes = ev.con.execute(JOIN_MINUTES_SQL).df()
         got = differences(ev)
         pd.testing.assert_frame_equal(got["period"], want_period)
         assert got["class"]["unexplained"].sum() == 9
