@@ -599,19 +599,16 @@ def runs(runs_dir: str, limit: int | None, as_json: bool) -> None:
 # --- readiness: gate, report, compare, calibrate ---
 
 
-def _default_accept(accept: str | None) -> Path | None:
-    """--accept FILE, else ./accepted-differences.toml when present (stated in the output)."""
-    if accept:
-        return Path(accept)
-    default = Path("accepted-differences.toml")
-    return default if default.is_file() else None
-
-
 @cli.command()
 @click.argument("run")
 @click.option("--phase", "phases", multiple=True, help="Rollout phase to gate (repeatable).")
 @click.option("--all", "all_phases", is_flag=True, help="Gate every rollout phase.")
-@click.option("--accept", type=click.Path(dir_okay=False), help="Accepted-differences TOML.")
+@click.option(
+    "--accept",
+    type=click.Path(dir_okay=False),
+    help="Accepted-differences TOML (default: the copy recorded with the run at replay).",
+)
+@click.option("--no-accept", is_flag=True, help="Judge the run with no accepted differences.")
 @click.option(
     "--junit", type=click.Path(dir_okay=False), help="JUnit XML path (default RUN/junit.xml)."
 )
@@ -623,6 +620,7 @@ def gate(
     phases: tuple[str, ...],
     all_phases: bool,
     accept: str | None,
+    no_accept: bool,
     junit: str | None,
     runs_root: str,
     today: Any,
@@ -634,25 +632,40 @@ def gate(
     from harness.errors import ConfigError
     from harness.evidence import resolve_run
     from harness.gate import PHASES, gate_run, overall
-    from harness.verdict import text_table, verdict_document, write_junit, write_verdict
+    from harness.verdict import (
+        rules_lines,
+        text_table,
+        verdict_document,
+        write_junit,
+        write_verdict,
+    )
 
     if all_phases == bool(phases):
         raise ConfigError("give --phase PHASE (repeatable) or --all")
     selected = PHASES if all_phases else tuple(phases)
     run_dir = resolve_run(run, runs_root)
-    accept_path = _default_accept(accept)
     evidence, results = gate_run(
-        run_dir, selected, accept=accept_path, today=today.date() if today else None
+        run_dir,
+        selected,
+        accept=Path(accept) if accept else None,
+        no_accept=no_accept,
+        today=today.date() if today else None,
     )
-    extra = {"accepted_differences": str(accept_path) if accept_path else None}
+    try:
+        rules_doc = evidence.rules_document()
+    finally:
+        evidence.close()
+    extra = {"accepted_differences": rules_doc}
     verdict_path = write_verdict(run_dir / "verdict.json", results, extra)
-    junit_path = write_junit(Path(junit) if junit else run_dir / "junit.xml", results)
-    evidence.close()
+    junit_path = write_junit(Path(junit) if junit else run_dir / "junit.xml", results, rules_doc)
     if as_json:
         click.echo(
             json.dumps(verdict_document(results, extra), indent=2, sort_keys=True, default=str)
         )
     else:
+        for line in rules_lines(rules_doc):
+            click.echo(line)
+        click.echo("")
         for r in results:
             click.echo(text_table(r))
             click.echo("")
@@ -667,10 +680,15 @@ def gate(
 
 @cli.command()
 @click.argument("run")
-@click.option("--accept", type=click.Path(dir_okay=False), help="Accepted-differences TOML.")
+@click.option(
+    "--accept",
+    type=click.Path(dir_okay=False),
+    help="Accepted-differences TOML (default: the copy recorded with the run at replay).",
+)
+@click.option("--no-accept", is_flag=True, help="Report with no accepted differences.")
 @click.option("--runs-root", default="reports/runs", show_default=True, help="Where run ids live.")
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date for rule expiry.")
-def report(run: str, accept: str | None, runs_root: str, today: Any) -> None:
+def report(run: str, accept: str | None, no_accept: bool, runs_root: str, today: Any) -> None:
     """Write RUN/report.html (self-contained) and RUN/report.md with every phase's verdict."""
     from harness.plot_worker import PlotWorker
 
@@ -685,7 +703,8 @@ def report(run: str, accept: str | None, runs_root: str, today: Any) -> None:
         run_dir = resolve_run(run, runs_root)
         files = build_report(
             run_dir,
-            accept=_default_accept(accept),
+            accept=Path(accept) if accept else None,
+            no_accept=no_accept,
             today=today.date() if today else None,
             plots=plots,
         )
@@ -998,7 +1017,7 @@ def live(
     if report:
         from harness.report import build_report
 
-        files = build_report(result.run.path, accept=_default_accept(None), seed=seed)
+        files = build_report(result.run.path, seed=seed)
         for r in files.results:
             click.echo(f"{r.phase:28s} {r.verdict.value}", err=as_json)
         click.echo(f"report: {files.html}", err=as_json)

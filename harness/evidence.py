@@ -28,6 +28,7 @@ import numpy as np
 
 from harness.accepted import create_accepted_diff
 from harness.errors import StoreError
+from harness.identity import RunIdentity, run_identity
 from harness.ignore import EMPTY, RuleSet, candidate_phase, recording_name, run_key
 from harness.measure import Paired, measure
 from harness.stats import LatencyStats, SeedFigures
@@ -70,9 +71,44 @@ class Evidence:
     noise: NoiseFloor
     rules: RuleSet
     today: dt.date
+    identity: RunIdentity
     stack_stats: Mapping[str, Any] = field(default_factory=dict)
     #: per-tick times of ticks both stacks processed (file order and sorted), fetched once
     pairs: Paired = field(default_factory=lambda: Paired.of(np.empty(0), np.empty(0)))
+    #: where the rules came from (harness/rulebook.RulesChoice), when opened through the gate
+    rules_origin: Any = None
+
+    def rules_document(self) -> dict[str, Any]:
+        """What verdict.json, JUnit and the report say about the rules: the file (path, digest,
+        why it was chosen), the run's identity, every rule's scope decision and, per rule, the
+        rows it accepted here against the count it declares for this run's key."""
+        accepted = dict(
+            self.con.execute(
+                "SELECT accepted_by, count(*) FROM diff "
+                "WHERE class <> 'match' AND accepted_by IS NOT NULL GROUP BY accepted_by"
+            ).fetchall()
+        )
+        expected = dict(
+            self.con.execute("SELECT id, expected FROM rule_expectations").fetchall()
+        )
+        unexplained = self.con.execute(
+            "SELECT count(*) FROM diff WHERE class <> 'match' AND accepted_by IS NULL"
+        ).fetchone()[0]  # type: ignore[index]
+        origin = self.rules_origin
+        return {
+            "file": origin.as_dict() if origin is not None else None,
+            "identity": self.identity.as_dict(),
+            "run_key": run_key(self.manifest),
+            "unexplained_rows": int(unexplained),
+            "rules": [
+                {
+                    **d.as_dict(),
+                    "accepted_rows": int(accepted.get(d.id, 0)),
+                    "expected_rows": expected.get(d.id),
+                }
+                for d in self.rules.decisions
+            ],
+        }
 
     @property
     def paired(self) -> tuple[np.ndarray, np.ndarray]:
@@ -198,8 +234,9 @@ def open_evidence(
     """
     rd = Path(run_dir).resolve()
     manifest = load_manifest(rd)
-    rules = rules.for_run(recording_name(manifest))
     stack_stats = _load_stack_stats(rd)
+    identity = run_identity(manifest, stack_stats)
+    rules = rules.for_run(identity)
     today = today or dt.date.today()
     noise = noise or NoiseFloor(DEFAULT_NOISE_FLOOR, "default (no A/A calibration found)")
     con = duckdb.connect(":memory:")
@@ -230,7 +267,7 @@ def open_evidence(
     con.execute("SET enable_external_access=false")
     con.execute("SET lock_configuration=true")
     return Evidence(
-        rd, manifest, con, lat, fig, rollout_fig, noise, rules, today, stack_stats, paired
+        rd, manifest, con, lat, fig, rollout_fig, noise, rules, today, identity, stack_stats, paired
     )
 
 
@@ -266,6 +303,14 @@ def _tables_and_stats(
 ) -> tuple[LatencyStats, SeedFigures, SeedFigures | None, Paired]:
     """The rule, run, stack and per-tick statistics tables gates read (all but `diff`)."""
     con.execute(
+        "CREATE TABLE rule_scope (id VARCHAR, scope VARCHAR, applies BOOLEAN, why VARCHAR)"
+    )
+    if rules.decisions:
+        con.executemany(
+            "INSERT INTO rule_scope VALUES (?, ?, ?, ?)",
+            [(d.id, d.scope, d.applies, d.why) for d in rules.decisions],
+        )
+    con.execute(
         "CREATE TABLE expired_rules (id VARCHAR, reason VARCHAR, owner VARCHAR, expires DATE)"
     )
     for r in rules.expired(today):
@@ -296,13 +341,16 @@ def _tables_and_stats(
     observed = con.execute("SELECT count(*) FROM observations").fetchone()[0]  # type: ignore[index]
     con.execute(
         "CREATE TABLE run_info AS SELECT ?::VARCHAR AS run_id, ?::VARCHAR AS status, "
-        "?::BOOLEAN AS audit_ok, ?::BIGINT AS ticks_read, ?::BIGINT AS ticks_observed",
+        "?::BOOLEAN AS audit_ok, ?::BIGINT AS ticks_read, ?::BIGINT AS ticks_observed, "
+        "?::VARCHAR AS run_key, ?::VARCHAR AS candidate_phase",
         [
             str(manifest.get("run_id", rd.name)),
             str(manifest.get("status", "unknown")),
             bool(audit.get("ok", False)),
             audit.get("read"),
             observed,
+            key,
+            candidate_phase(manifest),
         ],
     )
     raw_cand = stack_stats.get("candidate")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -19,10 +19,10 @@ from typing import Any
 
 import duckdb
 
+from harness import rulebook
 from harness.calibration import noise_floor_for
 from harness.errors import ExitCode, GateError
 from harness.evidence import Evidence, load_manifest, open_evidence
-from harness.ignore import EMPTY, load_rules
 
 PHASES: tuple[str, ...] = (
     "phase_0_installation",
@@ -207,7 +207,7 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, source: str) -> list[CheckRe
 #: Setup views that scan the run's Parquet files. Every phase's gate and `_always.sql` query
 #: them, so they are computed once and kept as tables of the same name and rows (the evidence
 #: never changes after it is opened): five phases cost one scan, not ten.
-MATERIALISED_VIEWS: tuple[str, ...] = ("rollout", "diff_counts")
+MATERIALISED_VIEWS: tuple[str, ...] = ("rollout", "diff_counts", "loss_kinds")
 
 
 def prepare(evidence: Evidence) -> None:
@@ -275,19 +275,25 @@ def open_run_evidence(
     run_dir: Path,
     *,
     accept: Path | None = None,
+    no_accept: bool = False,
     today: dt.date | None = None,
     reports_dir: Path | None = None,
     seed: int = 0,
     on_views: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> Evidence:
-    """Open a run with its accepted-differences rules and its recording's A/A noise floor."""
+    """Open a run with its accepted-differences rules and its recording's A/A noise floor.
+
+    The rules are the copy recorded with the run at replay (harness/rulebook.py) unless `accept`
+    names a file or `no_accept` asks for none; `evidence.rules_origin` says which was used.
+    """
     manifest = load_manifest(run_dir)
-    rules = load_rules(accept) if accept is not None else EMPTY
+    choice = rulebook.choose(run_dir, manifest, accept, no_accept)
     reports = reports_dir if reports_dir is not None else run_dir.resolve().parent.parent
     noise = noise_floor_for(manifest, reports)
-    return open_evidence(
-        run_dir, rules=rules, today=today, noise=noise, seed=seed, on_views=on_views
+    evidence = open_evidence(
+        run_dir, rules=choice.rules, today=today, noise=noise, seed=seed, on_views=on_views
     )
+    return replace(evidence, rules_origin=choice)
 
 
 def gate_run(
@@ -295,6 +301,7 @@ def gate_run(
     phases: tuple[str, ...],
     *,
     accept: Path | None = None,
+    no_accept: bool = False,
     today: dt.date | None = None,
     reports_dir: Path | None = None,
     seed: int = 0,
@@ -303,6 +310,11 @@ def gate_run(
     for p in phases:
         gate_sql(p)
     evidence = open_run_evidence(
-        run_dir, accept=accept, today=today, reports_dir=reports_dir, seed=seed
+        run_dir,
+        accept=accept,
+        no_accept=no_accept,
+        today=today,
+        reports_dir=reports_dir,
+        seed=seed,
     )
     return evidence, evaluate_all(evidence, phases)

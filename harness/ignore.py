@@ -36,6 +36,7 @@ new divergences hidden under a broad rule are caught, and an expired rule's coun
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,12 +45,15 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.identity import DIGEST_PREFIX, RunIdentity
 
 DIFF_CLASSES = ("field_mismatch", "missing", "extra", "order")
 _REQUIRED = ("id", "reason", "owner", "expires")
 _MATCHERS = ("ticker", "type", "class", "field", "between", "period", "recording")
-_KEYS = frozenset(_REQUIRED + _MATCHERS + ("expect", "tolerance"))
-_LATENCY_KEYS = frozenset(_REQUIRED + ("max_ratio", "recording", "phase"))
+_KEYS = frozenset(_REQUIRED + _MATCHERS + ("scope", "expect", "tolerance"))
+_LATENCY_KEYS = frozenset(_REQUIRED + ("scope", "max_ratio", "recording", "phase"))
+_SCOPE_REQUIRED = ("id", "primary", "primary_config", "candidate", "candidate_config", "recording")
+_SCOPE_KEYS = frozenset(_SCOPE_REQUIRED + ("phase", "reason"))
 #: TickStock's detector tuning periods by US/Eastern time of day (tickstock/legacy/market_hours.py;
 #: like TickStock's, no weekday check). CLOSED is before 04:00 and from 20:00.
 PERIODS: dict[str, tuple[str, str]] = {
@@ -63,6 +67,65 @@ _PERIOD_NAMES = (*PERIODS, "CLOSED")
 
 
 @dataclass(frozen=True, slots=True)
+class Scope:
+    """The runs a set of rules was written for (`[[scope]]`): both stacks exactly (factory and
+    config digest, harness/identity.py), the recordings by name *and* content digest, and
+    optionally the candidate's rollout phases. A run that differs in any of them is outside."""
+
+    id: str
+    primary: str
+    primary_configs: tuple[str, ...]
+    candidate: str
+    candidate_configs: tuple[str, ...]
+    recordings: tuple[tuple[str, str], ...]
+    phases: tuple[str, ...] = ()
+    reason: str = ""
+
+    def admits(self, run: RunIdentity) -> tuple[bool, str]:
+        """(inside, why): the first thing that puts the run outside, or what matched."""
+        for side, factory, configs in (
+            ("primary", self.primary, self.primary_configs),
+            ("candidate", self.candidate, self.candidate_configs),
+        ):
+            ident = getattr(run, side)
+            if ident.factory != factory:
+                return False, f"{side} factory {ident.factory!r} is not {factory!r}"
+            if ident.config not in configs:
+                return False, (
+                    f"{side} config {ident.config} is not the scope's "
+                    f"{' / '.join(configs)} (another configuration, override or fault injection)"
+                )
+        known = dict(self.recordings)
+        if run.recording not in known:
+            return False, f"recording {run.recording!r} is not one of {sorted(known)}"
+        if run.recording_sha256 != known[run.recording]:
+            short = (run.recording_sha256 or "none")[:12]
+            return False, (
+                f"recording {run.recording!r} has content {short}…, not the scope's "
+                f"{known[run.recording][:12]}…"
+            )
+        if self.phases and run.candidate.phase not in self.phases:
+            return False, f"candidate phase {run.candidate.phase!r} is not one of {list(self.phases)}"
+        return True, (
+            f"{self.primary} {run.primary.config} vs {self.candidate} {run.candidate.config} "
+            f"on {run.recording}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeDecision:
+    """Whether one rule (or latency finding) applies to a run, and why: shown by gate and report."""
+
+    id: str
+    scope: str
+    applies: bool
+    why: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "scope": self.scope, "applies": self.applies, "why": self.why}
+
+
+@dataclass(frozen=True, slots=True)
 class AcceptRule:
     """One accepted-difference rule; empty matcher tuples match everything."""
 
@@ -70,6 +133,7 @@ class AcceptRule:
     reason: str
     owner: str
     expires: dt.date
+    scope: str = ""
     tickers: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     classes: tuple[str, ...] = ()
@@ -109,11 +173,17 @@ class LatencyFinding:
     owner: str
     expires: dt.date
     max_ratio: float
+    scope: str = ""
     recordings: tuple[str, ...] = ()
     phases: tuple[str, ...] = ()
 
     def expired(self, today: dt.date) -> bool:
         return today > self.expires
+
+    def in_scope(self, recording: str | None) -> bool:
+        return not self.recordings or (
+            recording is not None and any(fnmatchcase(recording, p) for p in self.recordings)
+        )
 
     def covers(self, recording: str | None, phase: str | None) -> bool:
         rec_ok = not self.recordings or (
@@ -124,11 +194,17 @@ class LatencyFinding:
 
 @dataclass(frozen=True, slots=True)
 class RuleSet:
-    """The parsed rules of one file, in file order (the first matching rule wins)."""
+    """The parsed rules of one file, in file order (the first matching rule wins).
+
+    `for_run` narrows it to the rules whose scope admits a run; `decisions` then says, for every
+    rule and latency finding of the file, whether it applies to that run and why."""
 
     rules: tuple[AcceptRule, ...]
     source: str = ""
     latency: tuple[LatencyFinding, ...] = ()
+    scopes: tuple[Scope, ...] = ()
+    sha256: str | None = None
+    decisions: tuple[ScopeDecision, ...] = ()
 
     def active(self, today: dt.date) -> tuple[AcceptRule, ...]:
         return tuple(r for r in self.rules if not r.expired(today))
@@ -139,11 +215,26 @@ class RuleSet:
     def needs_time(self, today: dt.date) -> bool:
         return any(r.needs_time for r in self.active(today))
 
-    def for_run(self, recording: str | None) -> RuleSet:
-        """The rules whose `recording` scope admits a run of this recording (others never apply)."""
-        return RuleSet(
-            tuple(r for r in self.rules if r.in_scope(recording)), self.source, self.latency
-        )
+    def for_run(self, run: RunIdentity) -> RuleSet:
+        """The rules and latency findings whose scope admits this run (the others never apply),
+        with a decision for every entry of the file saying why it does or does not apply."""
+        by_id = {s.id: s for s in self.scopes}
+        decisions: list[ScopeDecision] = []
+
+        def admitted(entry: AcceptRule | LatencyFinding) -> bool:
+            scope = by_id.get(entry.scope)
+            if scope is None:
+                ok, why = False, "no scope: a rule applies only to the runs it names"
+            else:
+                ok, why = scope.admits(run)
+            if ok and entry.recordings and not entry.in_scope(run.recording):
+                ok, why = False, f"rule limited to recordings {list(entry.recordings)}"
+            decisions.append(ScopeDecision(entry.id, entry.scope, ok, why))
+            return ok
+
+        rules = tuple(r for r in self.rules if admitted(r))
+        latency = tuple(f for f in self.latency if admitted(f))
+        return RuleSet(rules, self.source, latency, self.scopes, self.sha256, tuple(decisions))
 
     def latency_for(self, recording: str | None, phase: str | None) -> list[LatencyFinding]:
         return [f for f in self.latency if f.covers(recording, phase)]
@@ -320,6 +411,7 @@ def parse_latency(raw: dict[str, object], where: str) -> LatencyFinding:
         owner=str(raw["owner"]),
         expires=expires,
         max_ratio=float(ratio),
+        scope=_scope_ref(raw, where),
         recordings=_strings(raw["recording"], "recording", where) if "recording" in raw else (),
         phases=_strings(raw["phase"], "phase", where) if "phase" in raw else (),
     )
@@ -347,6 +439,7 @@ def parse_rule(raw: dict[str, object], where: str) -> AcceptRule:
         reason=str(raw["reason"]),
         owner=str(raw["owner"]),
         expires=expires,
+        scope=_scope_ref(raw, where),
         tickers=_strings(raw["ticker"], "ticker", where) if "ticker" in raw else (),
         types=_strings(raw["type"], "type", where) if "type" in raw else (),
         classes=classes,
@@ -356,6 +449,68 @@ def parse_rule(raw: dict[str, object], where: str) -> AcceptRule:
         recordings=_strings(raw["recording"], "recording", where) if "recording" in raw else (),
         expect=_expect(raw.get("expect", {}), where),
         tolerance=_tolerance(raw.get("tolerance", 0.0), where),
+    )
+
+
+def _scope_ref(raw: dict[str, object], where: str) -> str:
+    ref = raw.get("scope")
+    if not isinstance(ref, str) or not ref.strip():
+        raise ConfigError(
+            f"{where}: missing required key 'scope' (the id of a [[scope]] naming the stacks, "
+            "configs and recordings the rule was written for)"
+        )
+    return ref
+
+
+def _digests(raw: object, key: str, where: str) -> tuple[str, ...]:
+    values = _strings(raw, key, where)
+    bad = [v for v in values if not v.startswith(DIGEST_PREFIX)]
+    if bad:
+        raise ConfigError(
+            f"{where}: '{key}' must be config digests like '{DIGEST_PREFIX}0123456789abcdef' "
+            f"(`harness gate` prints a run's), got {bad[0]!r}"
+        )
+    return values
+
+
+def parse_scope(raw: dict[str, object], where: str) -> Scope:
+    """Validate one `[[scope]]` table: exact factories, config digests, recordings by digest."""
+    unknown = sorted(set(raw) - _SCOPE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {sorted(_SCOPE_KEYS)}"
+        )
+    missing = [k for k in _SCOPE_REQUIRED if k not in raw]
+    if missing:
+        raise ConfigError(f"{where}: missing required key(s) {', '.join(missing)}")
+    for key in ("id", "primary", "candidate"):
+        if not isinstance(raw[key], str) or not str(raw[key]).strip():
+            raise ConfigError(f"{where}: '{key}' must be a non-empty string")
+    for key in ("primary", "candidate"):
+        if any(ch in str(raw[key]) for ch in "*?["):
+            raise ConfigError(
+                f"{where}: '{key}' must name one factory exactly (no globs: a wrapper around the "
+                "real stack is another candidate)"
+            )
+    recs = raw["recording"]
+    if (
+        not isinstance(recs, dict)
+        or not recs
+        or not all(isinstance(v, str) and v for v in recs.values())
+    ):
+        raise ConfigError(
+            f"{where}: 'recording' must be a table of recording name = content sha256 "
+            "(recording.json's files digest, as the run manifest records it)"
+        )
+    return Scope(
+        id=str(raw["id"]),
+        primary=str(raw["primary"]),
+        primary_configs=_digests(raw["primary_config"], "primary_config", where),
+        candidate=str(raw["candidate"]),
+        candidate_configs=_digests(raw["candidate_config"], "candidate_config", where),
+        recordings=tuple((str(k), str(v)) for k, v in recs.items()),
+        phases=_strings(raw["phase"], "phase", where) if "phase" in raw else (),
+        reason=str(raw.get("reason", "")),
     )
 
 
@@ -380,19 +535,25 @@ def load_rules(path: str | Path) -> RuleSet:
     """Read and validate an accepted-differences TOML file."""
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        blob = p.read_bytes()
+        data = tomllib.loads(blob.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{p}: accepted-differences file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: invalid TOML: {exc}") from None
-    extra = sorted(set(data) - {"rule", "latency"})
+    extra = sorted(set(data) - {"rule", "latency", "scope"})
     if extra:
         raise ConfigError(
-            f"{p}: unknown top-level key(s) {', '.join(extra)}; expected [[rule]] / [[latency]]"
+            f"{p}: unknown top-level key(s) {', '.join(extra)}; "
+            "expected [[scope]] / [[rule]] / [[latency]]"
         )
     raw_rules, raw_latency = data.get("rule", []), data.get("latency", [])
-    if not isinstance(raw_rules, list) or not isinstance(raw_latency, list):
-        raise ConfigError(f"{p}: 'rule' and 'latency' must be arrays of tables ([[rule]])")
+    raw_scopes = data.get("scope", [])
+    if not all(isinstance(x, list) for x in (raw_rules, raw_latency, raw_scopes)):
+        raise ConfigError(f"{p}: 'scope', 'rule' and 'latency' must be arrays of tables ([[rule]])")
+    scopes = tuple(parse_scope(r, f"{p}: scope #{i + 1}") for i, r in enumerate(raw_scopes))
     rules = tuple(parse_rule(r, f"{p}: rule #{i + 1}") for i, r in enumerate(raw_rules))
     latency = tuple(parse_latency(r, f"{p}: latency #{i + 1}") for i, r in enumerate(raw_latency))
     seen: set[str] = set()
@@ -400,7 +561,16 @@ def load_rules(path: str | Path) -> RuleSet:
         if rid in seen:
             raise ConfigError(f"{p}: duplicate rule id {rid!r}")
         seen.add(rid)
-    return RuleSet(rules, str(p), latency)
+    scope_ids = [s.id for s in scopes]
+    if len(set(scope_ids)) != len(scope_ids):
+        raise ConfigError(f"{p}: duplicate scope id")
+    for i, entry in enumerate((*rules, *latency)):
+        if entry.scope not in scope_ids:
+            raise ConfigError(
+                f"{p}: {entry.id!r} names scope {entry.scope!r}, which no [[scope]] defines "
+                f"(defined: {', '.join(scope_ids) or 'none'})"
+            )
+    return RuleSet(rules, str(p), latency, scopes, hashlib.sha256(blob).hexdigest())
 
 
 EMPTY = RuleSet(())

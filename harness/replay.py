@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import harness
+from harness import rulebook
 from harness.align import DiffConfig
 from harness.compare import TickLookup, classify, event_hashes, first_divergence
 from harness.errors import IncompleteRunError
 from harness.faults import FaultSpec, FaultyStack
+from harness.ignore import load_rules
 from harness.run_summary import build
 from harness.runner import SIDES, RunOptions, RunOutcome, ShadowRunner, StackCounts
 from harness.stack import load_stack
@@ -119,7 +121,15 @@ def start_run(
         "shards": shards,
         **dict(extra or {}),
     }
-    return RunWriter(root, manifest)
+    # The rules this run will be judged by are fixed now, from where the recording lives (not from
+    # wherever a later `harness gate` happens to run): validated before the run directory exists.
+    rec_path = (recording or {}).get("path")
+    rules_file = rulebook.discover(rec_path if rec_path else Path.cwd())
+    if rules_file is not None:
+        load_rules(rules_file)
+    writer = RunWriter(root, manifest)
+    writer.update(accepted_differences=rulebook.snapshot(writer.path, rules_file))
+    return writer
 
 
 def shadow_shard(
@@ -239,9 +249,9 @@ def diff_run(
     stats: dict[str, Any] = {}
     if (run.path / "stack_stats.json").exists():
         stats = run.json("stack_stats.json")
-    declared = [
-        f for side in SIDES for f in (stats.get(side, {}) or {}).get("ignorable_fields", [])
-    ]
+    # Only the primary (the reference) may declare fields ignorable: a candidate that declared
+    # `price` ignorable would otherwise hide its own price changes from the diff.
+    declared = list((stats.get("primary", {}) or {}).get("ignorable_fields", []))
     cfg = (diff_config or DiffConfig()).with_ignored(declared)
     con = run.connect(with_diff=False)
     try:

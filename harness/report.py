@@ -247,6 +247,7 @@ def build_report(
     reports_dir: Path | None = None,
     seed: int = 0,
     plots: PlotWorker | None = None,
+    no_accept: bool = False,
 ) -> ReportFiles:
     """Gate every phase and write report.html, report.md and plots/*.png into the run directory.
 
@@ -262,7 +263,7 @@ def build_report(
     own = plots is None
     worker = PlotWorker.thread() if plots is None else plots
     try:
-        return _build(run_dir, accept, today, reports_dir, seed, worker, started)
+        return _build(run_dir, (accept, no_accept), today, reports_dir, seed, worker, started)
     finally:
         if own:
             worker.close()
@@ -270,7 +271,7 @@ def build_report(
 
 def _build(
     run_dir: Path,
-    accept: Path | None,
+    accept: tuple[Path | None, bool],
     today: dt.date | None,
     reports_dir: Path | None,
     seed: int,
@@ -281,7 +282,8 @@ def _build(
         pending: list[Future[tuple[dict[str, pd.DataFrame], pd.DataFrame]]] = []
         ev = open_run_evidence(
             run_dir,
-            accept=accept,
+            accept=accept[0],
+            no_accept=accept[1],
             today=today,
             reports_dir=reports_dir,
             seed=seed,
@@ -340,6 +342,7 @@ def _build(
             "first_json": json.dumps(first, indent=2, default=str) if first else "",
             "expired": ev.rules.expired(ev.today),
             "rules_source": ev.rules.source,
+            "rules_doc": ev.rules_document(),
             "images": {k: _b64(v) for k, v in figures.items()},
             "by_day": _by_day(run_dir),
         }

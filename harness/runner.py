@@ -188,6 +188,8 @@ class ShadowRunner:
             try:
                 t0 = cur[0] = pc()
                 events = process(tick)
+                if type(events) is not list:  # a lazy sequence must not do its work untimed
+                    events = [] if events is None else list(events)
                 t1 = pc()
                 cur[0] = 0
             except TickTimeout:

@@ -54,8 +54,42 @@ def write_verdict(
     return path
 
 
-def junit_xml(results: list[GateResult]) -> str:
-    """JUnit XML: a testsuite per phase, a testcase per check (FAIL → failure, else skipped)."""
+def rules_lines(doc: dict[str, Any] | None) -> list[str]:
+    """Human lines on the rules a gate used: the file, and per rule its scope decision and rows."""
+    if not doc:
+        return []
+    f = doc.get("file") or {}
+    lines = [
+        f"accepted differences: {f['path']} (sha256 {f.get('sha256')}; {f.get('how')})"
+        if f.get("path")
+        else f"accepted differences: none ({f.get('how', 'none given')})"
+    ]
+    ident = doc.get("identity") or {}
+    cand, prim = ident.get("candidate") or {}, ident.get("primary") or {}
+    lines.append(
+        f"run: {prim.get('factory')} {prim.get('config')} vs {cand.get('factory')} "
+        f"{cand.get('config')} (phase {cand.get('phase')}) on {ident.get('recording')}; "
+        f"run key {doc.get('run_key')}"
+    )
+    outside: dict[str, list[str]] = {}
+    for r in doc.get("rules", []):
+        if not r["applies"]:
+            outside.setdefault(f"[{r['scope']}] {r['why']}", []).append(r["id"])
+            continue
+        declared = r.get("expected_rows")
+        lines.append(
+            f"  {r['id']} [{r['scope']}] applies: accepted {r['accepted_rows']} diff rows, "
+            f"declared {declared if declared is not None else 'none'} for this key"
+        )
+    for why, ids in outside.items():
+        lines.append(f"  {len(ids)} rule(s) do not apply {why}: {', '.join(ids)}")
+    lines.append(f"unexplained diff rows: {doc.get('unexplained_rows')}")
+    return lines
+
+
+def junit_xml(results: list[GateResult], rules: dict[str, Any] | None = None) -> str:
+    """JUnit XML: a testsuite per phase, a testcase per check (FAIL → failure, else skipped);
+    each suite's properties and system-out say which rules file was used and what it forgave."""
     suites = ET.Element("testsuites", name="harness gate")
     for r in results:
         failures = sum(c.status is Status.FAIL for c in r.checks)
@@ -64,6 +98,15 @@ def junit_xml(results: list[GateResult]) -> str:
             suites, "testsuite", name=f"{r.run_id}.{r.phase}", tests=str(len(r.checks)),
             failures=str(failures), skipped=str(skipped), errors="0",
         )  # fmt: skip
+        if rules:
+            props = ET.SubElement(suite, "properties")
+            f = rules.get("file") or {}
+            for name, value in (
+                ("accepted_differences", f.get("path") or "none"),
+                ("accepted_differences_sha256", f.get("sha256") or ""),
+                ("unexplained_rows", str(rules.get("unexplained_rows"))),
+            ):
+                ET.SubElement(props, "property", name=name, value=value)
         for c in r.checks:
             case = ET.SubElement(suite, "testcase", classname=r.phase, name=c.check)
             msg = f"observed {c.observed} vs {c.threshold}: {c.reason}"
@@ -72,14 +115,18 @@ def junit_xml(results: list[GateResult]) -> str:
             elif c.status is not Status.PASS:
                 ET.SubElement(case, "skipped", message=f"{c.status.value}: {msg}")
             ET.SubElement(case, "system-out").text = f"{c.status.value}: {msg}"
+        if rules:
+            ET.SubElement(suite, "system-out").text = "\n".join(rules_lines(rules))
     ET.indent(suites)
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
     )
 
 
-def write_junit(path: Path, results: list[GateResult]) -> Path:
-    _atomic_write(path, junit_xml(results))
+def write_junit(
+    path: Path, results: list[GateResult], rules: dict[str, Any] | None = None
+) -> Path:
+    _atomic_write(path, junit_xml(results, rules))
     return path
 
 

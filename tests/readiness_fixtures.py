@@ -147,3 +147,26 @@ def make_run(
         json.dumps({"primary": {}, "candidate": stack_stats or {}})
     )
     return run
+
+
+#: A [[scope]] admitting the runs `make_run` writes (fake stacks, empty configs, recording
+#: "synthetic"): rule files in the tests name it with `scope = "fixture"`.
+FIXTURE_SCOPE = """
+[[scope]]
+id = "fixture"
+primary = "harness.stack:fake"
+primary_config = "sha256:46b68ac1696c3870"
+candidate = "harness.stack:fake"
+candidate_config = "sha256:46b68ac1696c3870"
+recording = { synthetic = "%s" }
+""" % ("ab" * 32)
+
+
+def scoped(body: str, scope: str = "fixture") -> str:
+    """A rules file: FIXTURE_SCOPE plus `body`, each [[rule]]/[[latency]] given `scope`."""
+    out = []
+    for line in body.splitlines():
+        out.append(line)
+        if line.strip() in ("[[rule]]", "[[latency]]"):
+            out.append(f'scope = "{scope}"')
+    return FIXTURE_SCOPE + "\n".join(out) + "\n"

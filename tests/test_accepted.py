@@ -5,7 +5,7 @@ import datetime as dt
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from readiness_fixtures import make_run
+from readiness_fixtures import make_run, scoped
 
 from harness.accepted import TICK_TS, time_source
 from harness.evidence import open_evidence
@@ -42,7 +42,7 @@ period = ["MIDDAY", "CLOSED"]
 
 def _rules(tmp_path):
     p = tmp_path / "accepted.toml"
-    p.write_text(RULES)
+    p.write_text(scoped(RULES))
     return load_rules(p)
 
 
@@ -155,7 +155,7 @@ def test_field_globs_matched_once_per_path_accept_exactly_the_rows_the_globs_do(
     from harness.accepted import create_accepted_diff, field_path_sets
 
     p = tmp_path / "fields.toml"
-    p.write_text(FIELD_RULES)
+    p.write_text(scoped(FIELD_RULES))
     rules = load_rules(p)
     con = duckdb.connect()
     con.execute(

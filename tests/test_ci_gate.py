@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.gate import Status, Verdict
+from harness.identity import stack_identity
 from harness.regression import gate_recording, gate_replayed, recording_dirs, replay_recording
 from harness.synth import synthesize_day
 
@@ -86,23 +87,40 @@ def test_rules_without_declared_counts_cannot_keep_ci_green(phase1_runs, tmp_pat
     undeclared.write_text("\n".join(line for line in lines if not line.startswith("expect")))
     out = gate_replayed(phase1_runs["lobster-2012-06-21"], PHASE1, accept=undeclared)
     assert _checks(out)["unexplained_differences"].status is Status.PASS
-    assert not out.ok and "declares no counts" in out.policy_note
+    # one implementation: the gate's own check fails (harness gate, the report and CI alike)
+    undeclared_check = _checks(out)["accepted_rows_undeclared"]
+    assert undeclared_check.status is Status.FAIL and not out.ok
+    accepted = _checks(out)["unexplained_differences"].reason.split("; ")[-1]
+    assert undeclared_check.observed == int(accepted.split()[0]) > 0
+    assert "KD-A4-trend-midday" in undeclared_check.reason
 
 
 def test_a_changed_candidate_hidden_under_broad_rules_fails_on_rule_drift(tmp_path):
     # A 30 s HighLow cooldown (merged from the global config into the channel) changes which
-    # highs/lows the channel emits; the broad rules still accept every row, the counts do not.
+    # highs/lows the channel emits. Its config digest differs, so the rules (scoped to the default
+    # config) do not apply at all; and a code change with the same config (simulated: the scope
+    # re-pointed at this config's digest) moves the declared counts, which fails as drift.
     rec = RECORDINGS / "sample-day"
+    changed = {"phase": PHASE1, "tickstock": {"HIGHLOW_COOLDOWN_SECONDS": 30}}
     out = gate_recording(
         rec,
         PHASE1,
         primary=LEGACY,
         candidate=MULTI,
-        candidate_config={"phase": PHASE1, "tickstock": {"HIGHLOW_COOLDOWN_SECONDS": 30}},
+        candidate_config=changed,
         runs_root=tmp_path,
         accept=ACCEPT,
         max_ticks=MAX_TICKS,
     )
+    assert not out.ok and out.result.verdict is Verdict.FAIL
+    assert _checks(out)["unexplained_differences"].reason.endswith("; 0 more accepted by rules")
+    digest = stack_identity({"factory": MULTI, "config": changed}).config
+    default = stack_identity({"factory": MULTI, "config": {"phase": PHASE1}}).config
+    assert digest != default
+    repointed = tmp_path / "same-identity.toml"
+    text = ACCEPT.read_text()
+    repointed.write_text(text.replace(f'candidate_config = "{default}"', f'candidate_config = "{digest}"'))
+    out = gate_replayed(out.run_dir, PHASE1, accept=repointed)
     assert not out.ok and out.result.verdict is Verdict.FAIL
     drifted = [
         c
@@ -147,7 +165,8 @@ def test_bundled_recording_passes_the_phase_zero_gate(rec, tmp_path):
     assert out.ok, out.message()
     checks = _checks(out)
     assert checks["unexplained_differences"].observed == 0
-    assert checks["unexplained_differences"].reason.endswith("0 accepted)")  # equal, not excused
+    # equal, not excused
+    assert checks["unexplained_differences"].reason.endswith("; 0 more accepted by rules")
     assert not [c for c in out.result.checks if c.status is Status.NODATA], out.message()
 
 

@@ -4,7 +4,7 @@ import datetime as dt
 import json
 
 import pytest
-from readiness_fixtures import make_run
+from readiness_fixtures import make_run, scoped
 
 from harness.errors import ConfigError
 from harness.evidence import open_evidence
@@ -16,7 +16,7 @@ TODAY = dt.date(2026, 11, 25)
 
 def _write(tmp_path, body):
     p = tmp_path / "accepted.toml"
-    p.write_text(body)
+    p.write_text(scoped(body))
     return p
 
 
@@ -33,15 +33,15 @@ field = ["price"]
 
 
 def test_accepted_rows_stay_in_the_diff_marked_with_their_rule(tmp_path):
-    rules = load_rules(_write(tmp_path, RULE.format(expires="2027-01-31", extra="")))
+    body = RULE.format(expires="2027-01-31", extra='expect = { "synthetic" = 4 }')
+    rules = load_rules(_write(tmp_path, body))
     ev = open_evidence(make_run(tmp_path, shifted=4), rules=rules, today=TODAY)
     rows = ev.con.execute("SELECT class, accepted_by FROM diff WHERE class <> 'match'").fetchall()
     assert rows == [("field_mismatch", "KD-001")] * 4
     res = evaluate(ev, "phase_0_installation")
     assert res.verdict is Verdict.PASS
-    assert "4 accepted" in next(
-        c.reason for c in res.checks if c.check == "unexplained_differences"
-    )
+    assert "4 more accepted" in _check(res, "unexplained_differences").reason
+    assert "4 more accepted" in _check(res, "field_changes").reason
 
 
 def test_expired_rule_stops_applying_and_says_so(tmp_path):
@@ -181,11 +181,16 @@ def test_rows_accepted_by_a_rule_without_a_declared_count_fail_once_the_run_is_d
     assert res.verdict is Verdict.FAIL
 
 
-def test_without_declared_counts_no_count_checks_are_added(tmp_path):
+def test_rows_accepted_without_any_declared_count_can_never_pass(tmp_path):
+    # no `expect` at all for this run's key: the rule accepts 4 rows nobody counted
     rules = load_rules(_write(tmp_path, RULE.format(expires="2027-01-31", extra="")))
     ev = open_evidence(make_run(tmp_path, shifted=4), rules=rules, today=TODAY)
-    names = [c.check for c in evaluate(ev, "phase_0_installation").checks]
-    assert not [n for n in names if n.startswith("accepted_rows")]
+    res = evaluate(ev, "phase_0_installation")
+    check = _check(res, "accepted_rows_undeclared")
+    assert check.status is Status.FAIL and check.observed == 4.0
+    assert "KD-001 4" in check.reason and "synthetic" in check.reason
+    assert not [c for c in res.checks if c.check.startswith("accepted_rows[")]
+    assert res.verdict is Verdict.FAIL
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,50 @@ FROM r
 UNION ALL
 SELECT 'unexplained_differences', d.unexplained, '= 0', zero_status(d.unexplained, d.total),
        CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
-            ELSE printf('%d of %d diff rows differ without an accepting rule (%d missing, %d extra, %d field, %d order; %d accepted)',
+            ELSE printf('%d of %d diff rows (one per paired or unpaired event) differ without an accepting rule (%d missing, %d extra, %d field, %d order); %d more accepted by rules',
                         d.unexplained, d.total, d.missing, d.extra, d.field_mismatch, d.order_diff, d.accepted) END
        || coalesce('; expired rules no longer apply: ' || (SELECT string_agg(id || ' (expired ' || expires || ')', ', ' ORDER BY id) FROM expired_rules), '')
+FROM d
+UNION ALL
+-- Missing and extra are both losses; each kind of difference has its own check and counts, and
+-- what the rules forgave stands beside what nothing explains.
+SELECT 'missing_events', d.missing, '= 0 unexplained', zero_status(d.missing, d.total),
+       CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
+            ELSE printf('%d of %d primary events have no candidate counterpart (unexplained; %d of them changed type, %d direction); %d more missing but accepted by rules',
+                        d.missing, d.primary_events, k.retyped, k.redirected, d.accepted_missing) END
+FROM d, loss_kinds k
+UNION ALL
+SELECT 'extra_events', d.extra, '= 0 unexplained', zero_status(d.extra, d.total),
+       CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
+            ELSE printf('%d of %d candidate events have no primary counterpart (unexplained; %d of them duplicates); %d more extra but accepted by rules',
+                        d.extra, d.candidate_events, k.duplicate, d.accepted_extra) END
+FROM d, loss_kinds k
+UNION ALL
+SELECT 'duplicate_events', k.duplicate, '= 0', zero_status(k.duplicate, d.total),
+       CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
+            ELSE printf('%d candidate events repeat an already paired event (same ticker, type, direction and tick) the primary emitted once', k.duplicate) END
+FROM d, loss_kinds k
+UNION ALL
+SELECT 'wrong_type_events', k.retyped, '= 0', zero_status(k.retyped, d.total),
+       CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
+            ELSE printf('%d primary events answered by an unpaired candidate event of another type at the same ticker and tick', k.retyped) END
+FROM d, loss_kinds k
+UNION ALL
+SELECT 'wrong_direction_events', k.redirected, '= 0', zero_status(k.redirected, d.total),
+       CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
+            ELSE printf('%d primary events answered by a candidate event of the same type with another direction at the same ticker and tick', k.redirected) END
+FROM d, loss_kinds k
+UNION ALL
+SELECT 'field_changes', d.field_mismatch, '= 0 beyond tolerance', zero_status(d.field_mismatch, d.total),
+       CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
+            ELSE printf('%d of %d paired events differ in a field beyond tolerance (unexplained); %d more accepted by rules',
+                        d.field_mismatch, d.paired_events, d.accepted_field) END
+FROM d
+UNION ALL
+SELECT 'order_changes', d.order_diff, '= 0', zero_status(d.order_diff, d.total),
+       CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
+            ELSE printf('%d of %d paired events emitted in another order within their tick (unexplained); %d more accepted by rules',
+                        d.order_diff, d.paired_events, d.accepted_order) END
 FROM d
 UNION ALL
 -- "Exactly the known ones": each rule that declares how many rows it accepts in a run with this
@@ -27,9 +68,9 @@ SELECT 'accepted_rows[' || e.id || ']', coalesce(a.n, 0)::DOUBLE,
        CASE WHEN e.tolerance > 0 THEN printf('%d ± %.4g %%', e.expected, e.tolerance * 100)
             ELSE printf('= %d', e.expected) END,
        CASE WHEN abs(coalesce(a.n, 0) - e.expected) <= e.tolerance * e.expected THEN 'PASS' ELSE 'FAIL' END,
-       CASE WHEN e.expired THEN printf('rule expired on %s and no longer applies: the %d rows it accepted in %s are unexplained now',
+       CASE WHEN e.expired THEN printf('rule expired on %s and no longer applies: the %d diff rows it accepted in %s are unexplained now',
                                        e.expires, e.expected, e.run_key)
-            ELSE printf('rule accepted %d rows in %s, declared %d', coalesce(a.n, 0), e.run_key, e.expected)
+            ELSE printf('rule accepted %d diff rows in %s, declared %d', coalesce(a.n, 0), e.run_key, e.expected)
                  || CASE WHEN abs(coalesce(a.n, 0) - e.expected) <= e.tolerance * e.expected THEN ''
                          WHEN coalesce(a.n, 0) > e.expected THEN ': more than known, a new divergence hides under the rule'
                          ELSE ': fewer than known, a known divergence changed or went away (update the count)' END END
@@ -38,17 +79,18 @@ LEFT JOIN (SELECT unnest(map_keys(by_rule)) AS accepted_by, unnest(map_values(by
            FROM diff_counts WHERE scope = 'all') a
   ON a.accepted_by = e.id
 UNION ALL
--- Once the file declares counts for this run's key, every rule accepting rows here must declare one.
+-- A rule that accepts rows in a run for which it declares no count can never lead to a pass:
+-- "accepted" means exactly the known rows, and an undeclared run has no known rows.
 SELECT 'accepted_rows_undeclared', coalesce(sum(n), 0)::DOUBLE, '= 0',
        CASE WHEN coalesce(sum(n), 0) = 0 THEN 'PASS' ELSE 'FAIL' END,
-       CASE WHEN coalesce(sum(n), 0) = 0 THEN 'every rule accepting rows declares its count for ' || any_value(k)
-            ELSE printf('%d rows accepted by rules without a declared count for %s: %s', sum(n)::BIGINT, any_value(k),
+       CASE WHEN coalesce(sum(n), 0) = 0 THEN 'every rule accepting rows declares its count for run key ' || coalesce(any_value(kk.k), '(none)')
+            ELSE printf('%d diff rows accepted by rules without a declared count for run key %s: %s; declare expect counts for this key or the rows are not known differences',
+                        sum(n)::BIGINT, coalesce(any_value(kk.k), '(none: the run is filtered)'),
                         string_agg(accepted_by || ' ' || n, ', ' ORDER BY accepted_by)) END
-FROM (SELECT (SELECT any_value(run_key) FROM rule_expectations) AS k) kk
+FROM (SELECT run_key AS k FROM run_info) kk
 LEFT JOIN (SELECT * FROM (SELECT unnest(map_keys(by_rule)) AS accepted_by, unnest(map_values(by_rule)) AS n
                           FROM diff_counts WHERE scope = 'all')
            WHERE accepted_by NOT IN (SELECT id FROM rule_expectations)) u ON true
-HAVING EXISTS (SELECT 1 FROM rule_expectations)
 UNION ALL
 SELECT 'ready_for_next_phase', m.success_rate_percent, '>= 95 % success',
        CASE WHEN m.ticks = 0 THEN 'NODATA' WHEN m.success_rate_percent >= 95 THEN 'PASS' ELSE 'FAIL' END,
@@ -89,7 +131,8 @@ FROM m
 UNION ALL
 SELECT 'fallback_trigger_event_loss', d.missing, '= 0 missing', zero_status(d.missing, d.total),
        CASE WHEN d.total = 0 THEN 'no events to compare'
-            ELSE printf('%d primary events without a candidate counterpart (unexplained)', d.missing) END
+            ELSE printf('%d of %d primary events lost by the candidate (unexplained); %d more lost but accepted by rules',
+                        d.missing, d.primary_events, d.accepted_missing) END
 FROM d
 UNION ALL
 SELECT 'reported_critical_alerts', count(a.name), '= 0',

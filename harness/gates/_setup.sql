@@ -36,6 +36,14 @@ SELECT s.scope,
        count(*) FILTER (d.class = 'extra' AND d.accepted_by IS NULL) AS extra,
        count(*) FILTER (d.class = 'field_mismatch' AND d.accepted_by IS NULL) AS field_mismatch,
        count(*) FILTER (d.class = 'order' AND d.accepted_by IS NULL) AS order_diff,
+       -- every event is in exactly one diff row: these are event counts, not row counts
+       count(*) FILTER (d.class <> 'extra') AS primary_events,
+       count(*) FILTER (d.class <> 'missing') AS candidate_events,
+       count(*) FILTER (d.class IN ('match', 'field_mismatch', 'order')) AS paired_events,
+       count(*) FILTER (d.class = 'missing' AND d.accepted_by IS NOT NULL) AS accepted_missing,
+       count(*) FILTER (d.class = 'extra' AND d.accepted_by IS NOT NULL) AS accepted_extra,
+       count(*) FILTER (d.class = 'field_mismatch' AND d.accepted_by IS NOT NULL) AS accepted_field,
+       count(*) FILTER (d.class = 'order' AND d.accepted_by IS NOT NULL) AS accepted_order,
        -- rows accepted per rule id (MAP), for the declared-count checks: same single scan
        histogram(d.accepted_by) FILTER (d.class <> 'match' AND d.accepted_by IS NOT NULL) AS by_rule
 FROM (VALUES ('all'), ('rollout')) s(scope)
@@ -116,3 +124,38 @@ SELECT 'rollout_extra_events', d.extra, '= 0',
             WHEN d.total = 0 THEN 'no events on rollout tickers: detection cannot be compared'
             ELSE printf('%d candidate events on rollout tickers the primary did not emit', d.extra) END
 FROM d;
+
+-- What kind of loss each unexplained unpaired event is (one scan, all scope): a candidate event
+-- repeating a key that is already paired is a duplicate; a primary event answered at the same
+-- ticker and tick by an unpaired candidate event of another type (or of the same type and another
+-- direction) changed type (direction). Missing and extra stay counted as such; these say why.
+CREATE VIEW loss_kinds AS
+WITH u AS (SELECT ticker, type, direction, tick_seq, class FROM diff
+           WHERE class IN ('missing', 'extra') AND accepted_by IS NULL),
+     paired AS (SELECT DISTINCT ticker, type, direction, tick_seq FROM diff
+                WHERE class IN ('match', 'field_mismatch', 'order')),
+     dup AS (SELECT count(*) AS n FROM u SEMI JOIN paired p
+             ON p.ticker = u.ticker AND p.type = u.type AND p.tick_seq = u.tick_seq
+            AND p.direction IS NOT DISTINCT FROM u.direction
+             WHERE u.class = 'extra'),
+     cand AS (SELECT DISTINCT ticker, tick_seq, type, direction FROM u WHERE class = 'extra'),
+     lost AS (SELECT * FROM u WHERE class = 'missing'),
+     retyped AS (SELECT count(*) AS n FROM lost l SEMI JOIN cand c
+                 ON c.ticker = l.ticker AND c.tick_seq = l.tick_seq AND c.type <> l.type),
+     redirected AS (SELECT count(*) AS n FROM lost l SEMI JOIN cand c
+                    ON c.ticker = l.ticker AND c.tick_seq = l.tick_seq AND c.type = l.type
+                   AND c.direction IS DISTINCT FROM l.direction)
+SELECT dup.n AS duplicate, retyped.n AS retyped, redirected.n AS redirected
+FROM dup, retyped, redirected;
+
+-- A run is evidence for the rollout phase its candidate was configured for (a candidate without
+-- a phase, e.g. a plain legacy build, for any): gating phase 3 on a phase 1 run proves nothing.
+CREATE MACRO phase_check(gated) AS TABLE
+SELECT 'candidate_phase' AS check, NULL::DOUBLE AS observed, gated AS threshold,
+       CASE WHEN candidate_phase IS NULL OR candidate_phase = gated THEN 'PASS'
+            ELSE 'INCONCLUSIVE' END AS status,
+       CASE WHEN candidate_phase IS NULL THEN 'candidate has no rollout phase configured'
+            WHEN candidate_phase = gated THEN 'candidate ran configured for ' || gated
+            ELSE 'candidate ran configured for ' || candidate_phase || ', not ' || gated
+                 || ': replay with --set candidate.phase=' || gated || ' to gate this phase' END AS reason
+FROM run_info;

@@ -9,7 +9,7 @@ SELECT 'event_match_percent' AS check,
        '= 100 %' AS threshold,
        zero_status(d.unexplained, d.total) AS status,
        CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
-            ELSE printf('%d of %d events differ without an accepting rule', d.unexplained, d.total) END AS reason
+            ELSE printf('%d of %d diff rows (one per paired or unpaired event) differ without an accepting rule; %d accepted by rules', d.unexplained, d.total, d.accepted) END AS reason
 FROM d
 UNION ALL
 SELECT 'latency_ratio_ci_upper', lat.high, '<= 1.05',
@@ -29,3 +29,5 @@ SELECT 'integration_flags_off', value, 'integration_enabled = false',
        CASE WHEN value = 0 THEN 'PASS' ELSE 'FAIL' END,
        'candidate reports integration_enabled = ' || coalesce(text, value::VARCHAR)
 FROM candidate_stats WHERE key = 'integration_metrics.integration_enabled'
+UNION ALL
+SELECT * FROM phase_check('phase_0_installation')

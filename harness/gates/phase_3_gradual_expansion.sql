@@ -13,3 +13,5 @@ SELECT 'performance_acceptable', lat.mean_high, 'mean ratio CI upper <= 1.00 (im
        ratio_status(lat.mean_low, lat.mean_high, 1.00, lat.floor, false),
        ratio_reason(lat.mean_point, lat.mean_low, lat.mean_high, 1.00, lat.floor, lat.floor_source, lat.power_note)
 FROM latency lat
+UNION ALL
+SELECT * FROM phase_check('phase_3_gradual_expansion')

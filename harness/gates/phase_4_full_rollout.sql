@@ -23,3 +23,5 @@ SELECT 'win_rate', m.win_rate_percent, '>= 70 % (dashboard RECOMMEND)',
        CASE WHEN m.paired IS NULL OR m.paired = 0 THEN 'NODATA' WHEN m.win_rate_percent >= 70 THEN 'PASS' ELSE 'FAIL' END,
        printf('candidate faster on %.2f %% of %d paired ticks', coalesce(m.win_rate_percent, 'nan'::DOUBLE), coalesce(m.paired, 0)::BIGINT)
 FROM m
+UNION ALL
+SELECT * FROM phase_check('phase_4_full_rollout')
