@@ -106,8 +106,9 @@ class MutantStack:
         self.seed = seed
         self.injected = 0
         self._leak: list[bytearray] = []
+        # defects acting on the call itself (raise, hang, slow, leak) edit no events
         self._edit: Callable[[Any, list[dict[str, Any]]], list[dict[str, Any]]] = getattr(
-            self, f"_{defect}"
+            self, f"_{defect}", lambda tick, events: events
         )
 
     # -- the Stack protocol -------------------------------------------------------------------
@@ -274,9 +275,19 @@ class Case:
     violates: tuple[str, ...]
     checks: tuple[str, ...]
     phase_checks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: errors/timeouts: where the failed ticks carried primary events, every phase must FAIL
+    #: `missing_events` too (the events are lost); a stall on ticks without events loses none
+    loss_driven: bool = False
 
-    def mutant_table(self, inner: str, ticker: str, period: str, seed: int = 0) -> dict[str, Any]:
+    def mutant_table(
+        self, inner: str, ticker: str, period: str, count: int = 3, seed: int = 0
+    ) -> dict[str, Any]:
+        """The `mutant` config table for one recording: `ticker` (drop / hang) has events,
+        `count` of its first ticks reach its first event, `period` is one the slice covers."""
+
         def fill(v: Any) -> Any:
+            if v == "{count}":
+                return count
             if v == "{ticker}":
                 return ticker
             if v == "{tickers}":
@@ -310,10 +321,12 @@ CASES: tuple[Case, ...] = (
     Case("delay_time", {"defect": "delay_time", "rate": 0.02, "seconds": 1}, ALL_PHASES,
          ("field_changes",)),
     Case("reorder", {"defect": "reorder", "rate": 1.0}, ALL_PHASES, ("order_changes",)),
-    Case("raise", {"defect": "raise", "rate": 0.02}, ALL_PHASES, ("missing_events",),
-         {"phase_0_installation": ("errors",)}),
-    Case("hang", {"defect": "hang", "ticker": "{ticker}", "hang_s": 0.2, "count": 3},
-         ALL_PHASES, ("missing_events",), {"phase_0_installation": ("errors",)}),
+    # errors and timeouts violate phase 0 ("0 errors") by themselves; everywhere else through
+    # what they cost: events the primary emitted on a failed tick are lost (missing_events)
+    Case("raise", {"defect": "raise", "rate": 0.02}, ("phase_0_installation",), ("errors",),
+         loss_driven=True),
+    Case("hang", {"defect": "hang", "ticker": "{ticker}", "hang_s": 0.2, "count": "{count}"},
+         ("phase_0_installation",), ("errors",), loss_driven=True),
     Case("slow_1.5x", {"defect": "slow", "factor": 1.5}, LATENCY_PHASES,
          ("latency_ratio_ci_upper",)),
     Case("slow_2x", {"defect": "slow", "factor": 2.0}, LATENCY_PHASES,
