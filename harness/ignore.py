@@ -120,9 +120,16 @@ class ScopeDecision:
     scope: str
     applies: bool
     why: str
+    kind: str = "rule"  # or "latency" (a known latency finding)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "scope": self.scope, "applies": self.applies, "why": self.why}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "scope": self.scope,
+            "applies": self.applies,
+            "why": self.why,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +236,8 @@ class RuleSet:
                 ok, why = scope.admits(run)
             if ok and entry.recordings and not entry.in_scope(run.recording):
                 ok, why = False, f"rule limited to recordings {list(entry.recordings)}"
-            decisions.append(ScopeDecision(entry.id, entry.scope, ok, why))
+            kind = "latency" if isinstance(entry, LatencyFinding) else "rule"
+            decisions.append(ScopeDecision(entry.id, entry.scope, ok, why, kind))
             return ok
 
         rules = tuple(r for r in self.rules if admitted(r))

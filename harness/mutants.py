@@ -47,7 +47,7 @@ DEFECTS: dict[str, Defect] = {
     d.name: d
     for d in (
         Defect("drop", "drop a fraction of the events (optionally one type, period or tickers)",
-               {"rate": 0.02, "type": None, "period": None, "tickers": None}),
+               {"rate": 0.02, "type": None, "period": None, "tickers": None, "limit": None}),
         Defect("duplicate", "emit a fraction of the events twice", {"rate": 0.02}),
         Defect("spurious", "add a surge the primary never emitted on a fraction of ticks",
                {"rate": 0.002}),
@@ -154,11 +154,12 @@ class MutantStack:
             return events
         if p["period"] and _period(tick.ts) != p["period"]:
             return events
-        kept = [
-            e
-            for i, e in enumerate(events)
-            if (p["type"] and e.get("type") != p["type"]) or not self._hit(tick, i)
-        ]
+        kept = []
+        for i, e in enumerate(events):
+            dropped = self.injected + i - len(kept)
+            full = p["limit"] is not None and dropped >= int(p["limit"])
+            if full or (p["type"] and e.get("type") != p["type"]) or not self._hit(tick, i):
+                kept.append(e)
         self.injected += len(events) - len(kept)
         return kept
 

@@ -76,6 +76,9 @@ def rules_lines(doc: dict[str, Any] | None) -> list[str]:
         if not r["applies"]:
             outside.setdefault(f"[{r['scope']}] {r['why']}", []).append(r["id"])
             continue
+        if r.get("kind") == "latency":
+            lines.append(f"  {r['id']} [{r['scope']}] applies: known latency finding (checked as latency_known_finding)")
+            continue
         declared = r.get("expected_rows")
         lines.append(
             f"  {r['id']} [{r['scope']}] applies: accepted {r['accepted_rows']} diff rows, "

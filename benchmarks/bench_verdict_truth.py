@@ -1,0 +1,170 @@
+"""Verdict truth on whole recordings: the defect matrix, the A/A false-alarm rate, sensitivity.
+
+    python benchmarks/bench_verdict_truth.py [--recording recordings/lobster-2012-06-21]
+        [--ticks N] [--aa-runs 20] [--skip-matrix]
+
+Prints, with the target beside each figure:
+  * every cell of the defect matrix (harness.mutants.CASES × both bundled stacks × every phase):
+    verdict, and whether the defect's own checks failed (target: every violated cell FAIL);
+  * the A/A false-alarm rate over --aa-runs seeds at phases 0 and 1 (target ≤ 1 in 20), with the
+    latency ratio CI widths;
+  * sensitivity: the smallest event defect caught (one dropped event) and the verdict of
+    candidates slowed by 1.02×…1.5× at phase 1 (the latency gate's reach on this machine).
+The same matrix runs on short slices in `make test` (tests/test_verdict_truth.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from harness.gate import PHASES, Status, Verdict, gate_run  # noqa: E402
+from harness.mutants import CASES  # noqa: E402
+from harness.recording import open_recording  # noqa: E402
+from harness.replay import run_shadow  # noqa: E402
+from harness.runner import RunOptions  # noqa: E402
+
+ACCEPT = ROOT / "accepted-differences.toml"
+PHASE1 = "phase_1_parallel_testing"
+BASES = {
+    "legacy": ("tickstock.stacks:legacy", {}),
+    "multichannel": ("tickstock.stacks:multichannel", {"phase": PHASE1}),
+}
+OPTIONS = RunOptions(seed=0, tick_timeout_s=0.05, max_hangs=50)
+
+
+def replay(rec: Path, n: int | None, primary, candidate, root: Path, options=OPTIONS) -> Path:
+    src = open_recording(rec)
+    ticks = src.ticks() if n is None else itertools.islice(src.ticks(), n)
+    result = run_shadow(
+        ticks,
+        primary[0],
+        None if candidate is None else candidate[0],
+        dict(primary[1]),
+        {} if candidate is None else dict(candidate[1]),
+        options=options,
+        root=root,
+        recording={"path": str(rec), "name": src.name, "sha256": src.sha256},
+        expected=min(n, src.tick_count) if n else src.tick_count,
+        filters={"limit": n} if n else None,
+    )
+    return result.path
+
+
+def gate(run: Path, phases=PHASES, seed: int = 0):
+    ev, results = gate_run(run, phases, accept=ACCEPT, seed=seed)
+    ev.close()
+    return {r.phase: r for r in results}
+
+
+def target_ticker(run: Path) -> tuple[str, int]:
+    import duckdb
+
+    row = duckdb.connect().execute(
+        f"""WITH ev AS (SELECT ticker, min(tick_seq) AS first_seq, count(*) AS n
+                        FROM read_parquet('{run}/events_primary/*.parquet') GROUP BY ticker),
+                 ob AS (SELECT ticker, seq FROM read_parquet('{run}/observations/*.parquet'))
+            SELECT ev.ticker, count(*) FILTER (ob.seq <= ev.first_seq) AS upto
+            FROM ev JOIN ob USING (ticker) WHERE ev.n >= 3
+            GROUP BY ev.ticker ORDER BY upto, count(*), ev.ticker LIMIT 1"""
+    ).fetchone()
+    return str(row[0]), int(row[1])
+
+
+def period_of(rec: Path) -> str:
+    from harness.mutants import _period
+
+    return _period(next(open_recording(rec).ticks()).ts)
+
+
+def matrix(rec: Path, n: int | None, root: Path) -> int:
+    bad = 0
+    period = period_of(rec)
+    for base, spec in BASES.items():
+        ident = replay(rec, n, spec, spec, root / base)
+        ticker, upto = target_ticker(ident)
+        for case in CASES:
+            t0 = time.perf_counter()
+            table = case.mutant_table(spec[0], ticker, period, count=min(upto, 10))
+            cand = ("harness.mutants:mutant", {**spec[1], "mutant": table})
+            run = replay(rec, n, spec, cand, root / f"{base}-{case.name}")
+            results = gate(run)
+            stats = json.loads((run / "stack_stats.json").read_text())
+            if not (stats.get("candidate", {}).get("mutant") or {}).get("injected") and (
+                case.params["defect"] != "slow"
+            ):
+                print(f"  {base:<12} {case.name:<15} n/a: the defect found nothing to act on")
+                continue
+            cells = []
+            for phase in PHASES:
+                r = results[phase]
+                failed = {c.check for c in r.checks if c.status is Status.FAIL}
+                ok = phase not in case.violates or (
+                    r.verdict is Verdict.FAIL and set(case.must_fail(phase)) <= failed
+                )
+                bad += not ok
+                cells.append(f"{phase[:7]} {r.verdict.value:<12}{'' if ok else ' ✗'}")
+            print(f"  {base:<12} {case.name:<15} " + " | ".join(cells)
+                  + f"  ({time.perf_counter() - t0:.1f} s)", flush=True)  # fmt: skip
+    return bad
+
+
+def aa(rec: Path, n: int | None, runs: int, root: Path) -> None:
+    alarms, widths = 0, []
+    for seed in range(runs):
+        run = replay(rec, n, BASES["legacy"], None, root / "aa", RunOptions(seed=seed))
+        res = gate(run, ("phase_0_installation", PHASE1), seed=seed)
+        lat = next(c for c in res[PHASE1].checks if c.check == "latency_ratio_ci_upper")
+        widths.append(lat.reason.split("CI [")[1].split("]")[0])
+        alarms += any(r.verdict is not Verdict.PASS for r in res.values())
+    print(f"  A/A false alarms: {alarms} of {runs} seeded runs (target ≤ {runs // 20} of {runs})")
+    print(f"  latency ratio 95 % CIs: {', '.join(widths)}")
+
+
+def sensitivity(rec: Path, n: int | None, root: Path) -> None:
+    legacy = BASES["legacy"]
+    one = ("harness.mutants:mutant", {"mutant": {"defect": "drop", "rate": 1.0, "limit": 1}})
+    res = gate(replay(rec, n, legacy, one, root / "drop-few"))[PHASE1]
+    missing = next(c for c in res.checks if c.check == "missing_events")
+    print(f"  drop {int(missing.observed or 0)} event(s): phase 1 {res.verdict.value} "
+          f"({missing.reason})")  # fmt: skip
+    for factor in (1.02, 1.05, 1.1, 1.2, 1.3, 1.5):
+        slow = ("harness.mutants:mutant", {"mutant": {"defect": "slow", "factor": factor}})
+        res = gate(replay(rec, n, legacy, slow, root / f"slow-{factor}"))[PHASE1]
+        lat = next(c for c in res.checks if c.check == "latency_ratio_ci_upper")
+        print(f"  slow {factor:.2f}×: phase 1 {res.verdict.value:<12} {lat.reason}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--recording", default=str(ROOT / "recordings" / "lobster-2012-06-21"))
+    ap.add_argument("--ticks", type=int, default=None, help="replay only the first N ticks")
+    ap.add_argument("--aa-runs", type=int, default=20)
+    ap.add_argument("--skip-matrix", action="store_true")
+    args = ap.parse_args()
+    rec = Path(args.recording)
+    with tempfile.TemporaryDirectory(prefix="verdict-truth-") as tmp:
+        root = Path(tmp)
+        print(f"== {rec.name}, {args.ticks or 'all'} ticks")
+        bad = 0
+        if not args.skip_matrix:
+            print("defect matrix (✗ = a violated cell that did not FAIL with its own checks):")
+            bad = matrix(rec, args.ticks, root)
+            print(f"  violated cells not failing: {bad} (target 0)")
+        print("A/A:")
+        aa(rec, args.ticks, args.aa_runs, root)
+        print("sensitivity (phase 1):")
+        sensitivity(rec, args.ticks, root)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
