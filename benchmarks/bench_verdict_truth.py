@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from harness.gate import PHASES, Status, Verdict, gate_run  # noqa: E402
-from harness.mutants import CASES  # noqa: E402
+from harness.mutants import CASES, target_ticker  # noqa: E402
 from harness.recording import open_recording  # noqa: E402
 from harness.replay import run_shadow  # noqa: E402
 from harness.runner import RunOptions  # noqa: E402
@@ -63,20 +63,6 @@ def gate(run: Path, phases=PHASES, seed: int = 0):
     ev, results = gate_run(run, phases, accept=ACCEPT, seed=seed)
     ev.close()
     return {r.phase: r for r in results}
-
-
-def target_ticker(run: Path) -> tuple[str, int]:
-    import duckdb
-
-    row = duckdb.connect().execute(
-        f"""WITH ev AS (SELECT ticker, min(tick_seq) AS first_seq, count(*) AS n
-                        FROM read_parquet('{run}/events_primary/*.parquet') GROUP BY ticker),
-                 ob AS (SELECT ticker, seq FROM read_parquet('{run}/observations/*.parquet'))
-            SELECT ev.ticker, count(*) FILTER (ob.seq <= ev.first_seq) AS upto
-            FROM ev JOIN ob USING (ticker) WHERE ev.n >= 3
-            GROUP BY ev.ticker ORDER BY upto, count(*), ev.ticker LIMIT 1"""
-    ).fetchone()
-    return str(row[0]), int(row[1])
 
 
 def period_of(rec: Path) -> str:

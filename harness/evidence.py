@@ -88,9 +88,7 @@ class Evidence:
                 "WHERE class <> 'match' AND accepted_by IS NOT NULL GROUP BY accepted_by"
             ).fetchall()
         )
-        expected = dict(
-            self.con.execute("SELECT id, expected FROM rule_expectations").fetchall()
-        )
+        expected = dict(self.con.execute("SELECT id, expected FROM rule_expectations").fetchall())
         unexplained = self.con.execute(
             "SELECT count(*) FROM diff WHERE class <> 'match' AND accepted_by IS NULL"
         ).fetchone()[0]  # type: ignore[index]
@@ -302,9 +300,7 @@ def _tables_and_stats(
     seed: int,
 ) -> tuple[LatencyStats, SeedFigures, SeedFigures | None, Paired]:
     """The rule, run, stack and per-tick statistics tables gates read (all but `diff`)."""
-    con.execute(
-        "CREATE TABLE rule_scope (id VARCHAR, scope VARCHAR, applies BOOLEAN, why VARCHAR)"
-    )
+    con.execute("CREATE TABLE rule_scope (id VARCHAR, scope VARCHAR, applies BOOLEAN, why VARCHAR)")
     if rules.decisions:
         con.executemany(
             "INSERT INTO rule_scope VALUES (?, ?, ?, ?)",

@@ -105,7 +105,10 @@ class Scope:
                 f"{known[run.recording][:12]}…"
             )
         if self.phases and run.candidate.phase not in self.phases:
-            return False, f"candidate phase {run.candidate.phase!r} is not one of {list(self.phases)}"
+            return (
+                False,
+                f"candidate phase {run.candidate.phase!r} is not one of {list(self.phases)}",
+            )
         return True, (
             f"{self.primary} {run.primary.config} vs {self.candidate} {run.candidate.config} "
             f"on {run.recording}"
@@ -572,7 +575,8 @@ def load_rules(path: str | Path) -> RuleSet:
     scope_ids = [s.id for s in scopes]
     if len(set(scope_ids)) != len(scope_ids):
         raise ConfigError(f"{p}: duplicate scope id")
-    for i, entry in enumerate((*rules, *latency)):
+    entries: tuple[AcceptRule | LatencyFinding, ...] = (*rules, *latency)
+    for entry in entries:
         if entry.scope not in scope_ids:
             raise ConfigError(
                 f"{p}: {entry.id!r} names scope {entry.scope!r}, which no [[scope]] defines "

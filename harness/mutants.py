@@ -23,6 +23,7 @@ import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -154,7 +155,7 @@ class MutantStack:
             return events
         if p["period"] and _period(tick.ts) != p["period"]:
             return events
-        kept = []
+        kept: list[dict[str, Any]] = []
         for i, e in enumerate(events):
             dropped = self.injected + i - len(kept)
             full = p["limit"] is not None and dropped >= int(p["limit"])
@@ -191,7 +192,7 @@ class MutantStack:
         for i, e in enumerate(events):
             if self._hit(tick, i):
                 e = copy.deepcopy(e)
-                node = e
+                node: Any = e
                 for part in path[:-1]:
                     node = node.get(part) if isinstance(node, dict) else None
                 leaf = node.get(path[-1]) if isinstance(node, dict) else None
@@ -333,3 +334,25 @@ CASES: tuple[Case, ...] = (
     Case("slow_2x", {"defect": "slow", "factor": 2.0}, LATENCY_PHASES,
          ("latency_ratio_ci_upper",)),
 )  # fmt: skip
+
+
+def target_ticker(run_dir: Path, side: str = "primary") -> tuple[str, int]:
+    """For the ticker- and hang-defects: the ticker with events (≥ 3) whose first event comes
+    after the fewest of its ticks (fewest ticks overall on a tie), and that number of ticks."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        row = con.execute(
+            f"""WITH ev AS (SELECT ticker, min(tick_seq) AS first_seq, count(*) AS n
+                            FROM read_parquet('{run_dir}/events_{side}/*.parquet') GROUP BY ticker),
+                     ob AS (SELECT ticker, seq FROM read_parquet('{run_dir}/observations/*.parquet'))
+                SELECT ev.ticker, count(*) FILTER (ob.seq <= ev.first_seq) AS upto
+                FROM ev JOIN ob USING (ticker) WHERE ev.n >= 3
+                GROUP BY ev.ticker ORDER BY upto, count(*), ev.ticker LIMIT 1"""
+        ).fetchone()
+    finally:
+        con.close()
+    if row is None:
+        raise ConfigError(f"{run_dir}: no ticker with 3 or more {side} events")
+    return str(row[0]), int(row[1])

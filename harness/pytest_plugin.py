@@ -38,7 +38,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help='candidate config as JSON (default {"phase": <shadow-phase>})',
     )
-    g.addoption("--shadow-accept", metavar="TOML", help="accepted-differences file (default: the one found beside the recording, recorded with the run)")
+    g.addoption(
+        "--shadow-accept",
+        metavar="TOML",
+        help="accepted-differences file (default: the one found beside the recording, recorded with the run)",
+    )
     g.addoption("--shadow-runs", metavar="DIR", help="where runs are written (default: a temp dir)")
     g.addoption("--shadow-max-ticks", type=int, help="replay only the first N ticks of each")
     g.addoption("--shadow-strict", action="store_true", help="inconclusive latency fails too")

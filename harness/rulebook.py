@@ -58,7 +58,11 @@ class RulesChoice:
     rules: RuleSet
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path) if self.path else None, "sha256": self.sha256, "how": self.how}
+        return {
+            "path": str(self.path) if self.path else None,
+            "sha256": self.sha256,
+            "how": self.how,
+        }
 
     def statement(self) -> str:
         if self.path is None:
@@ -92,10 +96,18 @@ def choose(
                 "at replay (the copy was edited); give --accept FILE explicitly"
             )
         return RulesChoice(
-            copy.resolve(), rules.sha256, f"recorded with the run from {recorded.get('source')}", rules
+            copy.resolve(),
+            rules.sha256,
+            f"recorded with the run from {recorded.get('source')}",
+            rules,
         )
     if isinstance(recorded, Mapping):
-        return RulesChoice(None, None, "no accepted-differences.toml was found for the recording at replay", EMPTY)
+        return RulesChoice(
+            None, None, "no accepted-differences.toml was found for the recording at replay", EMPTY
+        )
     return RulesChoice(
-        None, None, "the run records no rules file (replayed by an older harness); give --accept FILE", EMPTY
+        None,
+        None,
+        "the run records no rules file (replayed by an older harness); give --accept FILE",
+        EMPTY,
     )

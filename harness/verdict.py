@@ -77,7 +77,9 @@ def rules_lines(doc: dict[str, Any] | None) -> list[str]:
             outside.setdefault(f"[{r['scope']}] {r['why']}", []).append(r["id"])
             continue
         if r.get("kind") == "latency":
-            lines.append(f"  {r['id']} [{r['scope']}] applies: known latency finding (checked as latency_known_finding)")
+            lines.append(
+                f"  {r['id']} [{r['scope']}] applies: known latency finding (checked as latency_known_finding)"
+            )
             continue
         declared = r.get("expected_rows")
         lines.append(
@@ -126,9 +128,7 @@ def junit_xml(results: list[GateResult], rules: dict[str, Any] | None = None) ->
     )
 
 
-def write_junit(
-    path: Path, results: list[GateResult], rules: dict[str, Any] | None = None
-) -> Path:
+def write_junit(path: Path, results: list[GateResult], rules: dict[str, Any] | None = None) -> Path:
     _atomic_write(path, junit_xml(results, rules))
     return path
 

@@ -119,7 +119,9 @@ def test_a_changed_candidate_hidden_under_broad_rules_fails_on_rule_drift(tmp_pa
     assert digest != default
     repointed = tmp_path / "same-identity.toml"
     text = ACCEPT.read_text()
-    repointed.write_text(text.replace(f'candidate_config = "{default}"', f'candidate_config = "{digest}"'))
+    repointed.write_text(
+        text.replace(f'candidate_config = "{default}"', f'candidate_config = "{digest}"')
+    )
     out = gate_replayed(out.run_dir, PHASE1, accept=repointed)
     assert not out.ok and out.result.verdict is Verdict.FAIL
     drifted = [

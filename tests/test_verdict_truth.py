@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from harness.gate import PHASES, Status, Verdict, gate_run
-from harness.mutants import CASES, Case
+from harness.mutants import CASES, Case, target_ticker
 from harness.recording import open_recording
 from harness.replay import StackSpec, run_shadow
 from harness.runner import RunOptions
@@ -41,22 +41,9 @@ _DASK: dict[str, str] = {}
 
 
 def _target(base: str, rec: str, root: Path) -> tuple[str, int]:
-    """A ticker the base stack emits events for on the slice, with the fewest ticks (cheap to
-    hang), and how many of its ticks lead up to its first event (so a hang loses that event)."""
-    run = _gated("in-process", base, rec, None, root)["run"]
-    import duckdb
-
-    con = duckdb.connect()
-    ticker, count = con.execute(
-        f"""WITH ev AS (SELECT ticker, min(tick_seq) AS first_seq, count(*) AS n
-                        FROM read_parquet('{run}/events_primary/*.parquet') GROUP BY ticker),
-                 ob AS (SELECT ticker, seq FROM read_parquet('{run}/observations/*.parquet'))
-            SELECT ev.ticker, count(*) FILTER (ob.seq <= ev.first_seq) AS upto
-            FROM ev JOIN ob USING (ticker) WHERE ev.n >= 3
-            GROUP BY ev.ticker ORDER BY upto, count(*), ev.ticker LIMIT 1"""
-    ).fetchone()
-    con.close()
-    return str(ticker), int(count)
+    """A ticker the base stack emits events for on the slice, cheap to hang, and how many of its
+    ticks lead up to its first event (so a hang there loses that event)."""
+    return target_ticker(_gated("in-process", base, rec, None, root)["run"])
 
 
 def _lost_on_failed_ticks(run: Path) -> int:
@@ -189,7 +176,11 @@ def test_defect_fails_every_phase_it_violates(
     if path == "dask":
         request.getfixturevalue("dask_cluster")
     got = _gated(path, base, rec, case, runs_root)
-    if case.name == "reorder" and not got["injected"] and not _multi_event_ticks(base, rec, runs_root):
+    if (
+        case.name == "reorder"
+        and not got["injected"]
+        and not _multi_event_ticks(base, rec, runs_root)
+    ):
         pytest.skip(f"no tick of this slice has two {base} events: nothing to reorder")
     if case.params["defect"] not in ("slow",):
         assert got["injected"], f"{case.name} found nothing to act on in this slice"
