@@ -7,6 +7,7 @@ here: `run_info`, `stats(scope, metric, value, low, high, note)`, `stack_stats(s
 text)` with view `candidate_stats`, `rollout_tickers(ticker)`, `ticker_ticks(ticker, ticks)`
 (observations per ticker), `candidate_alerts(name, severity)`, `expired_rules`,
 `rule_expectations` (rows each rule declares it accepts in a run with this run's key),
+`rule_scope` (every rule of the file: whether its scope admits this run, and why),
 `latency_findings` (known latency gaps covering this run). After setup the connection may only
 read files inside the run directory and its configuration is locked, so nothing a gate file says
 can write anywhere.

@@ -4,18 +4,28 @@ Ignored is not matched: an accepted row stays in the diff with `accepted_by = <r
 count only rows no active rule accepts. Every rule carries id, reason, owner and an expiry date;
 an expired rule stops applying (and is listed as expired, so the report says why rows came back).
 
+    [[scope]]                         # the runs the rules were written for (all required)
+    id = "legacy-vs-multichannel"
+    primary = "tickstock.stacks:legacy"             # exact factories: a wrapper is another one
+    primary_config = "sha256:46b68ac1696c3870"      # config digest (harness/identity.py);
+    candidate = "tickstock.stacks:multichannel"     # `harness gate RUN` prints a run's
+    candidate_config = "sha256:46b68ac1696c3870"
+    recording = { "sample-day" = "<recording content sha256>" }
+    phase = ["phase_1_parallel_testing"]            # optional
+
     [[rule]]
     id = "KD-001"
     reason = "multi-channel trend detector uses a 180 s window"   # docs/known-divergences.md
     owner = "tickstock-rollout"
     expires = 2027-03-31
+    scope = "legacy-vs-multichannel"  # required: outside its scope a rule never applies
     type = "trend"                    # optional matchers; lists and globs (*, ?) allowed
     ticker = ["AAPL", "BRK.*"]
     class = ["field_mismatch"]
     field = ["price", "*_vwap"]       # every differing field of the row must match one
     between = ["09:30", "09:45"]      # US/Eastern time of day of the causing tick
     period = ["PREMARKET", "AFTERHOURS"]  # TickStock market period of the causing tick (ET)
-    recording = ["sample-day"]        # run scope: only runs of these recordings (globs)
+    recording = ["sample-day"]        # narrows the scope to these recordings (globs)
     expect = { "sample-day/phase_1_parallel_testing" = 1234 }   # rows it accepts per run key
     tolerance = 0.0                   # allowed relative drift of those counts (default exact)
 

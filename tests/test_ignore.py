@@ -290,3 +290,75 @@ def test_latency_finding_needs_a_ratio_of_at_least_one(tmp_path):
     body = LATENCY.format(expires="2027-01-31", extra="").replace("1.5", "0.9")
     with pytest.raises(ConfigError, match="max_ratio"):
         load_rules(_write(tmp_path, body))
+
+
+def _rewrite_manifest(run, **changes):
+    path = run / "manifest.json"
+    manifest = json.loads(path.read_text())
+    for dotted, value in changes.items():
+        node = manifest
+        *parents, leaf = dotted.split("__")
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+    path.write_text(json.dumps(manifest))
+    return run
+
+
+@pytest.mark.parametrize(
+    "changes, why",
+    [
+        (
+            {"candidate__factory": "my.wrapper:around_fake"},
+            "candidate factory 'my.wrapper:around_fake'",
+        ),
+        ({"candidate__config": {"drop_rate": 0.02}}, "candidate config sha256:"),
+        ({"primary__config": {"seed": 9}}, "primary config sha256:"),
+        ({"inject": {"error_rate": 0.01}}, "candidate config sha256:"),
+        ({"recording__name": "other-day"}, "recording 'other-day' is not one of"),
+        ({"recording__sha256": "cd" * 32}, "has content cdcdcdcdcdcd"),
+    ],
+)
+def test_a_rule_never_applies_outside_its_scope(tmp_path, changes, why):
+    body = RULE.format(expires="2027-01-31", extra='expect = { "synthetic" = 4 }')
+    rules = load_rules(_write(tmp_path, body))
+    inside = open_evidence(make_run(tmp_path, "a", shifted=4), rules=rules, today=TODAY)
+    assert [d.applies for d in inside.rules.decisions] == [True]
+    run = _rewrite_manifest(make_run(tmp_path, "b", shifted=4), **changes)
+    ev = open_evidence(run, rules=rules, today=TODAY)
+    (decision,) = ev.rules.decisions
+    assert not decision.applies and why in decision.why, decision.why
+    res = evaluate(ev, "phase_1_parallel_testing")
+    assert _check(res, "field_changes").status is Status.FAIL  # the 4 rows count again
+    assert _check(res, "unexplained_differences").observed == 4.0
+    assert res.verdict is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            '[[rule]]\nid="a"\nreason="r"\nowner="o"\nexpires=2027-01-01\n',
+            "missing required key 'scope'",
+        ),
+        (
+            '[[rule]]\nid="a"\nreason="r"\nowner="o"\nexpires=2027-01-01\nscope="nope"\n',
+            "names scope 'nope'",
+        ),
+        (
+            '[[scope]]\nid="s"\nprimary="a:*"\nprimary_config="sha256:0"\ncandidate="b:c"\n'
+            'candidate_config="sha256:0"\nrecording={x="y"}\n',
+            "no globs",
+        ),
+        (
+            '[[scope]]\nid="s"\nprimary="a:b"\nprimary_config="abc"\ncandidate="b:c"\n'
+            'candidate_config="sha256:0"\nrecording={x="y"}\n',
+            "config digests",
+        ),
+    ],
+)
+def test_scopes_are_required_exact_and_checked(tmp_path, body, message):
+    p = tmp_path / "bad.toml"
+    p.write_text(body)
+    with pytest.raises(ConfigError, match=message):
+        load_rules(p)

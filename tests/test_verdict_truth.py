@@ -248,3 +248,44 @@ def test_aa_false_alarm_rate_is_at_most_one_in_twenty(runs_root: Path) -> None:
                 alarms.append((seed, r.phase, r.reasons))
     runs = {seed for seed, _, _ in alarms}
     assert len(runs) <= 1, alarms
+
+
+def test_gate_uses_the_rules_recorded_with_the_run_from_any_directory(tmp_path: Path) -> None:
+    # the replay finds accepted-differences.toml beside the recording (its parents), copies it
+    # into the run; gating from an unrelated directory then judges by that copy and says so
+    import json
+    import subprocess
+    import sys
+
+    harness = [sys.executable, "-m", "harness"]
+    out = subprocess.run(
+        [*harness, "replay", str(ROOT / "recordings" / "sample-day"), "--limit", "2000",
+         "--candidate", "tickstock.stacks:multichannel",
+         "--set", "candidate.phase=phase_1_parallel_testing", "--runs-dir", str(tmp_path / "runs"),
+         "--no-progress", "--json"],
+        capture_output=True, text=True, cwd=tmp_path, check=True,
+    )  # fmt: skip
+    run = Path(json.loads(out.stdout)["path"])
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["accepted_differences"]["source"] == str(ACCEPT)
+    assert (run / "accepted-differences.toml").read_bytes() == ACCEPT.read_bytes()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    gated = subprocess.run(
+        [*harness, "gate", str(run), "--phase", PHASE1, "--json"],
+        capture_output=True, text=True, cwd=elsewhere,
+    )  # fmt: skip
+    doc = json.loads(gated.stdout)["accepted_differences"]
+    assert doc["file"]["how"].startswith("recorded with the run from")
+    assert doc["file"]["sha256"] == manifest["accepted_differences"]["sha256"]
+    applied = {r["id"] for r in doc["rules"] if r["applies"]}
+    assert "KD-B1-highlow-outside-regular" in applied  # the bundled candidate is in scope
+    # no counts are declared for sample-day[:2000]: the accepted rows can never pass
+    checks = {c["check"]: c for c in json.loads(gated.stdout)["checks"]}
+    assert checks["accepted_rows_undeclared"]["status"] == "FAIL"
+    assert gated.returncode == 3
+    none = subprocess.run(
+        [*harness, "gate", str(run), "--phase", PHASE1, "--no-accept", "--json"],
+        capture_output=True, text=True, cwd=elsewhere,
+    )  # fmt: skip
+    assert json.loads(none.stdout)["accepted_differences"]["file"]["path"] is None
