@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -33,6 +33,9 @@ from harness.identity import RunIdentity, run_identity
 from harness.ignore import EMPTY, RuleSet, candidate_phase, recording_name, run_key
 from harness.measure import Paired, measure
 from harness.stats import LatencyStats, SeedFigures
+
+if TYPE_CHECKING:
+    from harness.rulebook import RulesChoice
 
 #: Relative latency noise floor used when no A/A calibration exists for the recording; stated
 #: next to every latency check so nothing is widened silently.
@@ -76,8 +79,8 @@ class Evidence:
     stack_stats: Mapping[str, Any] = field(default_factory=dict)
     #: per-tick times of ticks both stacks processed (file order and sorted), fetched once
     pairs: Paired = field(default_factory=lambda: Paired.of(np.empty(0), np.empty(0)))
-    #: where the rules came from (harness/rulebook.RulesChoice), when opened through the gate
-    rules_origin: Any = None
+    #: where the rules came from, when opened through the gate (gate.open_run_evidence)
+    rules_origin: RulesChoice | None = None
 
     def rules_document(self) -> dict[str, Any]:
         """What verdict.json, JUnit and the report say about the rules: the file (path, digest,

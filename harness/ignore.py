@@ -76,6 +76,13 @@ PERIODS: dict[str, tuple[str, str]] = {
 _PERIOD_NAMES = (*PERIODS, "CLOSED")
 
 
+def _recording_matches(patterns: tuple[str, ...], recording: str | None) -> bool:
+    """No patterns admit every recording; otherwise the name must match one glob."""
+    return not patterns or (
+        recording is not None and any(fnmatchcase(recording, p) for p in patterns)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
     """The runs a set of rules was written for (`[[scope]]`): both stacks exactly (factory and
@@ -173,10 +180,8 @@ class AcceptRule:
         return self.between is not None or bool(self.periods)
 
     def in_scope(self, recording: str | None) -> bool:
-        """Whether the rule applies to a run of this recording (no `recording` key: every run)."""
-        if not self.recordings:
-            return True
-        return recording is not None and any(fnmatchcase(recording, p) for p in self.recordings)
+        """Whether the rule's own `recording` globs admit this recording (none: every one)."""
+        return _recording_matches(self.recordings, recording)
 
     def expected(self, key: str | None) -> int | None:
         return next((n for k, n in self.expect if k == key), None)
@@ -201,15 +206,10 @@ class LatencyFinding:
         return today > self.expires
 
     def in_scope(self, recording: str | None) -> bool:
-        return not self.recordings or (
-            recording is not None and any(fnmatchcase(recording, p) for p in self.recordings)
-        )
+        return _recording_matches(self.recordings, recording)
 
     def covers(self, recording: str | None, phase: str | None) -> bool:
-        rec_ok = not self.recordings or (
-            recording is not None and any(fnmatchcase(recording, p) for p in self.recordings)
-        )
-        return rec_ok and (not self.phases or phase in self.phases)
+        return self.in_scope(recording) and (not self.phases or phase in self.phases)
 
 
 @dataclass(frozen=True, slots=True)

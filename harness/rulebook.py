@@ -40,10 +40,10 @@ def file_sha256(path: Path) -> str:
 
 
 def snapshot(run_dir: Path, source: Path | None) -> dict[str, Any]:
-    """Copy the rules file into the run (validated first); returns the manifest's record of it."""
+    """Copy the rules file (validated by the caller before the run existed) into the run;
+    returns the manifest's record of it."""
     if source is None:
         return {"source": None, "sha256": None, "copy": None}
-    load_rules(source)  # a broken rules file fails the replay now, not the gate later
     shutil.copyfile(source, run_dir / RULES_FILE)
     return {"source": str(source.resolve()), "sha256": file_sha256(source), "copy": RULES_FILE}
 

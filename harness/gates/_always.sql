@@ -14,51 +14,43 @@ SELECT 'run_complete' AS check, r.ticks_observed::DOUBLE AS observed,
 FROM r
 UNION ALL
 SELECT 'unexplained_differences', d.unexplained, '= 0', zero_status(d.unexplained, d.total),
-       CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
-            ELSE printf('%d of %d diff rows (one per paired or unpaired event) differ without an accepting rule (%d missing, %d extra, %d field, %d order); %d more accepted by rules',
-                        d.unexplained, d.total, d.missing, d.extra, d.field_mismatch, d.order_diff, d.accepted) END
+       events_reason(d.total, printf('%d of %d diff rows (one per paired or unpaired event) differ without an accepting rule (%d missing, %d extra, %d field, %d order); %d more accepted by rules',
+                        d.unexplained, d.total, d.missing, d.extra, d.field_mismatch, d.order_diff, d.accepted))
        || coalesce('; expired rules no longer apply: ' || (SELECT string_agg(id || ' (expired ' || expires || ')', ', ' ORDER BY id) FROM expired_rules), '')
 FROM d
 UNION ALL
 -- Missing and extra are both losses; each kind of difference has its own check and counts, and
 -- what the rules forgave stands beside what nothing explains.
 SELECT 'missing_events', d.missing, '= 0 unexplained', zero_status(d.missing, d.total),
-       CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
-            ELSE printf('%d of %d primary events have no candidate counterpart (unexplained; %d of them changed type, %d direction); %d more missing but accepted by rules',
-                        d.missing, d.primary_events, k.retyped, k.redirected, d.accepted_missing) END
+       events_reason(d.total, printf('%d of %d primary events have no candidate counterpart (unexplained; %d of them changed type, %d direction); %d more missing but accepted by rules',
+                        d.missing, d.primary_events, k.retyped, k.redirected, d.accepted_missing))
 FROM d, loss_kinds k
 UNION ALL
 SELECT 'extra_events', d.extra, '= 0 unexplained', zero_status(d.extra, d.total),
-       CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
-            ELSE printf('%d of %d candidate events have no primary counterpart (unexplained; %d of them duplicates); %d more extra but accepted by rules',
-                        d.extra, d.candidate_events, k.duplicate, d.accepted_extra) END
+       events_reason(d.total, printf('%d of %d candidate events have no primary counterpart (unexplained; %d of them duplicates); %d more extra but accepted by rules',
+                        d.extra, d.candidate_events, k.duplicate, d.accepted_extra))
 FROM d, loss_kinds k
 UNION ALL
 SELECT 'duplicate_events', k.duplicate, '= 0', zero_status(k.duplicate, d.total),
-       CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
-            ELSE printf('%d candidate events repeat an already paired event (same ticker, type, direction and tick) the primary emitted once', k.duplicate) END
+       events_reason(d.total, printf('%d candidate events repeat an already paired event (same ticker, type, direction and tick) the primary emitted once', k.duplicate))
 FROM d, loss_kinds k
 UNION ALL
 SELECT 'wrong_type_events', k.retyped, '= 0', zero_status(k.retyped, d.total),
-       CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
-            ELSE printf('%d primary events answered by an unpaired candidate event of another type at the same ticker and tick', k.retyped) END
+       events_reason(d.total, printf('%d primary events answered by an unpaired candidate event of another type at the same ticker and tick', k.retyped))
 FROM d, loss_kinds k
 UNION ALL
 SELECT 'wrong_direction_events', k.redirected, '= 0', zero_status(k.redirected, d.total),
-       CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
-            ELSE printf('%d primary events answered by a candidate event of the same type with another direction at the same ticker and tick', k.redirected) END
+       events_reason(d.total, printf('%d primary events answered by a candidate event of the same type with another direction at the same ticker and tick', k.redirected))
 FROM d, loss_kinds k
 UNION ALL
 SELECT 'field_changes', d.field_mismatch, '= 0 beyond tolerance', zero_status(d.field_mismatch, d.total),
-       CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
-            ELSE printf('%d of %d paired events differ in a field beyond tolerance (unexplained); %d more accepted by rules',
-                        d.field_mismatch, d.paired_events, d.accepted_field) END
+       events_reason(d.total, printf('%d of %d paired events differ in a field beyond tolerance (unexplained); %d more accepted by rules',
+                        d.field_mismatch, d.paired_events, d.accepted_field))
 FROM d
 UNION ALL
 SELECT 'order_changes', d.order_diff, '= 0', zero_status(d.order_diff, d.total),
-       CASE WHEN d.total = 0 THEN 'neither stack emitted events: nothing to compare'
-            ELSE printf('%d of %d paired events emitted in another order within their tick (unexplained); %d more accepted by rules',
-                        d.order_diff, d.paired_events, d.accepted_order) END
+       events_reason(d.total, printf('%d of %d paired events emitted in another order within their tick (unexplained); %d more accepted by rules',
+                        d.order_diff, d.paired_events, d.accepted_order))
 FROM d
 UNION ALL
 -- "Exactly the known ones": each rule that declares how many rows it accepts in a run with this

@@ -80,6 +80,10 @@ CREATE MACRO ratio_reason(pt, lo, hi, t, nf, src, power) AS
                     ELSE '; CI straddles the threshold' END
             || CASE WHEN power LIKE '%too small%' THEN '; ' || power ELSE '' END END;
 
+-- The reason of an event check: its text, or why there is nothing to compare.
+CREATE MACRO events_reason(total, txt) AS
+  CASE WHEN total = 0 THEN 'neither stack emitted events: nothing to compare' ELSE txt END;
+
 CREATE MACRO zero_status(n, total) AS
   CASE WHEN total IS NULL OR total = 0 THEN 'NODATA' WHEN n = 0 THEN 'PASS' ELSE 'FAIL' END;
 

@@ -3,7 +3,6 @@
 -- <= 1.05, channel success rate >= 95 %, no missing events (design.md §9; `missing_events`, like
 -- every other kind of event difference, is in _always.sql: missing and extra are losses in every phase).
 WITH lat AS (SELECT * FROM latency),
-     d AS (SELECT * FROM diff_counts WHERE scope = 'all'),
      m AS (SELECT * FROM measured WHERE scope = 'all')
 SELECT 'latency_ratio_ci_upper' AS check, lat.high AS observed, '<= 1.05' AS threshold,
        ratio_status(lat.low, lat.high, 1.05, lat.floor, false) AS status,
