@@ -25,6 +25,10 @@ OBSERVATION_SCHEMA = pa.schema(
         ("candidate_ns", pa.int64()),
         ("primary_cpu_ns", pa.int64()),  # thread CPU time; null on ticks not sampled for CPU
         ("candidate_cpu_ns", pa.int64()),
+        # bytes allocated in the call that the stack still held after it (tracemalloc); null on
+        # ticks not memory-probed and on calls that returned events
+        ("primary_held_bytes", pa.int64()),
+        ("candidate_held_bytes", pa.int64()),
         ("primary_error", pa.string()),
         ("candidate_error", pa.string()),
         ("primary_timeout", pa.bool_()),
@@ -154,11 +158,12 @@ class SideTape:
     `calls` until `absorb` (every `CHUNK` of them) turns them into `events` columns.
     """
 
-    __slots__ = ("wall", "cpu", "calls", "rows", "counts", "events", "errors", "timeouts")
+    __slots__ = ("wall", "cpu", "held", "calls", "rows", "counts", "events", "errors", "timeouts")
 
     def __init__(self) -> None:
         self.wall = array("q")  # wall ns of each call
         self.cpu = array("q")  # thread CPU ns, -1 when not sampled (or timed out)
+        self.held: dict[int, int] = {}  # row → bytes the stack kept (memory-probed calls only)
         self.calls: list[tuple[int, Sequence[dict[str, Any]]]] = []  # (row, events) not absorbed
         self.rows = array("q")  # absorbed calls: row index …
         self.counts = array("q")  # … and how many events it returned
@@ -177,6 +182,7 @@ class SideTape:
 
     def clear(self) -> None:
         del self.wall[:], self.cpu[:], self.rows[:], self.counts[:]
+        self.held.clear()
         self.calls.clear()
         self.events.clear()
         self.errors.clear()
@@ -225,9 +231,16 @@ def _side_columns(side: SideTape, n: int) -> tuple[pa.Array, ...]:
     counts = np.zeros(n, np.int32)
     if len(side.rows):
         counts[np.frombuffer(side.rows, np.int64)] = np.frombuffer(side.counts, np.int64)
+    held = np.zeros(n, np.int64)
+    sampled = np.zeros(n, bool)
+    if side.held:
+        rows = np.fromiter(side.held.keys(), np.int64, len(side.held))
+        held[rows] = np.fromiter(side.held.values(), np.int64, len(side.held))
+        sampled[rows] = True
     return (
         _int64(side.wall),
         _int64(side.cpu, null_below_zero=True),
+        pa.array(held, pa.int64(), mask=~sampled),
         pa.array(errors, pa.string()),
         pa.array(timeout, pa.bool_()),
         pa.array(counts, pa.int32()),
@@ -256,6 +269,8 @@ def observations_table(tape: BatchTape, shard: int) -> pa.Table:
         c[3],
         p[4],
         c[4],
+        p[5],
+        c[5],
         pa.array(np.full(n, shard, np.int32), pa.int32()),
     ]
     return pa.table(arrays, schema=OBSERVATION_SCHEMA)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 from harness.errors import StoreError
 from harness.evidence import DEFAULT_NOISE_FLOOR, NoiseFloor
+from harness.files import atomic_write_json
 
 #: Never trust a floor below this: a quiet calibration run must not make a noisy CI run flaky.
 MIN_NOISE_FLOOR = 0.02
@@ -56,11 +55,7 @@ def calibration_path(reports_dir: Path, sha256: str) -> Path:
 
 def save(reports_dir: Path, cal: Calibration) -> Path:
     path = calibration_path(reports_dir, cal.recording_sha256)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cal.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(cal.to_dict(), fh, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    atomic_write_json(path, cal.to_dict())
     return path
 
 

@@ -271,6 +271,11 @@ def import_cmd(
     )
     for example in result.examples:
         click.echo(f"  skipped {example}")
+    if result.rows_reordered:
+        click.echo(
+            f"  repaired order: {result.rows_reordered:,} row(s) came after a later time in the "
+            "input; written in time order"
+        )
 
 
 # --- replay core: replay, diff, runs ---
@@ -387,13 +392,28 @@ _runner_options = _compose(
 
 
 @cli.command()
-@click.argument("recording", type=click.Path(exists=True, file_okay=False))
+@click.argument("recording", type=click.Path(exists=True, file_okay=False), required=False)
+@click.option(
+    "--resume",
+    "resume",
+    default=None,
+    metavar="RUN",
+    help="Finish a killed replay (run directory or id) from its last durable point; every "
+    "other input comes from the run's manifest.",
+)
 @_stack_options
 @click.option("--mode", default="afap", show_default=True, help="afap, realtime or speed=N.")
 @click.option("--tickers", default=None, help="Comma-separated tickers to replay.")
 @click.option("--from", "from_", default=None, help="Start time (ISO, UTC if naive; or ns).")
 @click.option("--to", "to", default=None, help="End time, exclusive (ISO or ns).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Replay at most N ticks.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=65_536,
+    show_default=True,
+    help="Ticks per stored part: the unit a killed replay resumes from.",
+)
 @_runner_options
 @click.option(
     "--runs-dir", default="reports/runs", show_default=True, help="Where run directories go."
@@ -428,7 +448,8 @@ _runner_options = _compose(
     help="Seconds the sharded run may take before unfinished shards make it incomplete.",
 )
 def replay(
-    recording: str,
+    recording: str | None,
+    resume: str | None,
     primary: str,
     candidate: str | None,
     aa: bool,
@@ -439,6 +460,7 @@ def replay(
     from_: str | None,
     to: str | None,
     limit: int | None,
+    batch_size: int,
     seed: int,
     tick_timeout: float,
     max_hangs: int,
@@ -455,8 +477,24 @@ def replay(
     """Shadow-replay RECORDING through primary and candidate, diff their events, store the run.
 
     Inputs with several shards (several days, or a large day) replay sharded on Dask by default.
+    `--resume RUN` finishes a replay that was killed, to the result an uninterrupted one gives.
     """
     from harness.align import DiffConfig
+    from harness.errors import ConfigError
+
+    if resume is not None:
+        from harness.resume import resume_run
+        from harness.store import resolve_run
+
+        if recording is not None:
+            raise ConfigError("--resume RUN takes its recording from the run: give no RECORDING")
+        run_dir = resolve_run(resume, runs_dir)
+        show = progress if progress is not None else (sys.stderr.isatty() and not as_json)
+        with _progress_bar(None, bool(show)) as advance:
+            _replay_done(resume_run(run_dir, advance), as_json)
+        return
+    if recording is None:
+        raise ConfigError("give a RECORDING to replay (or --resume RUN)")
     from harness.faults import FaultSpec
     from harness.replay import run_shadow
     from harness.runner import RunOptions
@@ -471,7 +509,9 @@ def replay(
     start_ns, end_ns = parse_time(from_, "--from"), parse_time(to, "--to")
     if aa or candidate is None or (candidate == primary and configs["candidate"] == {}):
         candidate, configs["candidate"] = None, configs["primary"]
-    options = RunOptions(seed=seed, tick_timeout_s=tick_timeout or None, max_hangs=max_hangs)
+    options = RunOptions(
+        seed=seed, tick_timeout_s=tick_timeout or None, max_hangs=max_hangs, batch_size=batch_size
+    )
     show = progress if progress is not None else (sys.stderr.isatty() and not as_json)
     filters = {"tickers": names, "from": from_, "to": to, "limit": limit}
     from harness.distributed import sharded_plan
@@ -527,6 +567,13 @@ def replay(
             cfg,
             window,
             advance,
+            replay_request={
+                "recording": str(recording),
+                "tickers": names,
+                "start_ns": start_ns,
+                "end_ns": end_ns,
+                "limit": limit,
+            },
         )
     _replay_done(result, as_json)
 
@@ -631,7 +678,9 @@ def gate(
 
     from harness.errors import ConfigError
     from harness.evidence import resolve_run
-    from harness.gate import PHASES, gate_run, overall
+    from harness.files import remove
+    from harness.gate import PHASES, gate_inputs, gate_run, overall
+    from harness.run_summary import failure_lines
     from harness.verdict import (
         rules_lines,
         text_table,
@@ -644,6 +693,9 @@ def gate(
         raise ConfigError("give --phase PHASE (repeatable) or --all")
     selected = PHASES if all_phases else tuple(phases)
     run_dir = resolve_run(run, runs_root)
+    junit_target = Path(junit) if junit else run_dir / "junit.xml"
+    # an earlier verdict must not survive a gate that fails: nobody may read it as this one's
+    remove(run_dir / "verdict.json", junit_target)
     evidence, results = gate_run(
         run_dir,
         selected,
@@ -653,17 +705,21 @@ def gate(
     )
     try:
         rules_doc = evidence.rules_document()
+        inputs = gate_inputs(evidence, selected)
+        failed = evidence.failures()
     finally:
         evidence.close()
-    extra = {"accepted_differences": rules_doc}
+    extra = {"accepted_differences": rules_doc, "inputs": inputs, "failures": failed}
     verdict_path = write_verdict(run_dir / "verdict.json", results, extra)
-    junit_path = write_junit(Path(junit) if junit else run_dir / "junit.xml", results, rules_doc)
+    junit_path = write_junit(junit_target, results, rules_doc, failed)
     if as_json:
         click.echo(
             json.dumps(verdict_document(results, extra), indent=2, sort_keys=True, default=str)
         )
     else:
         for line in rules_lines(rules_doc):
+            click.echo(line)
+        for line in failure_lines(failed):
             click.echo(line)
         click.echo("")
         for r in results:

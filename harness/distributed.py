@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import gc
 import logging
 import os
@@ -22,7 +23,7 @@ import resource
 import secrets
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,14 @@ from harness.runner import RunOptions, RunOutcome, StackCounts
 from harness.shards import Shard, ShardPlan, balance, expected_ticks, plan_shards
 from harness.store import (
     DEFAULT_ROOT,
+    RunWriter,
+    atomic_write_json,
     attempt_dir,
     commit_attempt,
     discard_attempts,
     make_part_dirs,
+    read_json,
+    remove_shard_parts,
 )
 
 #: What sharding changes for decisions that are not per ticker (also written to the manifest).
@@ -76,6 +81,56 @@ class ShardReport:
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "audit_ok": self.outcome.audit_ok,
         }
+
+
+#: One commit record per shard whose parts are in the run (written after they moved in).
+SHARDS_DIR = "shards"
+
+
+def _commit(run_dir: Path, report: ShardReport) -> None:
+    """Move a shard's parts into the run, then record it as done: a shard without its record
+    is replayed again on resume (its parts are removed first)."""
+    commit_attempt(run_dir, report.index, report.attempt)
+    (run_dir / SHARDS_DIR).mkdir(exist_ok=True)
+    o = report.outcome
+    atomic_write_json(
+        run_dir / SHARDS_DIR / f"{report.index:03d}.json",
+        {
+            **report.as_dict(),
+            "attempt": report.attempt,
+            "outcome": {
+                "read": o.read,
+                "primary": dataclasses.astuple(o.primary),
+                "candidate": dataclasses.astuple(o.candidate),
+                "stats": o.stats,
+                "wall_ns": o.wall_ns,
+                "aborted": o.aborted,
+                "audit_problems": list(o.audit_problems),
+            },
+        },
+    )
+
+
+def _committed_report(record: dict[str, Any]) -> ShardReport:
+    o = record["outcome"]
+    outcome = RunOutcome(
+        int(o["read"]),
+        StackCounts(*o["primary"]),
+        StackCounts(*o["candidate"]),
+        dict(o["stats"]),
+        int(o["wall_ns"]),
+        o["aborted"],
+        tuple(o["audit_problems"]),
+    )
+    return ShardReport(
+        int(record["index"]),
+        outcome,
+        str(record["host"]),
+        int(record["pid"]),
+        float(record["wall_s"]),
+        float(record["peak_rss_mb"]),
+        str(record["attempt"]),
+    )
 
 
 def _release_memory() -> None:
@@ -240,7 +295,7 @@ def _run_on_dask(
             finally:
                 # holding the future would let Dask recompute it if its worker dies later
                 fut.release()
-            commit_attempt(Path(run_dir), shard.index, report.attempt)
+            _commit(Path(run_dir), report)
             reports.append(report)
             if progress is not None:
                 progress(report.outcome.read)
@@ -349,6 +404,18 @@ def replay_recording(
         "sha256": rec.sha256,
         "tick_count": rec.tick_count,
     }
+    request = {
+        "kind": "sharded",
+        "recording": str(recording),
+        "buckets": plan.buckets,
+        "tickers": list(tickers) if tickers else None,
+        "start_ns": start_ns,
+        "end_ns": end_ns,
+        "workers": workers,
+        "scheduler": scheduler,
+        "shard_timeout_s": shard_timeout_s,
+        "diff_config": diff_config.as_dict() if diff_config is not None else None,
+    }
     writer = start_run(
         primary,
         candidate,
@@ -359,35 +426,104 @@ def replay_recording(
         mode,
         filters,
         len(plan),
-        {"sharding": sharding},
+        {"sharding": sharding, "replay_request": request},
     )
+    return _execute(
+        writer, rec, plan, primary, candidate, options, inject, request, sharding, expected,
+        diff_config, tick_lookup, progress, {},
+    )  # fmt: skip
+
+
+def resume_sharded(
+    writer: RunWriter, request: Mapping[str, Any], progress: Callable[[int], None] | None
+) -> RunResult:
+    """Resume a killed sharded replay: committed shards stay, the others run again."""
+    from harness.recording import check_recording, open_recording
+    from harness.resume import diff_config_of, faults_of, options_of, specs
+
+    m = writer.manifest
+    check_recording(request["recording"])
+    rec = open_recording(request["recording"])
+    if rec.sha256 != (m.get("recording") or {}).get("sha256"):
+        raise ConfigError(
+            f"run {writer.run_id}: recording {request['recording']} changed since the run "
+            "started; it cannot be resumed"
+        )
+    tickers = request.get("tickers")
+    plan = plan_shards(
+        rec.manifest, request["buckets"], tickers, request.get("start_ns"), request.get("end_ns")
+    )
+    discard_attempts(writer.path)
+    done: dict[int, ShardReport] = {}
+    for s in plan.shards:
+        record = writer.path / SHARDS_DIR / f"{s.index:03d}.json"
+        if record.exists():
+            done[s.index] = _committed_report(read_json(record))
+        else:
+            remove_shard_parts(writer.path, s.index)
+    writer.update(resumed=[*m["resumed"][:-1], {**m["resumed"][-1], "shards_kept": sorted(done)}])
+    primary, candidate = specs(m)
+    filtered = (
+        bool(tickers) or request.get("start_ns") is not None or request.get("end_ns") is not None
+    )
+    return _execute(
+        writer, rec, plan, primary, candidate, options_of(m), faults_of(m), request,
+        dict(m["sharding"]), expected_ticks(rec.manifest, filtered), diff_config_of(request),
+        None, progress, done,
+    )  # fmt: skip
+
+
+def _execute(
+    writer: RunWriter,
+    rec: Any,
+    plan: ShardPlan,
+    primary: StackSpec,
+    candidate: StackSpec,
+    options: RunOptions,
+    inject: FaultSpec,
+    request: Mapping[str, Any],
+    sharding: dict[str, Any],
+    expected: int | None,
+    diff_config: Any,
+    tick_lookup: Any,
+    progress: Callable[[int], None] | None,
+    done: dict[int, ShardReport],
+) -> RunResult:
+    """Run the shards not in `done` (in-process or on Dask), then merge, diff and finish."""
+    recording, workers, scheduler = request["recording"], request["workers"], request["scheduler"]
+    todo = ShardPlan(tuple(s for s in plan.shards if s.index not in done), plan.buckets, plan.dates)
     run_dir = str(writer.path)
     started = time.perf_counter()
+    reports: list[ShardReport] = list(done.values())
+    lost: list[tuple[int, RunOutcome]] = []
+    if progress is not None and done:
+        progress(sum(r.outcome.read for r in done.values()))
     try:
         make_part_dirs(writer.path)
-        if in_process:
-            reports = []
-            for s in plan.shards:
+        if not todo.shards:
+            pass  # every shard was committed before the crash: only the finish is left
+        elif workers == 0:
+            for s in todo.shards:
                 report = run_shard(
                     run_dir, str(recording), s, primary, candidate, options, inject, progress
                 )
-                commit_attempt(writer.path, s.index, report.attempt)
+                _commit(writer.path, report)
                 reports.append(report)
-            lost: list[tuple[int, RunOutcome]] = []
         else:
             with dask_client(workers, scheduler) as client:
-                reports, lost = _run_on_dask(
+                new, lost = _run_on_dask(
                     client,
                     run_dir,
                     str(recording),
-                    plan,
+                    todo,
                     primary,
                     candidate,
                     options,
                     inject,
-                    shard_timeout_s,
+                    request.get("shard_timeout_s"),
                     progress,
                 )
+                reports += new
     except KeyboardInterrupt:
         discard_attempts(writer.path)
         writer.finish("incomplete", reason="interrupted")

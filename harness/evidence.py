@@ -33,6 +33,7 @@ from harness.identity import RunIdentity, run_identity
 from harness.ignore import EMPTY, RuleSet, candidate_phase, recording_name, run_key
 from harness.measure import Paired, measure
 from harness.stats import LatencyStats, SeedFigures
+from harness.store import require_finished
 
 if TYPE_CHECKING:
     from harness.rulebook import RulesChoice
@@ -43,8 +44,9 @@ DEFAULT_NOISE_FLOOR = 0.10
 
 _EMPTY_SCHEMAS = {
     "observations": "seq BIGINT, ticker VARCHAR, ts TIMESTAMPTZ, first VARCHAR, primary_ns BIGINT, "
-    "candidate_ns BIGINT, primary_cpu_ns BIGINT, candidate_cpu_ns BIGINT, primary_error VARCHAR, "
-    "candidate_error VARCHAR, candidate_timeout BOOLEAN, primary_events INTEGER, "
+    "candidate_ns BIGINT, primary_cpu_ns BIGINT, candidate_cpu_ns BIGINT, primary_held_bytes BIGINT, "
+    "candidate_held_bytes BIGINT, primary_error VARCHAR, "
+    "candidate_error VARCHAR, primary_timeout BOOLEAN, candidate_timeout BOOLEAN, primary_events INTEGER, "
     "candidate_events INTEGER, shard INTEGER",
     "events": "tick_seq BIGINT, emit_index INTEGER, ticker VARCHAR, type VARCHAR, "
     "direction VARCHAR, price DOUBLE, event_json VARCHAR",
@@ -81,6 +83,12 @@ class Evidence:
     pairs: Paired = field(default_factory=lambda: Paired.of(np.empty(0), np.empty(0)))
     #: where the rules came from, when opened through the gate (gate.open_run_evidence)
     rules_origin: RulesChoice | None = None
+
+    def failures(self) -> dict[str, dict[str, Any]]:
+        """Each stack's exceptions and timeouts: counts, types, the first failed tick."""
+        from harness.run_summary import failures
+
+        return failures(self.con)
 
     def rules_document(self) -> dict[str, Any]:
         """What verdict.json, JUnit and the report say about the rules: the file (path, digest,
@@ -191,11 +199,19 @@ def _rollout_tickers(stats: Mapping[str, Any]) -> list[str]:
 
 
 def _view(con: duckdb.DuckDBPyConnection, name: str, files: list[Path], schema: str) -> None:
-    if files:
-        listing = "[" + ", ".join(_sql_path(f) for f in files) + "]"
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({listing})")
-    else:
+    if not files:
         con.execute(f"CREATE TABLE {name} ({schema})")
+        return
+    listing = "[" + ", ".join(_sql_path(f) for f in files) + "]"
+    source = f"read_parquet({listing}, union_by_name = true)"
+    # a run written before a column existed reads it as NULL (its checks then say NODATA)
+    have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    con.execute(f"CREATE TEMP TABLE _want ({schema})")
+    want = con.execute("DESCRIBE _want").fetchall()
+    con.execute("DROP TABLE _want")
+    missing = [f'NULL::{typ} AS "{col}"' for col, typ, *_ in want if col not in have]
+    extra = "".join(", " + m for m in missing)
+    con.execute(f"CREATE VIEW {name} AS SELECT *{extra} FROM {source}")
 
 
 def _stat_rows(scope: str, lat: LatencyStats | None, fig: SeedFigures) -> list[tuple]:
@@ -236,6 +252,7 @@ def open_evidence(
     """
     rd = Path(run_dir).resolve()
     manifest = load_manifest(rd)
+    require_finished(rd, manifest)  # a killed or running replay's parts are no evidence
     stack_stats = _load_stack_stats(rd)
     identity = run_identity(manifest, stack_stats)
     rules = rules.for_run(identity)

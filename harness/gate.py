@@ -23,6 +23,7 @@ from harness import rulebook
 from harness.calibration import noise_floor_for
 from harness.errors import ExitCode, GateError
 from harness.evidence import Evidence, load_manifest, open_evidence
+from harness.store import require_finished
 
 PHASES: tuple[str, ...] = (
     "phase_0_installation",
@@ -287,6 +288,7 @@ def open_run_evidence(
     names a file or `no_accept` asks for none; `evidence.rules_origin` says which was used.
     """
     manifest = load_manifest(run_dir)
+    require_finished(run_dir, manifest)
     choice = rulebook.choose(run_dir, manifest, accept, no_accept)
     reports = reports_dir if reports_dir is not None else run_dir.resolve().parent.parent
     noise = noise_floor_for(manifest, reports)
@@ -294,6 +296,38 @@ def open_run_evidence(
         run_dir, rules=choice.rules, today=today, noise=noise, seed=seed, on_views=on_views
     )
     return replace(evidence, rules_origin=choice)
+
+
+def gate_inputs(evidence: Evidence, phases: tuple[str, ...]) -> dict[str, Any]:
+    """What a verdict was computed from, so no reader takes it for another run's or an older
+    gate's: the run (id, status, when it finished, digests of its summary and diff), the gate
+    SQL (one digest over the files used) and the rules file's digest."""
+    import hashlib
+
+    def digest(path: Path) -> str | None:
+        if not path.is_file():
+            return None
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        return "sha256:" + h.hexdigest()[:16]
+
+    sql = hashlib.sha256()
+    for name in ("_setup", "_always", *phases):
+        sql.update(_gate_text(name).encode())
+    m, rd = evidence.manifest, evidence.run_dir
+    origin = evidence.rules_origin
+    return {
+        "run_id": m.get("run_id", rd.name),
+        "run_status": m.get("status"),
+        "run_finished": m.get("finished"),
+        "summary": digest(rd / "summary.json"),
+        "diff": digest(rd / "diff.parquet"),
+        "gates": "sha256:" + sql.hexdigest()[:16],
+        "rules": origin.sha256 if origin is not None else None,
+        "phases": list(phases),
+    }
 
 
 def gate_run(

@@ -49,6 +49,8 @@ class ImportResult:
     rows_rejected: int
     examples: tuple[str, ...]
     manifest: dict[str, Any] = field(repr=False)
+    #: input rows that came later in the file than a row with a later time: written in time order
+    rows_reordered: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +87,19 @@ def _q(name: str) -> str:
     return '"' + name + '"'
 
 
-def _ts_expr(col: str, unit: str, tz: str) -> str:
-    """SQL giving int ns UTC from a source column of integers (unit) or timestamp text (tz)."""
+def _ts_expr(col: str, unit: str, tz: str, typ: str = "") -> str:
+    """SQL giving int ns UTC from a source column of integers (unit) or timestamp text (tz).
+
+    A column that already is a timestamp (Parquet, typed CSV) is taken as it is, whatever
+    `--ts-unit` says: with a zone it is an instant; without one it is local time in `tz`."""
+    typ = typ.upper()
+    if typ.startswith("TIMESTAMP") and "TIME ZONE" in typ:
+        return f"epoch_ns({col})"
+    if typ.startswith("TIMESTAMP") or typ == "DATE":
+        if tz.upper() == "UTC":
+            return f"epoch_ns(CAST({col} AS TIMESTAMP_NS))"
+        local = f"CAST({col} AS TIMESTAMP)"
+        return f"(epoch_ns(CAST({col} AS TIMESTAMP_NS)) + (epoch_ns(timezone('{tz}', {local})) - epoch_ns({local})))"
     if unit in TS_UNITS:
         return f"(TRY_CAST({col} AS BIGINT) * {TS_UNITS[unit]})"
     if unit != "iso":
@@ -99,17 +112,36 @@ def _ts_expr(col: str, unit: str, tz: str) -> str:
     return f"(epoch_ns(TRY_CAST({col} AS TIMESTAMP_NS)) + {offset})"
 
 
-def _generic(mapping: Mapping[str, str], ts_unit: str, tz: str, ticker: str | None) -> Mapping_:
+def _generic(
+    mapping: Mapping[str, str],
+    ts_unit: str,
+    tz: str,
+    ticker: str | None,
+    types: Mapping[str, str],
+    src: Path,
+) -> Mapping_:
     missing = [c for c in ("ts", "price", "volume") if c not in mapping]
     if "ticker" not in mapping and ticker is None:
         missing.append("ticker (or --ticker)")
     if missing:
         raise ConfigError(f"--map must name source columns for: {', '.join(missing)}")
+    absent = [f"{k}={v}" for k, v in mapping.items() if v not in types]
+    if absent:
+        raise ConfigError(
+            f"--map {', '.join(absent)}: {src} has no such column (columns: {', '.join(types)})"
+        )
     exprs: dict[str, str] = {}
     for key, src in mapping.items():
         col = _q(src)
         if key in ("ts", "recv_ts"):
-            exprs[key] = _ts_expr(col, ts_unit, tz)
+            typ = types.get(src, "")
+            numeric = typ.upper() in ("BIGINT", "INTEGER", "HUGEINT", "UBIGINT", "DOUBLE")
+            if ts_unit == "iso" and numeric:
+                raise ConfigError(
+                    f"--map {key}={src}: the column holds numbers ({typ}); give --ts-unit "
+                    "s, ms, us or ns"
+                )
+            exprs[key] = _ts_expr(col, ts_unit, tz, typ)
         elif key == "seq":
             continue
         else:
@@ -220,7 +252,9 @@ def import_file(
         book, ticker_name, midnight = lobster_inputs(src_path, orderbook, ticker, day)
         reader, lobster_csv = lobster_reader_sql(src_path, book), (ticker_name, midnight)
     try:
-        columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
+        described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+        columns = [r[0] for r in described]
+        types = {str(r[0]): str(r[1]) for r in described}
     except duckdb.Error as exc:
         raise RecordingError(
             f"{src_path}: cannot read as {fmt}: {' '.join(str(exc).split())[:300]}"
@@ -228,19 +262,31 @@ def import_file(
     if lobster_csv is not None:
         m = Mapping_(lobster_exprs(*lobster_csv), "msg_row")
     elif fmt in ("csv", "parquet"):
-        m = _generic(mapping or {}, ts_unit, tz, ticker)
+        m = _generic(mapping or {}, ts_unit, tz, ticker, types, src_path)
     else:
         m = _preset(fmt, columns)
     select = ", ".join(f"{expr} AS {key}" for key, expr in m.exprs.items())
     extra = "WHEN bid > ask THEN 'bid > ask'" if {"bid", "ask"} <= m.exprs.keys() else ""
-    base = f"""SELECT *, {_BAD.replace("{extra}", extra)} AS _bad FROM (
-        SELECT {select}, {m.order} AS _tie, _row
-        FROM (SELECT *, row_number() OVER () AS _row FROM {reader}))"""
+    # a row equal to an earlier one in every mapped column and in its source sequence number is
+    # the same print twice (`validate` rejects duplicate sequence numbers): a bad row like any
+    # other. Without a sequence column, equal rows can be two real trades and both stay.
+    fields = ", ".join([*m.exprs, "_tie"])
+    base = f"""SELECT *, coalesce({_BAD.replace("{extra}", extra)},
+            CASE WHEN _tie IS NOT NULL AND _first < _row
+                 THEN 'duplicate of input row ' || _first END) AS _bad
+        FROM (SELECT *, min(_row) OVER (PARTITION BY {fields}) AS _first FROM (
+            SELECT {select}, {m.order} AS _tie, _row
+            FROM (SELECT *, row_number() OVER () AS _row FROM {reader})))"""
     try:
-        con.execute(f"CREATE TEMP VIEW mapped AS {base}")
+        con.execute(f"CREATE TEMP TABLE mapped AS {base}")
         rows_read, rejected = con.execute(
             "SELECT count(*), count(_bad) FROM mapped"
         ).fetchone() or (0, 0)
+        reordered = con.execute(
+            """SELECT count(*) FROM (SELECT ts < max(ts) OVER (ORDER BY _row ROWS BETWEEN
+                   UNBOUNDED PRECEDING AND 1 PRECEDING) AS back FROM mapped WHERE _bad IS NULL)
+               WHERE back"""
+        ).fetchone()[0]  # type: ignore[index]
         examples = tuple(
             f"input row {row}: {why}"
             for row, why in con.execute(
@@ -272,6 +318,7 @@ def import_file(
         "rows_read": rows_read,
         "rows_rejected": rejected,
         "rejected_examples": list(examples),
+        "rows_reordered": int(reordered),
         **_provenance(src_path),
         **(dict(notes) if notes else {}),
     }
@@ -292,7 +339,7 @@ def import_file(
                 progress(written)
         manifest = writer.finalise()
     check_recording(out)
-    return ImportResult(int(rows_read), written, int(rejected), examples, manifest)
+    return ImportResult(int(rows_read), written, int(rejected), examples, manifest, int(reordered))
 
 
 def _provenance(src: Path) -> dict[str, Any]:

@@ -131,6 +131,7 @@ class MutantStack:
             return events
         if self.defect == "leak":
             self._leak.append(bytearray(int(self.p["bytes_per_tick"])))
+            self.injected += 1
             return events
         return self._edit(tick, events) if events or self.defect == "spurious" else events
 
@@ -333,6 +334,9 @@ CASES: tuple[Case, ...] = (
          ("latency_ratio_ci_upper",)),
     Case("slow_2x", {"defect": "slow", "factor": 2.0}, LATENCY_PHASES,
          ("latency_ratio_ci_upper",)),
+    # "system stable" (phase 0) and "system stability" (phase 4): no memory growth of its own
+    Case("leak", {"defect": "leak", "bytes_per_tick": 2048},
+         ("phase_0_installation", "phase_4_full_rollout"), ("memory_growth",)),
 )  # fmt: skip
 
 

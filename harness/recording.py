@@ -13,6 +13,7 @@ Layout, manifest and validation are described in docs/architecture.md ("Recordin
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import os
@@ -131,6 +132,24 @@ class Recording:
 #: Rows turned into Python values at a time: the values of a whole 64k-row batch (~1M objects)
 #: would stay alive until its last tick is consumed; a chunk's stay small and cache-warm.
 TICK_CHUNK = 4096
+
+
+@contextlib.contextmanager
+def reading(root: Path, path: Path) -> Iterator[None]:
+    """Turn a part file that cannot be read (truncated, corrupt, missing) into the one-line
+    RecordingError every command gives for bad input (file named; exit 5)."""
+    try:
+        yield
+    except (pa.ArrowException, OSError) as exc:
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:
+            rel = str(path)
+        why = " ".join(str(exc).split())[:200]
+        raise RecordingError(
+            f"{root}: {rel}: column -, row -: unreadable Parquet (truncated or corrupt): {why}; "
+            "`harness validate` lists every problem"
+        ) from exc
 
 
 def batch_to_ticks(batch: pa.RecordBatch, chunk: int = TICK_CHUNK) -> Iterator[Tick]:

@@ -31,7 +31,7 @@ from harness.ignore import load_rules
 from harness.run_summary import build
 from harness.runner import SIDES, RunOptions, RunOutcome, ShadowRunner, StackCounts
 from harness.stack import load_stack
-from harness.store import DEFAULT_ROOT, Run, RunWriter
+from harness.store import DEFAULT_ROOT, Run, RunWriter, require_finished
 
 DEFAULT_OPTIONS = RunOptions()
 NO_FAULTS = FaultSpec()
@@ -117,6 +117,7 @@ def start_run(
             "max_hangs": options.max_hangs,
             "batch_size": options.batch_size,
             "cpu_sample": options.cpu_sample,
+            "memory_probe": options.memory_probe,
         },
         "shards": shards,
         **dict(extra or {}),
@@ -141,17 +142,20 @@ def shadow_shard(
     inject: FaultSpec = NO_FAULTS,
     progress: Callable[[int], None] | None = None,
     stacks: tuple[Any, Any] | None = None,
+    skip: int = 0,
+    first_batch: int = 0,
 ) -> RunOutcome:
-    """Load both stacks (unless given), shadow `ticks` into run_dir's parts for `options.shard`."""
+    """Load both stacks (unless given), shadow `ticks` into run_dir's parts for `options.shard`.
+
+    Resuming: the first `skip` ticks (batches before `first_batch`) are already stored."""
     from harness.store import PartSink
 
     p, c = stacks if stacks is not None else load_pair(primary, candidate)
     if inject.active:
         c = FaultyStack(c, inject, options.seed)
     try:
-        return ShadowRunner(p, c, PartSink(Path(run_dir), options.shard), options).run(
-            ticks, progress
-        )
+        sink = PartSink(Path(run_dir), options.shard, first_batch)
+        return ShadowRunner(p, c, sink, options, skip).run(ticks, progress)
     finally:
         for stack in (p, c):
             with contextlib.suppress(
@@ -245,7 +249,12 @@ def diff_run(
     tick_lookup: TickLookup | None = None,
     manifest: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """(Re-)diff a stored run: writes diff.parquet, first_divergence.json, summary.json."""
+    """(Re-)diff a stored run: writes diff.parquet, first_divergence.json, summary.json.
+
+    Without `manifest` (a re-diff of a stored run, not the finish of a replay) the run must have
+    finished: a killed replay's parts are a fragment (`store.require_finished`)."""
+    if manifest is None:
+        require_finished(run.path, run.manifest)
     stats: dict[str, Any] = {}
     if (run.path / "stack_stats.json").exists():
         stats = run.json("stack_stats.json")
@@ -288,8 +297,17 @@ def run_shadow(
     tick_lookup: TickLookup | None = None,
     progress: Callable[[int], None] | None = None,
     extra_manifest: Mapping[str, Any] | None = None,
+    replay_request: Mapping[str, Any] | None = None,
 ) -> RunResult:
-    """Shadow primary and candidate (the primary again when None: A/A) over any tick iterable."""
+    """Shadow primary and candidate (the primary again when None: A/A) over any tick iterable.
+
+    `replay_request` (recording path and filters that regenerate `ticks`) makes the run
+    resumable after a crash (`harness.resume`)."""
+    if replay_request is not None:
+        request = {"kind": "one-process", **dict(replay_request)}
+        if diff_config is not None:
+            request["diff_config"] = diff_config.as_dict()
+        extra_manifest = {**dict(extra_manifest or {}), "replay_request": request}
     p = StackSpec(primary, dict(primary_config or {}))
     c = p if candidate is None else StackSpec(candidate, dict(candidate_config or {}))
     stacks = load_pair(p, c)  # a stack that cannot start fails before a run directory exists

@@ -24,6 +24,7 @@ import pandas as pd
 
 from harness import breakdowns
 from harness.evidence import Evidence
+from harness.files import atomic_write_bytes, atomic_write_text, remove
 from harness.gate import (
     PHASES,
     GateResult,
@@ -34,8 +35,7 @@ from harness.gate import (
 )
 from harness.plot_worker import PlotWorker
 from harness.stats import per_ticker_stats, subsample_index
-from harness.store import atomic_write_bytes
-from harness.verdict import _atomic_write, table_rows
+from harness.verdict import table_rows
 
 PER_TICKER_MAX_TICKS = 250_000
 CDF_POINTS = 200
@@ -260,6 +260,8 @@ def build_report(
     started = time.perf_counter()
     for phase in PHASES:
         gate_sql(phase)
+    # an earlier report must not survive one that fails: nobody may read it as this one
+    remove(Path(run_dir) / "report.html", Path(run_dir) / "report.md")
     own = plots is None
     worker = PlotWorker.thread() if plots is None else plots
     try:
@@ -343,6 +345,7 @@ def _build(
             "expired": ev.rules.expired(ev.today),
             "rules_source": ev.rules.source,
             "rules_doc": ev.rules_document(),
+            "failures": ev.failures(),
             "images": {k: _b64(v) for k, v in figures.items()},
             "by_day": _by_day(run_dir),
         }
@@ -352,8 +355,8 @@ def _build(
     finally:
         ev.close()
     html_path, md_path = run_dir / "report.html", run_dir / "report.md"
-    _atomic_write(html_path, html)
-    _atomic_write(md_path, md)
+    atomic_write_text(html_path, html)
+    atomic_write_text(md_path, md)
     return ReportFiles(
         html_path, md_path, tuple(plot_paths), time.perf_counter() - started, tuple(results)
     )

@@ -53,6 +53,63 @@ def events_by_type(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
     return out
 
 
+def failures(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+    """Per stack: exceptions and timeouts, by type, and the first failed tick with its message.
+
+    A failing stack is data (design.md §5), so it must be readable where people look (summary,
+    report, verdict.json, JUnit), not only in the observation parts."""
+    out: dict[str, dict[str, Any]] = {}
+    for side in SIDES:
+        err, tmo = f"{side}_error", f"{side}_timeout"
+        row = con.execute(
+            f"""select count(*) filter (where {err} is not null and not coalesce({tmo}, false)),
+                       count(*) filter (where coalesce({tmo}, false))
+                from observations"""
+        ).fetchone()
+        assert row is not None
+        first = con.execute(
+            f"""select ticker, seq, strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ'), {err},
+                       coalesce({tmo}, false)
+                from observations where {err} is not null order by ts, seq limit 1"""
+        ).fetchone()
+        types = con.execute(
+            f"""select split_part({err}, ':', 1) as t, count(*) from observations
+                where {err} is not null group by 1 order by 2 desc, 1 limit 5"""
+        ).fetchall()
+        out[side] = {
+            "errors": int(row[0]),
+            "timeouts": int(row[1]),
+            "types": {str(t): int(n) for t, n in types},
+            "first": None
+            if first is None
+            else {
+                "ticker": first[0],
+                "seq": int(first[1]),
+                "time": first[2],
+                "timeout": bool(first[4]),
+                "type": str(first[3]).split(":", 1)[0],
+                "message": str(first[3]),
+            },
+        }
+    return out
+
+
+def failure_lines(failed: dict[str, dict[str, Any]] | None) -> list[str]:
+    """One line per stack that failed on some tick: counts, types, the first tick and message."""
+    lines = []
+    for side, f in (failed or {}).items():
+        if not f.get("errors") and not f.get("timeouts"):
+            continue
+        types = ", ".join(f"{t} {n}" for t, n in f.get("types", {}).items())
+        first = f.get("first") or {}
+        lines.append(
+            f"{side} failed on {f['errors']} tick(s) with an exception and timed out on "
+            f"{f['timeouts']} ({types}); first at seq {first.get('seq')} {first.get('ticker')} "
+            f"{first.get('time')}: {first.get('message')}"
+        )
+    return lines
+
+
 def build(
     con: duckdb.DuckDBPyConnection,
     manifest: dict[str, Any],
@@ -85,6 +142,7 @@ def build(
         "match_rate": round(counts["match"] / total, 6) if total else None,
         "errors": {"primary": int(errors[0]), "candidate": int(errors[1])},
         "timeouts": {"primary": int(errors[2]), "candidate": int(errors[3])},
+        "failures": failures(con),
         "latency": lat,
         "latency_ratio_p50": ratio,
         "event_hash": hashes,
@@ -124,6 +182,7 @@ def render(summary: dict[str, Any], path: str | None = None) -> str:
         if not fd
         else f"  first divergence: seq {fd['seq']} ticker {fd['ticker']} ({fd['class']})"
     )
+    lines += [f"  {line}" for line in failure_lines(summary.get("failures"))]
     if summary.get("reason"):
         lines.append(f"  reason: {summary['reason']}")
     if path:

@@ -15,6 +15,7 @@ import gc
 import json
 import random
 import time
+import tracemalloc
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ __all__ = [
 ]
 
 SIDES = ("primary", "candidate")
+#: Per-tick call modes: plain, with thread CPU time, with the memory probe.
+PLAIN, CPU, PROBE = 0, 1, 2
 #: Calls with events a side collects before encoding them (soon after emission, still in cache).
 CHUNK = 32
 
@@ -66,6 +69,7 @@ class RunOptions:
     batch_size: int = 65_536
     flush_interval_s: float = 5.0  # write a partial batch at least this often (live feeds)
     cpu_sample: int = 16  # measure CPU time on every Nth tick (0 = never, 1 = every tick)
+    memory_probe: int = 64  # measure the bytes each stack keeps on every Nth tick (0 = never)
     gc_between_batches: bool = True  # collect garbage between batches, never inside a timed call
     shard: int = 0
 
@@ -130,10 +134,15 @@ def _error_text(exc: BaseException) -> str:
 class ShadowRunner:
     """Runs primary and candidate side by side over any iterable of ticks."""
 
-    def __init__(self, primary: Any, candidate: Any, sink: Sink, options: RunOptions) -> None:
+    def __init__(
+        self, primary: Any, candidate: Any, sink: Sink, options: RunOptions, skip: int = 0
+    ) -> None:
         self.sides = {"primary": _Side(primary), "candidate": _Side(candidate)}
         self.sink = sink
         self.opt = options
+        #: resuming: the first `skip` ticks are already stored; they rebuild both stacks' state
+        #: (every call made as before, in the same order) and are counted, but not written again
+        self.skip = skip
         self.dog = Watchdog(options.tick_timeout_s)
         self._batches = 0
 
@@ -167,13 +176,14 @@ class ShadowRunner:
 
     def _make_call(
         self, side: _Side, tape: SideTape, seq: array
-    ) -> Callable[[Any, bool, int], bool]:
+    ) -> Callable[[Any, int, int], bool]:
         """The guarded, timed call of one stack, with everything it needs bound as locals.
 
-        It appends the call's wall (and sampled CPU) time to the side's tape and returns whether
-        the call timed out; events, errors and timeouts are kept by row index, and every `CHUNK`
-        calls with events are absorbed into event columns (`seq`: the batch's tick seqs). One
-        closure per side, so the per-tick path does no attribute lookups.
+        It appends the call's wall (and on `CPU` ticks thread CPU) time to the side's tape and
+        returns whether the call timed out; events, errors and timeouts are kept by row index,
+        and every `CHUNK` calls with events are absorbed into event columns (`seq`: the batch's
+        tick seqs). `PROBE` ticks go to the memory-probed call. One closure per side, so the
+        per-tick path does no attribute lookups.
         """
         cur = self.dog.cur
         limit = self.dog.timeout_ns
@@ -181,8 +191,12 @@ class ShadowRunner:
         timeout_text = f"TickTimeout: exceeded {self.opt.tick_timeout_s} s"
         process, hangs = side.process, side.hangs
         wall, cpu_ns, calls, absorb = tape.wall.append, tape.cpu.append, tape.calls, tape.absorb
+        probed = self._make_probed_call(side, tape, seq)
 
-        def call(tick: Any, cpu: bool, row: int) -> bool:
+        def call(tick: Any, mode: int, row: int) -> bool:
+            if mode == PROBE:
+                return probed(tick, row)
+            cpu = mode == CPU
             c0 = tt() if cpu else 0
             t0 = 0
             try:
@@ -215,6 +229,69 @@ class ShadowRunner:
 
         return call
 
+    def _make_probed_call(
+        self, side: _Side, tape: SideTape, seq: array
+    ) -> Callable[[Any, int], bool]:
+        """The call on a memory-probed tick: also the bytes the stack kept (`tape.held`).
+
+        Kept bytes = bytes allocated during the call (traced by `tracemalloc`, started just for
+        it) still alive once the harness has let go of what the call returned: the stack's own
+        state growth on that tick. A correct stack's state grows with new tickers and bounded
+        histories; a leak keeps bytes on every tick. Only calls that returned no events are
+        recorded (event calls would bill the harness's encoding to the stack), and the cyclic
+        GC is off inside batches, so no collection lands inside the window. Probed ticks are rare
+        (`RunOptions.memory_probe`): tracing slows the call's allocations.
+        """
+        cur = self.dog.cur
+        limit = self.dog.timeout_ns
+        pc = time.perf_counter_ns
+        start, traced, stop = tracemalloc.start, tracemalloc.get_traced_memory, tracemalloc.stop
+        timeout_text = f"TickTimeout: exceeded {self.opt.tick_timeout_s} s"
+        process, hangs = side.process, side.hangs
+        wall, cpu_ns, calls, absorb = tape.wall.append, tape.cpu.append, tape.calls, tape.absorb
+        held = tape.held
+
+        def probed(tick: Any, row: int) -> bool:
+            t0 = 0
+            start(1)
+            try:
+                t0 = cur[0] = pc()
+                events = process(tick)
+                if type(events) is not list:
+                    events = [] if events is None else list(events)
+                t1 = pc()
+                cur[0] = 0
+            except TickTimeout:
+                cur[0] = 0
+                stop()
+                return self._timed_out(side, tape, tick, row, pc() - t0, timeout_text)
+            except Exception as exc:
+                cur[0] = 0
+                stop()
+                wall(pc() - t0)
+                cpu_ns(-1)
+                tape.errors[row] = _error_text(exc)
+                return False
+            if events:
+                stop()
+            else:
+                events = None  # type: ignore[assignment]
+                held[row] = traced()[0]
+                stop()
+            if limit and t1 - t0 > limit:
+                return self._timed_out(side, tape, tick, row, t1 - t0, timeout_text)
+            if hangs:
+                hangs.pop(tick.ticker, None)
+            wall(t1 - t0)
+            cpu_ns(-1)
+            if events:
+                calls.append((row, events))
+                if len(calls) >= CHUNK:
+                    absorb(seq)
+            return False
+
+        return probed
+
     def _timed_out(
         self, side: _Side, tape: SideTape, tick: Any, row: int, wall: int, text: str
     ) -> bool:
@@ -238,28 +315,40 @@ class ShadowRunner:
         batch, flush_ns = opt.batch_size, int(opt.flush_interval_s * 1e9)
         sample = opt.cpu_sample
         sampling = sample > 0
+        # someone else's tracemalloc session (PYTHONTRACEMALLOC) must not be stopped by the probe
+        probe = opt.memory_probe if not tracemalloc.is_tracing() else 0
+        probing, probe_at = probe > 0, (probe // 2 + 1) % max(probe, 1)  # off the CPU ticks
         bits = order.randbytes(batch)
         k = read = 0
         last_flush = time.perf_counter_ns()
         aborted: str | None = None
         for tick in ticks:
-            cpu = sampling and read % sample == 0
+            if sampling and read % sample == 0:
+                mode = CPU
+            elif probing and read % probe == probe_at:
+                mode = PROBE
+            else:
+                mode = PLAIN
             read += 1
             seqs(tick.seq)
             tss(tick.ts)
             names(tick.ticker)
             if bits[k] & 1:
-                hung = ccall(tick, cpu, k) | pcall(tick, cpu, k)
+                hung = ccall(tick, mode, k) | pcall(tick, mode, k)
             else:
-                hung = pcall(tick, cpu, k) | ccall(tick, cpu, k)
+                hung = pcall(tick, mode, k) | ccall(tick, mode, k)
             k += 1
             if hung:
                 aborted = self._hang_check(tick)
                 if aborted:
                     break
-            if k == batch or (not k & 255 and time.perf_counter_ns() - last_flush > flush_ns):
+            if (
+                k == batch
+                or read == self.skip
+                or (not k & 255 and time.perf_counter_ns() - last_flush > flush_ns)
+            ):
                 tape.first = bits[:k]
-                self._write(tape)
+                self._write(tape, read <= self.skip)
                 tape.clear()
                 self._collect()
                 if progress is not None:
@@ -289,27 +378,30 @@ class ShadowRunner:
             self._batches += 1
             gc.collect(2 if self._batches % 16 == 0 else 1)
 
-    def _write(self, tape: BatchTape) -> None:
-        """Count, tabulate and hand one batch to the sink."""
+    def _write(self, tape: BatchTape, stored: bool = False) -> None:
+        """Count, tabulate and hand one batch to the sink: its event parts first, then its
+        observations (the batch's commit marker). `stored`: the batch is already in the run."""
         if not len(tape):
             return
         tape.primary.absorb(tape.seq)
         tape.candidate.absorb(tape.seq)
-        self.sink.write_observations(observations_table(tape, self.opt.shard))
         for name, st in (("primary", tape.primary), ("candidate", tape.candidate)):
             side = self.sides[name]
             failed = len(st.errors)  # timeouts are in errors too
             side.timed_out += len(st.timeouts)
             side.errored += failed - len(st.timeouts)
             side.processed += len(tape) - failed
-            self._emit(side, name, st.events)
+            self._emit(side, name, st.events, stored)
+        if not stored:
+            self.sink.write_observations(observations_table(tape, self.opt.shard))
 
-    def _emit(self, side: _Side, name: str, events: EventColumns) -> None:
+    def _emit(self, side: _Side, name: str, events: EventColumns, stored: bool = False) -> None:
         if len(events):
             table = events.table(side.pos, self.opt.shard)
             side.pos += table.num_rows
             side.events += table.num_rows
-            self.sink.write_events(name, table)
+            if not stored:
+                self.sink.write_events(name, table)
 
     def _finish(self) -> list[str]:
         """flush() both stacks; their pending events get emit_seq -1."""

@@ -31,8 +31,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from harness import files
 from harness.batches import EVENT_SCHEMA, OBSERVATION_SCHEMA
-from harness.errors import StoreError
+from harness.errors import IncompleteRunError, StoreError
 
 DEFAULT_ROOT = Path("reports/runs")
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -69,19 +70,8 @@ def new_run_id(material: Mapping[str, Any]) -> str:
     return f"{stamp}-{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(
-        path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode()
-    )
+    files.atomic_write_json(path, obj)
 
 
 def read_json(path: Path) -> Any:
@@ -94,30 +84,83 @@ def read_json(path: Path) -> Any:
 
 
 class PartSink:
-    """Writes one shard's observation and event batches as numbered Parquet part files."""
+    """Writes one shard's observation and event batches as numbered Parquet part files.
 
-    def __init__(self, run_dir: Path, shard: int = 0) -> None:
+    Batch n's event parts are written before its observation part, and all carry n in their
+    name: an observation part is the batch's commit marker, so after a crash the run's durable
+    prefix is its observation parts and any later event part is an orphan (`committed_batches`).
+    """
+
+    def __init__(self, run_dir: Path, shard: int = 0, first_batch: int = 0) -> None:
         self.run_dir = Path(run_dir)
         self.shard = shard
         self.rows = {"observations": 0, "primary": 0, "candidate": 0}
-        self._n = {"observations": 0, "primary": 0, "candidate": 0}
+        self.batch = first_batch  # number of the batch being written
         make_part_dirs(self.run_dir)
 
     def _write(self, kind: str, sub: str, table: pa.Table) -> None:
-        path = self.run_dir / sub / f"part-{self.shard:03d}-{self._n[kind]:05d}.parquet"
-        tmp = path.with_name(f".{path.name}.tmp")
-        pq.write_table(
-            table, tmp, use_dictionary=[c for c in table.column_names if c in DICTIONARY_COLUMNS]
+        dictionary = [c for c in table.column_names if c in DICTIONARY_COLUMNS]
+        files.atomic_write(
+            self.run_dir / sub / part_name(self.shard, self.batch),
+            lambda tmp: pq.write_table(table, tmp, use_dictionary=dictionary),
+            fsync=False,  # a part is durable once its batch's observation part is renamed in
         )
-        os.replace(tmp, path)
-        self._n[kind] += 1
         self.rows[kind] += table.num_rows
 
     def write_observations(self, table: pa.Table) -> None:
         self._write("observations", "observations", table)
+        self.batch += 1  # committed
 
     def write_events(self, side: str, table: pa.Table) -> None:
         self._write(side, EVENT_DIRS[side], table)
+
+
+def part_name(shard: int, batch: int) -> str:
+    return f"part-{shard:03d}-{batch:05d}.parquet"
+
+
+def _part_batch(path: Path) -> tuple[int, int] | None:
+    m = re.fullmatch(r"part-(\d+)-(\d+)\.parquet", path.name)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def committed_batches(run_dir: Path, shard: int = 0) -> tuple[int, int]:
+    """(batches, ticks) of the shard's durable prefix, after removing what lies beyond it.
+
+    Removes the shard's half-written temp files and every event part of a batch whose
+    observation part was never written (a crash between the two): a resumed run writes them
+    again, identically.
+    """
+    run_dir = Path(run_dir)
+    obs = sorted(
+        b
+        for p in (run_dir / "observations").glob("part-*.parquet")
+        if (b := _part_batch(p)) and b[0] == shard
+    )
+    batches = [b for _, b in obs]
+    if batches != list(range(len(batches))):
+        raise StoreError(f"{run_dir}: observation parts of shard {shard} are not contiguous")
+    ticks = sum(
+        pq.read_metadata(run_dir / "observations" / part_name(shard, b)).num_rows for b in batches
+    )
+    for sub in PART_DIRS:
+        for p in (run_dir / sub).glob(".part-*.tmp"):  # staged by a writer that was killed
+            p.unlink()
+        for p in (run_dir / sub).glob("part-*.parquet"):
+            b = _part_batch(p)
+            if b and b[0] == shard and b[1] >= len(batches):
+                p.unlink()
+    return len(batches), ticks
+
+
+def remove_shard_parts(run_dir: Path, shard: int) -> int:
+    """Delete every part of one shard (a shard that will be replayed again from its start)."""
+    n = 0
+    for sub in PART_DIRS:
+        for p in (Path(run_dir) / sub).glob(f"part-{shard:03d}-*.parquet"):
+            p.unlink()
+            n += 1
+    return n
 
 
 def make_part_dirs(run_dir: Path) -> None:
@@ -169,6 +212,8 @@ class RunWriter:
             self.path.mkdir(parents=True, exist_ok=False)
         except FileExistsError as exc:
             raise StoreError(f"run directory {self.path} already exists") from exc
+        except OSError as exc:
+            raise files.write_error(self.path, exc) from exc
         self.manifest: dict[str, Any] = {
             **dict(manifest),
             "run_id": self.run_id,
@@ -186,12 +231,55 @@ class RunWriter:
         )
         self._beat.start()
 
+    @classmethod
+    def resume(cls, run_dir: str | Path) -> RunWriter:
+        """Take over a run whose replay was killed: this process now owns it (status running)."""
+        path = Path(run_dir)
+        manifest = read_json(path / "manifest.json")
+        status = effective_status(manifest)
+        if status == "complete":
+            raise StoreError(f"run {path.name} is complete: nothing to resume")
+        if status == "running":
+            raise StoreError(
+                f"run {path.name} is still running (pid {manifest.get('pid')} on "
+                f"{manifest.get('host')}, heartbeat {manifest.get('heartbeat')})"
+            )
+        if manifest.get("status") not in ("running", "incomplete") or (
+            manifest.get("status") == "incomplete" and manifest.get("reason") != "interrupted"
+        ):
+            raise StoreError(
+                f"run {path.name} ended {manifest.get('status')} ({manifest.get('reason')}): "
+                "only a replay that was killed or interrupted can be resumed"
+            )
+        self = cls.__new__(cls)
+        self.run_id, self.root, self.path = path.name, path.parent, path
+        resumed = [*manifest.get("resumed", []), {"at": utc_now(), "pid": os.getpid()}]
+        self.manifest = {
+            **manifest,
+            "status": "running",
+            "reason": None,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "heartbeat": utc_now(),
+            "resumed": resumed,
+        }
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.write_manifest()
+        self._beat = threading.Thread(
+            target=self._heartbeat, name=f"heartbeat-{self.run_id}", daemon=True
+        )
+        self._beat.start()
+        return self
+
     def sink(self, shard: int = 0) -> PartSink:
         return PartSink(self.path, shard)
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(HEARTBEAT_S):
-            self.update(heartbeat=utc_now())
+            # a full disk must not kill the beat with a traceback: the run's own writes report it
+            with contextlib.suppress(StoreError):
+                self.update(heartbeat=utc_now())
 
     def write_manifest(self) -> None:
         with self._lock:
@@ -223,6 +311,10 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+    # a killed process nobody reaped yet (no init in a container) is a zombie, not alive
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat[stat.rindex(")") + 2] != "Z"
     return True
 
 
@@ -244,6 +336,39 @@ def effective_status(manifest: Mapping[str, Any], now: float | None = None) -> s
     except ValueError:
         return "incomplete"
     return "incomplete" if (now or time.time()) - ts > STALE_AFTER_S else "running"
+
+
+def require_finished(run_dir: Path, manifest: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """The run's manifest, if its replay finished; else IncompleteRunError (exit 5), one line.
+
+    Unfinished: still running, killed (a `running` manifest whose process is gone or whose
+    heartbeat is stale), interrupted, or ended in error. Their parts are a fragment: no command
+    may diff, gate or report them as if they were a run. A run the harness itself ended
+    `incomplete` (a hang abort, a lost shard) is finished: its gate says why it cannot pass.
+    """
+    m = manifest if manifest is not None else read_json(Path(run_dir) / "manifest.json")
+    run_id = m.get("run_id", Path(run_dir).name)
+    status = effective_status(m)
+    if status == "running":
+        raise IncompleteRunError(
+            f"run {run_id} is still running (pid {m.get('pid')} on {m.get('host')}); "
+            "wait for it to finish"
+        )
+    resumable = (
+        "; finish it with `harness replay --resume " + str(run_id) + "`"
+        if (m.get("replay_request"))
+        else ""
+    )
+    if m.get("status") == "running":
+        raise IncompleteRunError(
+            f"run {run_id} is incomplete: its replay stopped without finishing (process "
+            f"{m.get('pid')} gone or heartbeat stale since {m.get('heartbeat')}){resumable}"
+        )
+    if status == "incomplete" and m.get("reason") == "interrupted":
+        raise IncompleteRunError(f"run {run_id} is incomplete: interrupted{resumable}")
+    if status == "error":
+        raise IncompleteRunError(f"run {run_id} ended in error: {m.get('reason')}")
+    return m
 
 
 def _view(

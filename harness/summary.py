@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from harness.manifest import ns_to_iso
-from harness.recording import open_recording
+from harness.recording import open_recording, reading
 
 _NY_TS = pa.timestamp("ns", tz="America/New_York")
 _H = 3_600_000_000_000
@@ -46,13 +46,17 @@ def summarize_recording(path: str | os.PathLike[str], top: int = 10) -> dict[str
     counts: Counter[str] = Counter()
     sessions: Counter[str] = Counter()
     for f in rec.files():
-        pf = pq.ParquetFile(f, read_dictionary=["ticker"])
-        for batch in pf.iter_batches(batch_size=1 << 20, columns=["ts", "ticker"]):
-            sessions.update(session_counts(batch.column("ts")))
-            vc = pc.value_counts(batch.column("ticker").cast(pa.string()))
-            counts.update(dict(zip(vc.field(0).to_pylist(), vc.field(1).to_pylist(), strict=True)))
+        with reading(rec.path, f):
+            pf = pq.ParquetFile(f, read_dictionary=["ticker"])
+            for batch in pf.iter_batches(batch_size=1 << 20, columns=["ts", "ticker"]):
+                sessions.update(session_counts(batch.column("ts")))
+                vc = pc.value_counts(batch.column("ticker").cast(pa.string()))
+                counts.update(
+                    dict(zip(vc.field(0).to_pylist(), vc.field(1).to_pylist(), strict=True))
+                )
     m = rec.manifest
-    size = sum(p.stat().st_size for p in rec.files())
+    with reading(rec.path, rec.path):
+        size = sum(p.stat().st_size for p in rec.files())
     return {
         "path": str(Path(path)),
         "name": m["name"],

@@ -7,21 +7,12 @@ a Flagger webhook directly; JUnit has one testcase per check so CI shows each re
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from harness.files import atomic_write_text
 from harness.gate import GateResult, Status, overall
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def verdict_document(
@@ -47,7 +38,7 @@ def verdict_document(
 def write_verdict(
     path: Path, results: list[GateResult], extra: dict[str, Any] | None = None
 ) -> Path:
-    _atomic_write(
+    atomic_write_text(
         path,
         json.dumps(verdict_document(results, extra), indent=2, sort_keys=True, default=str) + "\n",
     )
@@ -92,19 +83,27 @@ def rules_lines(doc: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def junit_xml(results: list[GateResult], rules: dict[str, Any] | None = None) -> str:
+def junit_xml(
+    results: list[GateResult],
+    rules: dict[str, Any] | None = None,
+    failures: dict[str, dict[str, Any]] | None = None,
+) -> str:
     """JUnit XML: a testsuite per phase, a testcase per check (FAIL → failure, else skipped);
-    each suite's properties and system-out say which rules file was used and what it forgave."""
+    each suite's properties and system-out say which rules file was used and what it forgave,
+    and its system-err how the stacks failed (exceptions, timeouts, the first failed tick)."""
+    from harness.run_summary import failure_lines
+
+    failed = failure_lines(failures)
     suites = ET.Element("testsuites", name="harness gate")
     for r in results:
-        failures = sum(c.status is Status.FAIL for c in r.checks)
+        failing = sum(c.status is Status.FAIL for c in r.checks)
         skipped = sum(c.status in (Status.INCONCLUSIVE, Status.NODATA) for c in r.checks)
         suite = ET.SubElement(
             suites, "testsuite", name=f"{r.run_id}.{r.phase}", tests=str(len(r.checks)),
-            failures=str(failures), skipped=str(skipped), errors="0",
+            failures=str(failing), skipped=str(skipped), errors="0",
         )  # fmt: skip
+        props = ET.SubElement(suite, "properties")
         if rules:
-            props = ET.SubElement(suite, "properties")
             f = rules.get("file") or {}
             for name, value in (
                 ("accepted_differences", f.get("path") or "none"),
@@ -112,6 +111,9 @@ def junit_xml(results: list[GateResult], rules: dict[str, Any] | None = None) ->
                 ("unexplained_rows", str(rules.get("unexplained_rows"))),
             ):
                 ET.SubElement(props, "property", name=name, value=value)
+        for side, fl in (failures or {}).items():
+            for key in ("errors", "timeouts"):
+                ET.SubElement(props, "property", name=f"{side}_{key}", value=str(fl.get(key, 0)))
         for c in r.checks:
             case = ET.SubElement(suite, "testcase", classname=r.phase, name=c.check)
             msg = f"observed {c.observed} vs {c.threshold}: {c.reason}"
@@ -122,14 +124,21 @@ def junit_xml(results: list[GateResult], rules: dict[str, Any] | None = None) ->
             ET.SubElement(case, "system-out").text = f"{c.status.value}: {msg}"
         if rules:
             ET.SubElement(suite, "system-out").text = "\n".join(rules_lines(rules))
+        if failed:
+            ET.SubElement(suite, "system-err").text = "\n".join(failed)
     ET.indent(suites)
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
     )
 
 
-def write_junit(path: Path, results: list[GateResult], rules: dict[str, Any] | None = None) -> Path:
-    _atomic_write(path, junit_xml(results, rules))
+def write_junit(
+    path: Path,
+    results: list[GateResult],
+    rules: dict[str, Any] | None = None,
+    failures: dict[str, dict[str, Any]] | None = None,
+) -> Path:
+    atomic_write_text(path, junit_xml(results, rules, failures))
     return path
 
 

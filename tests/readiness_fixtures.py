@@ -47,6 +47,7 @@ def make_run(
     stack_stats: dict | None = None,
     seed: int = 1,
     missing_ticker: str | None = None,
+    leak_bytes: int = 0,
 ) -> Path:
     """Write a run directory; defects apply to the candidate side."""
     rng = np.random.default_rng(seed)
@@ -64,6 +65,15 @@ def make_run(
     ev_seq = seq[emits]
     ev_tick = tick_tickers[emits]
     n_ev = ev_seq.size
+    # memory probes on every 64th event-free tick: both keep ~500 B (+ the candidate's leak)
+    probed = (seq % 64 == 33) & ~emits
+    kept = rng.normal(500, 150, ticks).round().astype(np.int64)
+    held_p = pa.array(kept, pa.int64(), mask=~probed)
+    held_c = pa.array(
+        kept + rng.normal(0, 100, ticks).round().astype(np.int64) + leak_bytes,
+        pa.int64(),
+        mask=~probed,
+    )
     obs = pa.table(
         {
             "seq": seq,
@@ -74,6 +84,8 @@ def make_run(
             "candidate_ns": candidate_ns,
             "primary_cpu_ns": primary_ns,
             "candidate_cpu_ns": candidate_ns,
+            "primary_held_bytes": held_p,
+            "candidate_held_bytes": held_c,
             "primary_error": pa.array([None] * ticks, pa.string()),
             "candidate_error": pa.array(list(cand_err), pa.string()),
             "candidate_timeout": np.zeros(ticks, dtype=bool),

@@ -232,3 +232,27 @@ def test_scan_heavy_setup_views_become_tables_with_the_same_rows(tmp_path):
     finally:
         plain.close()
         fast.close()
+
+
+def test_memory_growth_fails_a_leaking_candidate_in_the_stability_phases(tmp_path):
+    leaky = _verdicts(make_run(tmp_path / "a", leak_bytes=2048))
+    for phase in ("phase_0_installation", "phase_4_full_rollout"):
+        check = next(c for c in leaky[phase].checks if c.check == "memory_growth")
+        assert check.status is Status.FAIL and leaky[phase].verdict is Verdict.FAIL
+        assert 1900 < check.observed < 2200 and "a leak" in check.reason
+    fine = _verdicts(make_run(tmp_path / "b", leak_bytes=100))  # < 256 B/tick: not a leak
+    assert _status(fine["phase_0_installation"], "memory_growth") is Status.PASS
+    assert "memory_growth" not in {c.check for c in fine["phase_1_parallel_testing"].checks}
+
+
+def test_run_without_memory_probes_cannot_pass_the_stability_phases(tmp_path):
+    import pyarrow.parquet as pq
+
+    run = make_run(tmp_path)
+    part = run / "observations" / "part-00000.parquet"
+    t = pq.read_table(part)
+    pq.write_table(t.drop(["primary_held_bytes", "candidate_held_bytes"]), part)  # an older run
+    r = _verdicts(run)
+    assert _status(r["phase_0_installation"], "memory_growth") is Status.NODATA
+    assert r["phase_0_installation"].verdict is Verdict.INCONCLUSIVE
+    assert r["phase_1_parallel_testing"].verdict is Verdict.PASS

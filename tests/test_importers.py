@@ -291,3 +291,54 @@ def test_raw_lobster_needs_a_lobster_file_name_or_explicit_options(tmp_path):
     src = write_csv(tmp_path / "messages.csv", "34200.1,4,1,100,5853300,1", [])
     with pytest.raises(ConfigError, match="not a LOBSTER file name"):
         import_file(src, tmp_path / "rec", "lobster-csv")
+
+
+def _parquet_trades(path: Path, ts: list, seq: list[int] | None = None) -> Path:
+    cols = {
+        "time": pa.array(ts, pa.timestamp("us", tz="UTC")),
+        "sym": ["AAPL"] * len(ts),
+        "px": [100.0 + i for i in range(len(ts))],
+        "qty": [10] * len(ts),
+    }
+    if seq is not None:
+        cols["n"] = seq
+    pq.write_table(pa.table(cols), path)
+    return path
+
+
+def test_parquet_timestamp_column_imports_without_a_ts_unit(tmp_path):
+    t0 = 1_773_151_200_000_000  # µs
+    src = _parquet_trades(tmp_path / "t.parquet", [t0, t0 + 1, t0 + 2])
+    r = import_file(src, tmp_path / "rec", "parquet",
+                    mapping=parse_mapping("ts=time,ticker=sym,price=px,volume=qty"))  # fmt: skip
+    assert r.rows_written == 3 and r.rows_reordered == 0
+    assert [t.ts for t in ticks(tmp_path / "rec")] == [t0 * 1000, (t0 + 1) * 1000, (t0 + 2) * 1000]
+
+
+def test_a_missing_source_column_is_a_clear_config_error(tmp_path):
+    src = _parquet_trades(tmp_path / "t.parquet", [1_773_151_200_000_000])
+    with pytest.raises(
+        ConfigError,
+        match=r"--map price=price: .* has no such column \(columns: time, sym, px, qty\)",
+    ):
+        import_file(src, tmp_path / "rec", "parquet",
+                    mapping=parse_mapping("ts=time,ticker=sym,price=price,volume=qty"))  # fmt: skip
+
+
+def test_duplicated_prints_are_bad_rows_and_reordering_is_reported(tmp_path):
+    t0 = 1_773_151_200_000_000
+    src = _parquet_trades(tmp_path / "t.parquet", [t0 + 5, t0, t0 + 5], seq=[7, 6, 7])
+    pq.write_table(pq.read_table(src).set_column(2, "px", pa.array([101.0, 100.0, 101.0])), src)
+    spec = parse_mapping("ts=time,ticker=sym,price=px,volume=qty,seq=n")
+    with pytest.raises(
+        RecordingError, match=r"1 bad row\(s\) of 3; first: input row 3: duplicate of input row 1"
+    ):
+        import_file(src, tmp_path / "rec", "parquet", mapping=spec)
+    r = import_file(src, tmp_path / "rec", "parquet", mapping=spec, on_bad_row="skip")
+    assert (r.rows_written, r.rows_rejected, r.rows_reordered) == (2, 1, 1)
+    assert r.manifest["notes"]["rows_reordered"] == 1
+    assert validate_recording(tmp_path / "rec") == []
+    out = CliRunner().invoke(cli, ["import", str(src), str(tmp_path / "rec2"), "--format", "parquet",
+                                   "--map", "ts=time,ticker=sym,price=px,volume=qty,seq=n",
+                                   "--on-bad-row", "skip"])  # fmt: skip
+    assert out.exit_code == 0 and "repaired order: 1 row(s)" in out.output

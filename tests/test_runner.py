@@ -227,3 +227,54 @@ def test_cpu_time_is_sampled_on_every_nth_tick():
     cpu = sink.obs[0].column("primary_cpu_ns").to_pylist()
     assert [i for i, v in enumerate(cpu) if v is not None] == list(range(0, 40, 4))
     assert all(v >= 0 for v in cpu if v is not None)
+
+
+class _Keeper:
+    """A stack that keeps `keep` bytes per tick (a leak when > 0) and emits every `every`th tick."""
+
+    def __init__(self, keep: int, every: int = 0) -> None:
+        self.keep, self.every, self.kept, self.n = keep, every, [], 0
+
+    def process(self, tick):
+        self.n += 1
+        if self.keep:
+            self.kept.append(bytearray(self.keep))
+        if self.every and self.n % self.every == 0:
+            return [{"ticker": tick.ticker, "type": "x", "tick_seq": tick.seq}]
+        return [{"scratch": bytearray(4096)}][:0]  # a temporary: allocated, then released
+
+    def flush(self):
+        return []
+
+    def stats(self):
+        return {}
+
+
+def test_memory_probe_measures_the_bytes_a_stack_keeps_on_every_nth_tick():
+    sink = _ListSink()
+    ticks = make_ticks(640)
+    ShadowRunner(_Keeper(0), _Keeper(3000), sink, RunOptions(cpu_sample=16, memory_probe=64)).run(
+        ticks
+    )
+    obs = sink.obs[0]
+    p = obs.column("primary_held_bytes").to_pylist()
+    c = obs.column("candidate_held_bytes").to_pylist()
+    probed = [i for i, v in enumerate(c) if v is not None]
+    assert probed == list(range(33, 640, 64))  # every 64th tick, never a CPU-sampled one
+    assert all(v is None for v in obs.column("candidate_cpu_ns").to_pylist()[33::64])
+    # the leaker's bytearray(3000) is held (plus the list slot); the temporary is not
+    assert all(3000 <= c[i] < 3300 for i in probed)
+    assert all(p[i] < 200 for i in probed)
+
+
+def test_memory_probe_skips_calls_that_returned_events_and_can_be_off():
+    sink = _ListSink()
+    ShadowRunner(_Keeper(0, every=1), _Keeper(0), sink, RunOptions(memory_probe=8)).run(
+        make_ticks(64)
+    )
+    obs = sink.obs[0]
+    assert obs.column("primary_held_bytes").null_count == 64  # every call returned an event
+    assert obs.column("candidate_held_bytes").null_count < 64
+    sink = _ListSink()
+    ShadowRunner(_Keeper(0), _Keeper(0), sink, RunOptions(memory_probe=0)).run(make_ticks(64))
+    assert sink.obs[0].column("candidate_held_bytes").null_count == 64

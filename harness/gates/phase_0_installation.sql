@@ -1,6 +1,7 @@
 -- phase_0_installation: integration layer installed, all flags off.
 -- Seed success criterion: "No performance impact, system stable" → 100 % event match,
--- latency ratio CI upper <= 1.05, 0 errors (design.md §9).
+-- latency ratio CI upper <= 1.05, 0 errors (design.md §9), and "stable": no memory growth beyond
+-- the primary's (memory_growth, _setup.sql).
 WITH lat AS (SELECT * FROM latency),
      d AS (SELECT * FROM diff_counts WHERE scope = 'all'),
      m AS (SELECT * FROM measured WHERE scope = 'all')
@@ -29,5 +30,7 @@ SELECT 'integration_flags_off', value, 'integration_enabled = false',
        CASE WHEN value = 0 THEN 'PASS' ELSE 'FAIL' END,
        'candidate reports integration_enabled = ' || coalesce(text, value::VARCHAR)
 FROM candidate_stats WHERE key = 'integration_metrics.integration_enabled'
+UNION ALL
+SELECT * FROM memory_growth(256)
 UNION ALL
 SELECT * FROM phase_check('phase_0_installation')

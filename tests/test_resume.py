@@ -1,0 +1,146 @@
+"""Kill -9 at seeded random moments, then `harness replay --resume`: the same events, diff and
+verdict as an uninterrupted run, in one process and on Dask. Real subprocesses, real SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+REC = str(ROOT / "recordings" / "sample-day")
+PHASE = "phase_1_parallel_testing"
+STACKS = [
+    "--candidate",
+    "tickstock.stacks:multichannel",
+    "--set",
+    f"candidate.phase={PHASE}",
+    "--no-progress",
+]
+ONE_PROCESS = [REC, "--limit", "8000", "--batch-size", "700", *STACKS]
+# the sharded runner takes a time window, not --limit: the first ~8,000 ticks of sample-day
+SHARDED = [REC, "--to", "2026-03-10T12:46:14Z", "--workers", "2", "--shards", "3", *STACKS]
+ENV = {**os.environ, "PYTHONHASHSEED": "0"}
+
+
+def harness(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    p = subprocess.run(
+        [sys.executable, "-m", "harness", *args], capture_output=True, text=True, env=ENV
+    )
+    if check and p.returncode != 0:
+        raise AssertionError(f"harness {' '.join(args)} → {p.returncode}\n{p.stderr[-2000:]}")
+    return p
+
+
+def outcome(run: Path) -> dict[str, object]:
+    """What must not change: event hashes, diff counts, the diff's rows and the verdict."""
+    summary = json.loads((run / "summary.json").read_text())
+    con = duckdb.connect()
+    rows = con.execute(
+        f"""SELECT count(*), sum(hash(ticker, type, direction, tick_seq, class,
+                                  primary_index, candidate_index, fields::VARCHAR))
+            FROM read_parquet('{run}/diff.parquet')"""
+    ).fetchone()
+    events = con.execute(
+        f"""SELECT count(*), sum(hash(emit_seq, emit_index, emit_pos, event_json))
+            FROM read_parquet('{run}/events_candidate/*.parquet')"""
+    ).fetchone()
+    con.close()
+    gate = harness("gate", str(run), "--phase", PHASE, "--json")
+    verdict = json.loads(gate.stdout)
+    return {
+        "event_hash": summary["event_hash"],
+        "diff": summary["diff"],
+        "diff_rows": rows,
+        "candidate_events": events,
+        "audit_ok": summary.get("audit", {}).get("ok", True),
+        "verdict": (gate.returncode, verdict["verdict"],
+                    sorted((c["check"], c["status"]) for c in verdict["checks"])),
+    }  # fmt: skip
+
+
+def killed_run(args: list[str], runs: Path, delay: float) -> Path | None:
+    """Start a replay, SIGKILL it after `delay` s; its run directory (None: killed too early)."""
+    p = subprocess.Popen(
+        [sys.executable, "-m", "harness", "replay", *args, "--runs-dir", str(runs)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=ENV,
+        start_new_session=True,  # kill the whole group: Dask workers die with their coordinator
+    )
+    time.sleep(delay)
+    finished = p.poll() is not None
+    if not finished:
+        os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    made = sorted(runs.iterdir()) if runs.exists() else []
+    return made[-1] if made else None
+
+
+def reference(args: list[str], runs: Path) -> tuple[Path, float]:
+    t0 = time.perf_counter()
+    harness("replay", *args, "--runs-dir", str(runs), check=True)
+    return next(runs.iterdir()), time.perf_counter() - t0
+
+
+def check_resumes(args: list[str], tmp: Path, points: int, seed: int) -> list[str]:
+    ref_run, wall = reference(args, tmp / "reference")
+    expected = outcome(ref_run)
+    rng = random.Random(seed)
+    notes = []
+    for i in range(points):
+        # from just after start-up to just before the end (the diff and summary included)
+        delay = rng.uniform(0.4, 1.0) * wall
+        runs = tmp / f"kill-{i}"
+        run = killed_run(args, runs, delay)
+        if run is None:
+            notes.append(f"{delay:.2f}s: before the run directory existed")
+            continue
+        if json.loads((run / "manifest.json").read_text())["status"] == "complete":
+            assert outcome(run) == expected  # killed while printing: nothing was lost
+            notes.append(f"{delay:.2f}s: after the run completed")
+            continue
+        for cmd in (["gate", str(run), "--phase", PHASE], ["report", str(run)], ["diff", str(run)]):
+            p = harness(*cmd)
+            assert p.returncode == 5, (cmd, p.returncode, p.stderr)
+            assert "incomplete" in p.stderr and "--resume" in p.stderr
+            assert len(p.stderr.strip().splitlines()) == 1
+        assert not (run / "verdict.json").exists()
+        if i == 0:  # a resume killed in turn resumes too (unless it finished in time)
+            victim = killed_run(["--resume", str(run)], runs, 0.5 * wall)
+            assert victim == run
+        if json.loads((run / "manifest.json").read_text())["status"] != "complete":
+            harness("replay", "--resume", str(run), check=True)
+        assert outcome(run) == expected, f"kill point {i} at {delay:.2f} s"
+        m = json.loads((run / "manifest.json").read_text())
+        assert m["status"] == "complete" and m["resumed"]
+        notes.append(f"{delay:.2f}s: resumed {m['resumed'][-1]}")
+    return notes
+
+
+def test_killed_one_process_replays_resume_to_the_same_events_diff_and_verdict(tmp_path):
+    notes = check_resumes(ONE_PROCESS, tmp_path, points=10, seed=17)
+    print("\n".join(notes))
+    resumed_mid_run = [n for n in notes if "from_ticks" in n and "'from_ticks': 0" not in n]
+    assert len(resumed_mid_run) >= 3, notes  # the kills really landed inside the replay
+
+
+def test_killed_sharded_dask_replays_resume_to_the_same_events_diff_and_verdict(tmp_path):
+    notes = check_resumes(SHARDED, tmp_path, points=3, seed=5)
+    print("\n".join(notes))
+    assert sum("resumed" in n for n in notes) >= 2, notes  # the kills landed inside the replay
+
+
+def test_a_complete_or_live_run_is_not_resumed(tmp_path):
+    run, _ = reference(ONE_PROCESS, tmp_path)
+    p = harness("replay", "--resume", str(run))
+    assert p.returncode == 5 and "complete: nothing to resume" in p.stderr
+    p = harness("replay", REC, "--resume", str(run))
+    assert p.returncode == 5 and "give no RECORDING" in p.stderr
