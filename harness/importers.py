@@ -118,7 +118,7 @@ def _generic(
     tz: str,
     ticker: str | None,
     types: Mapping[str, str],
-    src: Path,
+    source: Path,
 ) -> Mapping_:
     missing = [c for c in ("ts", "price", "volume") if c not in mapping]
     if "ticker" not in mapping and ticker is None:
