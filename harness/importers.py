@@ -128,7 +128,7 @@ def _generic(
     absent = [f"{k}={v}" for k, v in mapping.items() if v not in types]
     if absent:
         raise ConfigError(
-            f"--map {', '.join(absent)}: {src} has no such column (columns: {', '.join(types)})"
+            f"--map {', '.join(absent)}: {source} has no such column (columns: {', '.join(types)})"
         )
     exprs: dict[str, str] = {}
     for key, src in mapping.items():
