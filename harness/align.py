@@ -121,6 +121,10 @@ def _tolerance(value: Any, origin: str) -> Tolerance:
     if not isinstance(value, Mapping):
         raise ConfigError(f"{origin}: a tolerance must be a table like {{abs = 0.01, rel = 0}}")
     _only(value, {"abs", "rel"}, f"{origin} tolerance")
+    for key in ("abs", "rel"):
+        v = value.get(key, 0.0)
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ConfigError(f"{origin}: tolerance {key} = {v!r}: expected a number")
     t = Tolerance(abs=float(value.get("abs", 0.0)), rel=float(value.get("rel", 0.0)))
     if t.abs < 0 or t.rel < 0:
         raise ConfigError(f"{origin}: tolerances must be ≥ 0")

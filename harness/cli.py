@@ -49,9 +49,14 @@ def _print_json(obj: Any) -> None:
 @click.option("--top", default=10, show_default=True, help="How many top tickers to list.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def info_cmd(recording: str, top: int, as_json: bool) -> None:
-    """Describe a recording: tickers, ticks, time span, sessions, top tickers, size."""
+    """Describe a recording: tickers, ticks, time span, sessions, top tickers, size.
+
+    The recording is validated first (exit 5 with the first problem): a description of a
+    recording that cannot be trusted would read as if it could."""
+    from harness.recording import check_recording
     from harness.summary import summarize_recording
 
+    check_recording(recording)
     s = summarize_recording(recording, top=top)
     if as_json:
         _print_json(s)

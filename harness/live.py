@@ -121,6 +121,19 @@ class LiveSummary:
     ended_by: str
     error: str | None
 
+    def bad_message_problem(self) -> str | None:
+        """The audit problem unreadable frames make: a frame we could not read may have been a
+        tick, so the run cannot claim it saw every tick."""
+        if not self.bad_messages:
+            return None
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.bad_messages.items()))
+        first_kind = min(self.bad_messages)
+        sample = (self.bad_samples.get(first_kind) or ["?"])[0]
+        return (
+            f"{sum(self.bad_messages.values())} feed message(s) could not be read ({kinds}); "
+            f"e.g. {first_kind}: {sample}"
+        )
+
     @property
     def complete(self) -> bool:
         """Nothing dropped on overflow and no fatal error; gaps alone do not make it incomplete."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import platform
 import subprocess
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,8 +201,12 @@ def finish_run(
     expected: int | None = None,
     diff_config: DiffConfig | None = None,
     tick_lookup: TickLookup | None = None,
+    problems: Sequence[str] = (),
 ) -> RunResult:
-    """Merge shard audits, write stack stats, diff and summary, and set the final status."""
+    """Merge shard audits, write stack stats, diff and summary, and set the final status.
+
+    `problems`: what the source itself reports it could not deliver (e.g. unreadable feed
+    frames); any makes the run incomplete."""
     read = sum(o.read for o in outcomes)
     counts = {
         side: StackCounts(
@@ -213,7 +217,7 @@ def finish_run(
         )
         for side in SIDES
     }
-    problems = [p for o in outcomes for p in o.audit_problems]
+    problems = [*problems, *(p for o in outcomes for p in o.audit_problems)]
     aborted = next((o.aborted for o in outcomes if o.aborted), None)
     if expected is not None and aborted is None and read != expected:
         problems.append(f"read {read} ticks but the source holds {expected}")

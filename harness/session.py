@@ -173,7 +173,14 @@ def run_live(
     run.update(
         live={**extra["live"], **summary.as_dict()}, recording=_recording_ref(record, manifest)
     )
-    result = finish_run(run, [outcome], expected=summary.received, diff_config=diff_config)
+    bad = summary.bad_message_problem()
+    result = finish_run(
+        run,
+        [outcome],
+        expected=summary.received,
+        diff_config=diff_config,
+        problems=[bad] if bad else [],
+    )
     return LiveResult(result, summary, manifest)
 
 
