@@ -223,6 +223,10 @@ class RunWriter:
             "started": utc_now(),
             "heartbeat": utc_now(),
         }
+        self._own()
+
+    def _own(self) -> None:
+        """Write the manifest and keep its heartbeat fresh from this process on."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.write_manifest()
@@ -263,13 +267,7 @@ class RunWriter:
             "heartbeat": utc_now(),
             "resumed": resumed,
         }
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self.write_manifest()
-        self._beat = threading.Thread(
-            target=self._heartbeat, name=f"heartbeat-{self.run_id}", daemon=True
-        )
-        self._beat.start()
+        self._own()
         return self
 
     def sink(self, shard: int = 0) -> PartSink:

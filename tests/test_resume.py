@@ -144,3 +144,23 @@ def test_a_complete_or_live_run_is_not_resumed(tmp_path):
     assert p.returncode == 5 and "complete: nothing to resume" in p.stderr
     p = harness("replay", REC, "--resume", str(run))
     assert p.returncode == 5 and "give no RECORDING" in p.stderr
+
+
+def test_a_gate_killed_at_any_moment_leaves_no_half_verdict_and_gates_again_the_same(tmp_path):
+    run, _ = reference(ONE_PROCESS, tmp_path)
+    t0 = time.perf_counter()
+    expected = outcome(run)["verdict"]
+    wall = time.perf_counter() - t0
+    rng = random.Random(3)
+    for _ in range(5):
+        (run / "verdict.json").unlink(missing_ok=True)
+        p = subprocess.Popen(
+            [sys.executable, "-m", "harness", "gate", str(run), "--phase", PHASE],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV,
+        )  # fmt: skip
+        time.sleep(rng.uniform(0.2, 1.0) * wall)
+        p.kill()
+        p.wait()
+        if (run / "verdict.json").exists():  # whole or absent, never half
+            json.loads((run / "verdict.json").read_text())
+        assert outcome(run)["verdict"] == expected
