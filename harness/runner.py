@@ -252,31 +252,30 @@ class ShadowRunner:
         held = tape.held
 
         def probed(tick: Any, row: int) -> bool:
-            t0 = 0
+            t0 = t1 = 0
+            events: list[Any] | None = None
             start(1)
-            try:
-                t0 = cur[0] = pc()
-                events = process(tick)
-                if type(events) is not list:
-                    events = [] if events is None else list(events)
-                t1 = pc()
-                cur[0] = 0
-            except TickTimeout:
-                cur[0] = 0
-                stop()
-                return self._timed_out(side, tape, tick, row, pc() - t0, timeout_text)
-            except Exception as exc:
-                cur[0] = 0
-                stop()
-                wall(pc() - t0)
-                cpu_ns(-1)
-                tape.errors[row] = _error_text(exc)
-                return False
-            if events:
-                stop()
-            else:
-                events = None  # type: ignore[assignment]
-                held[row] = traced()[0]
+            try:  # tracing stops whatever happens, a late TickTimeout from the watchdog included
+                try:
+                    t0 = cur[0] = pc()
+                    events = process(tick)
+                    if type(events) is not list:
+                        events = [] if events is None else list(events)
+                    t1 = pc()
+                    cur[0] = 0
+                except TickTimeout:
+                    cur[0] = 0
+                    return self._timed_out(side, tape, tick, row, pc() - t0, timeout_text)
+                except Exception as exc:
+                    cur[0] = 0
+                    wall(pc() - t0)
+                    cpu_ns(-1)
+                    tape.errors[row] = _error_text(exc)
+                    return False
+                if not events:
+                    events = None  # released: what is still traced is what the stack kept
+                    held[row] = traced()[0]
+            finally:
                 stop()
             if limit and t1 - t0 > limit:
                 return self._timed_out(side, tape, tick, row, t1 - t0, timeout_text)

@@ -256,3 +256,26 @@ def test_run_without_memory_probes_cannot_pass_the_stability_phases(tmp_path):
     assert _status(r["phase_0_installation"], "memory_growth") is Status.NODATA
     assert r["phase_0_installation"].verdict is Verdict.INCONCLUSIVE
     assert r["phase_1_parallel_testing"].verdict is Verdict.PASS
+
+
+def test_memory_growth_sees_a_leak_through_other_threads_outliers(tmp_path):
+    """A Dask worker's own threads allocate inside probes too: big outliers either way. The
+    median's bound still sees a steady 2 KB/tick leak, and A/A stays a pass."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for leak, expected in ((2048, Status.FAIL), (0, Status.PASS)):
+        run = make_run(tmp_path / str(leak), leak_bytes=leak)
+        part = run / "observations" / "part-00000.parquet"
+        t = pq.read_table(part)
+        c = t.column("candidate_held_bytes").to_numpy(zero_copy_only=False)
+        rng = np.random.default_rng(4)
+        probed = np.flatnonzero(~np.isnan(c))
+        hit = rng.choice(probed, size=len(probed) // 5, replace=False)
+        c[hit] += rng.choice([-1, 1], size=len(hit)) * rng.uniform(5e4, 5e5, size=len(hit))
+        col = pa.array(np.nan_to_num(c).astype(np.int64), pa.int64(), mask=np.isnan(c))
+        i = t.schema.get_field_index("candidate_held_bytes")
+        pq.write_table(t.set_column(i, "candidate_held_bytes", col), part)
+        r = _verdicts(run)
+        assert _status(r["phase_0_installation"], "memory_growth") is expected, leak
