@@ -897,6 +897,9 @@ def feed(
 ) -> None:
     """Serve RECORDING over the Polygon stocks WebSocket protocol (ws://HOST:PORT/stocks)."""
     from harness.feed import Chaos, FeedConfig, parse_speed, run_feed
+    from harness.recording import check_recording
+
+    check_recording(recording)  # a client must never receive a broken recording's ticks
 
     chaos = Chaos(
         chaos_drop_after,

@@ -343,6 +343,7 @@ def test_every_command_reading_a_corrupt_recording_gives_one_line_and_exit_5(
         for args in (
             ["validate", str(rec)],
             ["info", str(rec)],
+            ["feed", str(rec), "--port", "0"],  # refused before it would serve
             ["replay", str(rec), *FAKE, "--limit", "50", "--runs-dir", str(rec.parent / "runs"), "--no-progress"],
         ):  # fmt: skip
             assert_bad_input(args, needle)
