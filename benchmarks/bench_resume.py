@@ -49,8 +49,9 @@ def outcome(run: Path) -> tuple:
     g = harness("gate", str(run), "--phase", PHASE, "--json")
     v = json.loads(g.stdout)
     checks = sorted((c["check"], c["status"]) for c in v["checks"] if "latency" not in c["check"])
-    return (json.dumps(s["event_hash"], sort_keys=True), json.dumps(s["diff"], sort_keys=True),
-            rows, g.returncode, checks)  # fmt: skip
+    return {"event_hash": json.dumps(s["event_hash"], sort_keys=True),
+            "diff": json.dumps(s["diff"], sort_keys=True), "diff_rows": rows,
+            "gate_exit": g.returncode, "checks": checks}  # fmt: skip
 
 
 def main() -> int:
@@ -72,6 +73,12 @@ def main() -> int:
             print(p.stderr)
             return 1
         expected = outcome(next((root / "ref").iterdir()))
+        # control: a second uninterrupted replay, to tell run-to-run noise from resume defects
+        harness("replay", *args, "--runs-dir", str(root / "control"))
+        control = outcome(next((root / "control").iterdir()))
+        noisy = [k for k in expected if control[k] != expected[k]]
+        print(f"  control (a second uninterrupted replay): "
+              f"{'identical' if not noisy else 'differs in ' + ', '.join(noisy)}")  # fmt: skip
         print(f"== {Path(a.recording).name} ({'Dask, 2 workers' if a.dask else 'one process'}): "
               f"uninterrupted replay {full:.1f} s")  # fmt: skip
         rng = random.Random(a.seed)
@@ -100,13 +107,19 @@ def main() -> int:
                 if r.returncode != 0:
                     print(r.stderr[-500:])
             took = time.perf_counter() - t1
-            same = outcome(run) == expected
+            got = outcome(run)
+            same = got == expected
             bad += not same
+            differ = [k for k in expected if got[k] != expected[k]]
+            if "checks" in differ:
+                differ += [
+                    f"{a} vs {b}" for a, b in zip(expected["checks"], got["checks"]) if a != b
+                ]
             kept = json.loads((run / "manifest.json").read_text()).get("resumed", [{}])[-1]
             kept.pop("at", None), kept.pop("pid", None)
             print(f"  kill at {delay:6.1f} s: status {status:<9} gate before resume exit "
                   f"{refused}; resume {took:5.1f} s (full replay {full:.1f} s), kept {kept}; "
-                  f"{'identical' if same else 'DIFFERENT'}")  # fmt: skip
+                  f"{'identical' if same else 'DIFFERENT: ' + ', '.join(map(str, differ))}")  # fmt: skip
     print(f"  mismatches: {bad} of {a.points} (target 0)")
     return 1 if bad else 0
 

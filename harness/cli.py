@@ -486,6 +486,13 @@ def replay(
     """
     from harness.align import DiffConfig
     from harness.errors import ConfigError
+    from harness.faults import FaultSpec
+    from harness.pipeline import ReplayRequest, expected_ticks
+    from harness.pipeline import replay as replay_request
+    from harness.replay import StackSpec
+    from harness.runner import RunOptions
+    from harness.sources import Pace, parse_time
+    from harness.stack_config import stack_configs
 
     if resume is not None:
         from harness.resume import resume_run
@@ -500,87 +507,40 @@ def replay(
         return
     if recording is None:
         raise ConfigError("give a RECORDING to replay (or --resume RUN)")
-    from harness.faults import FaultSpec
-    from harness.replay import run_shadow
-    from harness.runner import RunOptions
-    from harness.sources import Pace, open_source, paced, parse_time
-    from harness.stack_config import stack_configs
 
     configs = stack_configs(sets, stack_config)
-    pace = Pace.parse(mode)
-    faults = FaultSpec.parse(inject)
-    cfg = DiffConfig.load(diff_config)
+    Pace.parse(mode)  # a bad --mode is an error before anything starts
     names = [t.strip() for t in tickers.split(",") if t.strip()] if tickers else None
-    start_ns, end_ns = parse_time(from_, "--from"), parse_time(to, "--to")
     if aa or candidate is None or (candidate == primary and configs["candidate"] == {}):
-        candidate, configs["candidate"] = None, configs["primary"]
-    options = RunOptions(
-        seed=seed, tick_timeout_s=tick_timeout or None, max_hangs=max_hangs, batch_size=batch_size
+        candidate = None
+    request = ReplayRequest(
+        Path(recording),
+        StackSpec(primary, configs["primary"]),
+        None if candidate is None else StackSpec(candidate, configs["candidate"]),
+        RunOptions(
+            seed=seed,
+            tick_timeout_s=tick_timeout or None,
+            max_hangs=max_hangs,
+            batch_size=batch_size,
+        ),
+        FaultSpec.parse(inject),
+        names,
+        parse_time(from_, "--from"),
+        parse_time(to, "--to"),
+        limit,
+        mode,
+        Path(runs_dir),
+        DiffConfig.load(diff_config),
+        workers,
+        scheduler,
+        shards,
+        shard_timeout,
+        filters={"tickers": names, "from": from_, "to": to, "limit": limit},
     )
     show = progress if progress is not None else (sys.stderr.isatty() and not as_json)
-    filters = {"tickers": names, "from": from_, "to": to, "limit": limit}
-    from harness.distributed import sharded_plan
-
-    plan = sharded_plan(
-        recording, workers, scheduler, shards, pace.label, limit, names, start_ns, end_ns
-    )
-    if plan is not None:
-        from harness.distributed import replay_recording
-        from harness.replay import StackSpec
-
-        p_spec = StackSpec(primary, configs["primary"])
-        c_spec = p_spec if candidate is None else StackSpec(candidate, configs["candidate"])
-        with _progress_bar(plan.stored_rows, bool(show)) as advance:
-            result = replay_recording(
-                recording,
-                p_spec,
-                c_spec,
-                options,
-                faults,
-                runs_dir,
-                workers,
-                scheduler,
-                plan.buckets,
-                names,
-                start_ns,
-                end_ns,
-                pace.label,
-                filters,
-                cfg,
-                None,
-                advance,
-                shard_timeout,
-            )
-        _replay_done(result, as_json)
-        return
-    source, ticks, window = open_source(recording, names, start_ns, end_ns, limit)
-    total = source.expected if source.expected is not None else (limit or source.tick_count)
+    total = expected_ticks(request) if show else None
     with _progress_bar(total, bool(show)) as advance:
-        result = run_shadow(
-            paced(ticks, pace),
-            primary,
-            candidate,
-            configs["primary"],
-            configs["candidate"],
-            options,
-            faults,
-            runs_dir,
-            source.as_dict(),
-            source.expected,
-            pace.label,
-            filters,
-            cfg,
-            window,
-            advance,
-            replay_request={
-                "recording": str(recording),
-                "tickers": names,
-                "start_ns": start_ns,
-                "end_ns": end_ns,
-                "limit": limit,
-            },
-        )
-    _replay_done(result, as_json)
+        _replay_done(replay_request(request, advance), as_json)
 
 
 def _replay_done(result: Any, as_json: bool) -> None:

@@ -133,32 +133,24 @@ def replay_recording(
     """Replay one recording through both stacks (candidate None → A/A); returns the run directory.
 
     `max_ticks` replays only the first N ticks (stated in the manifest's filters) to keep CI fast.
+    Through the one pipeline (harness/pipeline.py): the recording is validated first, so a corrupt
+    recording is an error here exactly as in `harness replay`.
     """
-    import itertools
-
-    from harness.recording import open_recording
-    from harness.replay import run_shadow
+    from harness.pipeline import ReplayRequest, replay
+    from harness.replay import StackSpec
     from harness.runner import RunOptions
 
-    rec = open_recording(rec_dir)
-    ticks = rec.ticks() if max_ticks is None else itertools.islice(rec.ticks(), max_ticks)
-    expected = rec.tick_count if max_ticks is None else min(max_ticks, rec.tick_count)
-    result = run_shadow(
-        ticks,
-        primary=primary,
-        candidate=candidate,
-        primary_config=dict(primary_config),
-        candidate_config=dict(candidate_config),
-        options=RunOptions(seed=seed),
-        root=runs_root,
-        recording={
-            "path": str(rec_dir),
-            "name": rec.name,
-            "sha256": rec.sha256,
-            "tick_count": rec.tick_count,
-        },
-        expected=expected,
-        filters={"max_ticks": max_ticks} if max_ticks is not None else None,
+    result = replay(
+        ReplayRequest(
+            Path(rec_dir),
+            StackSpec(primary, dict(primary_config)),
+            None if candidate is None else StackSpec(candidate, dict(candidate_config)),
+            RunOptions(seed=seed),
+            limit=max_ticks,
+            runs_dir=Path(runs_root),
+            workers=None,
+            filters={"max_ticks": max_ticks} if max_ticks is not None else {},
+        )
     )
     return Path(result.path)
 

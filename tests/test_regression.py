@@ -1,5 +1,9 @@
 """The CI policy: FAIL and NODATA fail CI; latency-only inconclusive passes unless strict."""
 
+from pathlib import Path
+
+import pytest
+
 from harness.gate import CheckResult, GateResult, Status
 from harness.regression import judge, recording_dirs
 
@@ -77,3 +81,19 @@ def test_a_known_latency_finding_does_not_excuse_event_differences():
         ("accepted_rows[KD-1]", Status.FAIL),
     )
     assert judge(r) == (False, "a check failed")
+
+
+def test_the_ci_path_rejects_a_corrupt_recording_like_harness_replay(tmp_path):
+    """CI, calibration and `harness replay` share one pipeline: the same validation first."""
+    import shutil
+
+    from harness.errors import RecordingError
+    from harness.regression import replay_recording
+
+    rec = tmp_path / "rec"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "recordings" / "sample-day", rec)
+    part = next(rec.glob("date=*/*.parquet"))
+    part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
+    with pytest.raises(RecordingError, match="part-00000.parquet"):
+        replay_recording(rec, "harness.stack:fake", None, {}, {}, tmp_path / "runs", max_ticks=100)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
