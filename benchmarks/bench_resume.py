@@ -113,7 +113,9 @@ def main() -> int:
             differ = [k for k in expected if got[k] != expected[k]]
             if "checks" in differ:
                 differ += [
-                    f"{a} vs {b}" for a, b in zip(expected["checks"], got["checks"]) if a != b
+                    f"{a} vs {b}"
+                    for a, b in zip(expected["checks"], got["checks"], strict=False)
+                    if a != b
                 ]
             kept = json.loads((run / "manifest.json").read_text()).get("resumed", [{}])[-1]
             kept.pop("at", None), kept.pop("pid", None)
