@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tickstock.legacy.config import ConfigError
+from tickstock.legacy.stack import LegacyStack
 from tickstock.legacy.tick import InvalidTickError
 from tickstock.multichannel.analytics import ChannelAnalyticsIntegrator, MarketAnalyticsManager
 from tickstock.multichannel.dashboard import PerformanceComparisonDashboard
@@ -30,7 +31,6 @@ from tickstock.multichannel.integration_config import apply_environment_override
 from tickstock.multichannel.monitoring import MultiChannelMonitoringIntegrator, SystemMonitor
 from tickstock.multichannel.rollout import PHASES, check_phase, flags_for_phase
 from tickstock.multichannel.ticker_rollout import ObservedTickerStats, SmartTickerRollout
-from tickstock.stacks import LegacyStack
 
 #: How early (tick-time seconds) `_after_tick` starts asking the monitors before they are due.
 _DUE_MARGIN_SECONDS = 1e-3
