@@ -624,7 +624,14 @@ def runs(runs_dir: str, limit: int | None, as_json: bool) -> None:
 @click.option(
     "--junit", type=click.Path(dir_okay=False), help="JUnit XML path (default RUN/junit.xml)."
 )
-@click.option("--runs-root", default="reports/runs", show_default=True, help="Where run ids live.")
+@click.option(
+    "--runs-dir",
+    "--runs-root",  # the old name, kept for a release
+    "runs_root",
+    default="reports/runs",
+    show_default=True,
+    help="Where run ids live (the directory replay writes runs to).",
+)
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date for rule expiry.")
 @click.option("--json", "as_json", is_flag=True, help="Print verdict.json instead of tables.")
 def gate(
@@ -642,10 +649,10 @@ def gate(
     import json
 
     from harness.errors import ConfigError
-    from harness.evidence import resolve_run
     from harness.files import remove
     from harness.gate import PHASES, gate_inputs, gate_run, overall
     from harness.run_summary import failure_lines
+    from harness.store import resolve_run
     from harness.verdict import (
         rules_lines,
         text_table,
@@ -707,7 +714,14 @@ def gate(
     help="Accepted-differences TOML (default: the copy recorded with the run at replay).",
 )
 @click.option("--no-accept", is_flag=True, help="Report with no accepted differences.")
-@click.option("--runs-root", default="reports/runs", show_default=True, help="Where run ids live.")
+@click.option(
+    "--runs-dir",
+    "--runs-root",  # the old name, kept for a release
+    "runs_root",
+    default="reports/runs",
+    show_default=True,
+    help="Where run ids live (the directory replay writes runs to).",
+)
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date for rule expiry.")
 def report(run: str, accept: str | None, no_accept: bool, runs_root: str, today: Any) -> None:
     """Write RUN/report.html (self-contained) and RUN/report.md with every phase's verdict."""
@@ -718,8 +732,8 @@ def report(run: str, accept: str | None, no_accept: bool, runs_root: str, today:
     found = Path(run).is_dir() or (Path(runs_root) / run).is_dir()
     plots = PlotWorker.process() if found else None
     try:
-        from harness.evidence import resolve_run
         from harness.report import build_report
+        from harness.store import resolve_run
 
         run_dir = resolve_run(run, runs_root)
         files = build_report(
@@ -740,11 +754,18 @@ def report(run: str, accept: str | None, no_accept: bool, runs_root: str, today:
 @cli.command()
 @click.argument("run_a")
 @click.argument("run_b")
-@click.option("--runs-root", default="reports/runs", show_default=True, help="Where run ids live.")
+@click.option(
+    "--runs-dir",
+    "--runs-root",  # the old name, kept for a release
+    "runs_root",
+    default="reports/runs",
+    show_default=True,
+    help="Where run ids live (the directory replay writes runs to).",
+)
 def compare(run_a: str, run_b: str, runs_root: str) -> None:
     """Did the candidate's events or latency change from RUN_A to RUN_B (same recording)?"""
-    from harness.evidence import resolve_run
     from harness.runcompare import compare_runs, write_comparison
+    from harness.store import resolve_run
     from harness.verdict import text_table
 
     a, b = resolve_run(run_a, runs_root), resolve_run(run_b, runs_root)

@@ -33,7 +33,7 @@ from harness.identity import RunIdentity, run_identity
 from harness.ignore import EMPTY, RuleSet, candidate_phase, recording_name, run_key
 from harness.measure import Paired, measure
 from harness.stats import LatencyStats, SeedFigures
-from harness.store import require_finished
+from harness.store import load_manifest, require_finished
 
 if TYPE_CHECKING:
     from harness.rulebook import RulesChoice
@@ -135,19 +135,6 @@ class Evidence:
 
 def _sql_path(p: Path) -> str:
     return "'" + str(p).replace("'", "''") + "'"
-
-
-def load_manifest(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / "manifest.json"
-    if not path.is_file():
-        raise StoreError(f"{run_dir}: not a run directory (no manifest.json)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise StoreError(f"{path}: corrupt manifest: {exc}") from None
-    if not isinstance(data, dict):
-        raise StoreError(f"{path}: manifest must be a JSON object")
-    return data
 
 
 def _load_stack_stats(run_dir: Path) -> dict[str, Any]:
@@ -403,17 +390,3 @@ def _tables_and_stats(
     rows.append(("all", "noise_floor", noise.floor, None, None, noise.source))
     con.executemany("INSERT INTO stats VALUES (?, ?, ?, ?, ?, ?)", rows)
     return lat, fig, rollout_fig, paired
-
-
-def resolve_run(arg: str | Path, runs_root: str | Path = "reports/runs") -> Path:
-    """A run given as a directory path, or as a run id under `runs_root`."""
-    p = Path(arg)
-    if p.is_dir():
-        return p
-    name = str(arg)
-    if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
-        raise StoreError(f"{name!r}: not a run directory and not a valid run id")
-    candidate = Path(runs_root) / name
-    if not candidate.is_dir():
-        raise StoreError(f"run {name!r} not found (looked for {candidate})")
-    return candidate

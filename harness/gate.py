@@ -22,8 +22,8 @@ import duckdb
 from harness import rulebook
 from harness.calibration import noise_floor_for
 from harness.errors import ExitCode, GateError
-from harness.evidence import Evidence, load_manifest, open_evidence
-from harness.store import require_finished
+from harness.evidence import Evidence, open_evidence
+from harness.store import load_manifest, require_finished
 
 PHASES: tuple[str, ...] = (
     "phase_0_installation",

@@ -19,9 +19,9 @@ from harness.align import DiffConfig
 from harness.calibration import noise_floor_for
 from harness.compare import classify
 from harness.errors import StoreError
-from harness.evidence import load_manifest
 from harness.gate import CheckResult, GateResult, Status
 from harness.stats import latency_stats
+from harness.store import load_manifest
 
 PHASE = "run_vs_run"
 THRESHOLD = 1.05

@@ -336,6 +336,17 @@ def effective_status(manifest: Mapping[str, Any], now: float | None = None) -> s
     return "incomplete" if (now or time.time()) - ts > STALE_AFTER_S else "running"
 
 
+def load_manifest(run_dir: Path) -> dict[str, Any]:
+    """A run directory's manifest; StoreError (exit 5) when it is not a run or it is corrupt."""
+    path = Path(run_dir) / "manifest.json"
+    if not path.is_file():
+        raise StoreError(f"{run_dir}: not a run directory (no manifest.json)")
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: manifest must be a JSON object")
+    return data
+
+
 def require_finished(run_dir: Path, manifest: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     """The run's manifest, if its replay finished; else IncompleteRunError (exit 5), one line.
 
@@ -344,7 +355,7 @@ def require_finished(run_dir: Path, manifest: Mapping[str, Any] | None = None) -
     may diff, gate or report them as if they were a run. A run the harness itself ended
     `incomplete` (a hang abort, a lost shard) is finished: its gate says why it cannot pass.
     """
-    m = manifest if manifest is not None else read_json(Path(run_dir) / "manifest.json")
+    m = manifest if manifest is not None else load_manifest(Path(run_dir))
     run_id = m.get("run_id", Path(run_dir).name)
     status = effective_status(m)
     if status == "running":
