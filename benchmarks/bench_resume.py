@@ -79,11 +79,12 @@ def main() -> int:
         noisy = [k for k in expected if control[k] != expected[k]]
         print(f"  control (a second uninterrupted replay): "
               f"{'identical' if not noisy else 'differs in ' + ', '.join(noisy)}")  # fmt: skip
+        print(flush=True)
         print(f"== {Path(a.recording).name} ({'Dask, 2 workers' if a.dask else 'one process'}): "
               f"uninterrupted replay {full:.1f} s")  # fmt: skip
         rng = random.Random(a.seed)
         for i in range(a.points):
-            delay = rng.uniform(0.1, 1.0) * full
+            delay = rng.uniform(0.1, 0.9) * full
             runs = root / f"k{i}"
             proc = subprocess.Popen(
                 [sys.executable, "-m", "harness", "replay", *args, "--runs-dir", str(runs)],
