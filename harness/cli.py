@@ -368,6 +368,16 @@ _stack_options = _compose(
     ),
 )
 
+#: Where `gate`, `report` and `compare` look up run ids (one name with replay's `--runs-dir`).
+_runs_root_option = click.option(
+    "--runs-dir",
+    "--runs-root",  # the old name, kept for a release
+    "runs_root",
+    default="reports/runs",
+    show_default=True,
+    help="Where run ids live (the directory replay writes runs to).",
+)
+
 #: Runner knobs shared by `replay` and `live`.
 _runner_options = _compose(
     click.option(
@@ -487,7 +497,7 @@ def replay(
     from harness.align import DiffConfig
     from harness.errors import ConfigError
     from harness.faults import FaultSpec
-    from harness.pipeline import ReplayRequest, expected_ticks
+    from harness.pipeline import ReplayRequest, expected_ticks, sharded
     from harness.pipeline import replay as replay_request
     from harness.replay import StackSpec
     from harness.runner import RunOptions
@@ -538,9 +548,10 @@ def replay(
         filters={"tickers": names, "from": from_, "to": to, "limit": limit},
     )
     show = progress if progress is not None else (sys.stderr.isatty() and not as_json)
-    total = expected_ticks(request) if show else None
+    plan = sharded(request)
+    total = expected_ticks(request, plan) if show else None
     with _progress_bar(total, bool(show)) as advance:
-        _replay_done(replay_request(request, advance), as_json)
+        _replay_done(replay_request(request, advance, plan), as_json)
 
 
 def _replay_done(result: Any, as_json: bool) -> None:
@@ -624,14 +635,7 @@ def runs(runs_dir: str, limit: int | None, as_json: bool) -> None:
 @click.option(
     "--junit", type=click.Path(dir_okay=False), help="JUnit XML path (default RUN/junit.xml)."
 )
-@click.option(
-    "--runs-dir",
-    "--runs-root",  # the old name, kept for a release
-    "runs_root",
-    default="reports/runs",
-    show_default=True,
-    help="Where run ids live (the directory replay writes runs to).",
-)
+@_runs_root_option
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date for rule expiry.")
 @click.option("--json", "as_json", is_flag=True, help="Print verdict.json instead of tables.")
 def gate(
@@ -714,14 +718,7 @@ def gate(
     help="Accepted-differences TOML (default: the copy recorded with the run at replay).",
 )
 @click.option("--no-accept", is_flag=True, help="Report with no accepted differences.")
-@click.option(
-    "--runs-dir",
-    "--runs-root",  # the old name, kept for a release
-    "runs_root",
-    default="reports/runs",
-    show_default=True,
-    help="Where run ids live (the directory replay writes runs to).",
-)
+@_runs_root_option
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date for rule expiry.")
 def report(run: str, accept: str | None, no_accept: bool, runs_root: str, today: Any) -> None:
     """Write RUN/report.html (self-contained) and RUN/report.md with every phase's verdict."""
@@ -754,14 +751,7 @@ def report(run: str, accept: str | None, no_accept: bool, runs_root: str, today:
 @cli.command()
 @click.argument("run_a")
 @click.argument("run_b")
-@click.option(
-    "--runs-dir",
-    "--runs-root",  # the old name, kept for a release
-    "runs_root",
-    default="reports/runs",
-    show_default=True,
-    help="Where run ids live (the directory replay writes runs to).",
-)
+@_runs_root_option
 def compare(run_a: str, run_b: str, runs_root: str) -> None:
     """Did the candidate's events or latency change from RUN_A to RUN_B (same recording)?"""
     from harness.runcompare import compare_runs, write_comparison

@@ -461,7 +461,7 @@ def resume_sharded(
             done[s.index] = _committed_report(read_json(record))
         else:
             remove_shard_parts(writer.path, s.index)
-    writer.update(resumed=[*m["resumed"][:-1], {**m["resumed"][-1], "shards_kept": sorted(done)}])
+    writer.note_resume(shards_kept=sorted(done))
     primary, candidate = specs(m)
     filtered = (
         bool(tickers) or request.get("start_ns") is not None or request.get("end_ns") is not None

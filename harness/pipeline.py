@@ -82,9 +82,8 @@ def sharded(request: ReplayRequest) -> Any:
     )
 
 
-def expected_ticks(request: ReplayRequest) -> int | None:
-    """How many ticks the run should see (the progress bar's total), when known up front."""
-    plan = sharded(request)
+def expected_ticks(request: ReplayRequest, plan: Any) -> int | None:
+    """How many ticks the run should see (the progress bar's total), given `sharded(request)`."""
     if plan is not None:
         return int(plan.stored_rows)
     from harness.recording import open_recording
@@ -95,9 +94,19 @@ def expected_ticks(request: ReplayRequest) -> int | None:
     return min(count, request.limit) if request.limit is not None else count
 
 
-def replay(request: ReplayRequest, progress: Callable[[int], None] | None = None) -> RunResult:
-    """Validate, pin, replay (one process or sharded), diff and finish one run."""
-    plan = sharded(request)  # validates the options; the recording is validated below
+_UNPLANNED: Any = object()
+
+
+def replay(
+    request: ReplayRequest,
+    progress: Callable[[int], None] | None = None,
+    plan: Any = _UNPLANNED,
+) -> RunResult:
+    """Validate, pin, replay (one process or sharded), diff and finish one run.
+
+    `plan`: `sharded(request)` when the caller already has it (the CLI, for its progress bar)."""
+    if plan is _UNPLANNED:
+        plan = sharded(request)  # validates the options; the recording is validated below
     if plan is not None:
         from harness.distributed import replay_recording
 

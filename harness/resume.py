@@ -121,7 +121,7 @@ def _resume_one_process(
             f"started (sha256 {str(source.sha256)[:12]}…, the run has "
             f"{str((m.get('recording') or {}).get('sha256'))[:12]}…); it cannot be resumed"
         )
-    writer.update(resumed=[*m["resumed"][:-1], {**m["resumed"][-1], "from_ticks": stored}])
+    writer.note_resume(from_ticks=stored)
     pace = Pace.parse(str(m.get("mode") or "afap"))
     if pace.label != "afap":  # the stored prefix is rebuilt as fast as possible, then paced
         import itertools

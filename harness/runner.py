@@ -316,16 +316,20 @@ class ShadowRunner:
         sampling = sample > 0
         # someone else's tracemalloc session (PYTHONTRACEMALLOC) must not be stopped by the probe
         probe = opt.memory_probe if not tracemalloc.is_tracing() else 0
-        probing, probe_at = probe > 0, (probe // 2 + 1) % max(probe, 1)  # off the CPU ticks
+        # the next memory-probed tick: a countdown costs one comparison per tick, not a modulo;
+        # placed between CPU-sampled ticks (a CPU tick that coincides keeps its CPU sample)
+        next_probe = (probe // 2 + 1) % probe if probe > 0 else -1
+        skip = self.skip
         bits = order.randbytes(batch)
         k = read = 0
         last_flush = time.perf_counter_ns()
         aborted: str | None = None
         for tick in ticks:
-            if sampling and read % sample == 0:
+            if read == next_probe:
+                next_probe += probe
+                mode = CPU if sampling and read % sample == 0 else PROBE
+            elif sampling and read % sample == 0:
                 mode = CPU
-            elif probing and read % probe == probe_at:
-                mode = PROBE
             else:
                 mode = PLAIN
             read += 1
@@ -343,11 +347,11 @@ class ShadowRunner:
                     break
             if (
                 k == batch
-                or read == self.skip
+                or read == skip
                 or (not k & 255 and time.perf_counter_ns() - last_flush > flush_ns)
             ):
                 tape.first = bits[:k]
-                self._write(tape, read <= self.skip)
+                self._write(tape, read <= skip)
                 tape.clear()
                 self._collect()
                 if progress is not None:

@@ -270,6 +270,11 @@ class RunWriter:
         self._own()
         return self
 
+    def note_resume(self, **fields: Any) -> None:
+        """Add what this resume kept (ticks, shards) to the manifest's latest `resumed` entry."""
+        resumed = list(self.manifest["resumed"])
+        self.update(resumed=[*resumed[:-1], {**resumed[-1], **fields}])
+
     def sink(self, shard: int = 0) -> PartSink:
         return PartSink(self.path, shard)
 

@@ -138,7 +138,21 @@ def test_killed_sharded_dask_replays_resume_to_the_same_events_diff_and_verdict(
     assert sum("resumed" in n for n in notes) >= 2, notes  # the kills landed inside the replay
 
 
-def test_a_complete_or_live_run_is_not_resumed(tmp_path):
+def test_a_complete_run_or_one_without_a_replay_request_is_not_resumed(tmp_path):
+    from harness.recording import open_recording
+    from harness.replay import run_shadow
+
+    # a run of a plain tick iterable (as live runs are) cannot be regenerated: refused, clearly
+    ticks = open_recording(REC).ticks()
+    bare = run_shadow(
+        (t for _, t in zip(range(200), ticks, strict=False)),
+        "harness.stack:fake",
+        root=tmp_path / "bare",
+    ).path
+    m = json.loads((bare / "manifest.json").read_text())
+    (bare / "manifest.json").write_text(json.dumps({**m, "status": "running", "pid": 2**22 + 1}))
+    p = harness("replay", "--resume", str(bare))
+    assert p.returncode == 5 and "records no replay request" in p.stderr
     run, _ = reference(ONE_PROCESS, tmp_path)
     p = harness("replay", "--resume", str(run))
     assert p.returncode == 5 and "complete: nothing to resume" in p.stderr
