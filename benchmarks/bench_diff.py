@@ -20,10 +20,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from harness.align import DiffConfig
-from harness.batches import EVENT_SCHEMA, encode_event
-from harness.replay import diff_run
-from harness.store import Run, RunWriter
+from harness.diff.align import DiffConfig
+from harness.pipeline.lifecycle import diff_run
+from harness.store.batches import EVENT_SCHEMA, encode_event
+from harness.store.runs import Run, RunWriter
 
 
 def _table(

@@ -18,12 +18,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness.live import LiveConfig
-from harness.model import Tick
-from harness.recording import RecordingWriter, open_recording
-from harness.replay import run_shadow
-from harness.runner import RunOptions
-from harness.session import RecordOptions, run_live
+from harness.core.model import Tick
+from harness.live.client import LiveConfig
+from harness.live.session import LiveRequest, RecordOptions, run_live
+from harness.pipeline.shadow import run_shadow
+from harness.recordings.reader import RecordingWriter, open_recording
+from harness.replay.runner import RunOptions
+from harness.replay.shadow import RunSpec
 
 TARGET_TICKS_PER_S = 4_000
 BASE_NS = 1_767_364_200_000_000_000  # 2026-01-02 14:30 UTC
@@ -84,13 +85,17 @@ def live_rate(root: Path, n: int, primary: str, candidate: str, config: dict[str
         assert feed.stderr is not None
         url = feed.stderr.readline().split(" on ")[1].split(" ")[0]
         result = run_live(
-            LiveConfig(url, duration_s=900, queue_size=n + 1),
-            primary,
-            candidate,
-            candidate_config=config,
-            options=RunOptions(tick_timeout_s=None),
-            root=root / "runs",
-            record=RecordOptions(root / f"live-{primary.rsplit(':', 1)[1]}", overwrite=True),
+            LiveRequest(
+                LiveConfig(url, duration_s=900, queue_size=n + 1),
+                RunSpec.of(
+                    primary,
+                    candidate,
+                    candidate_config=config,
+                    options=RunOptions(tick_timeout_s=None),
+                ),
+                runs_dir=root / "runs",
+                record=RecordOptions(root / f"live-{primary.rsplit(':', 1)[1]}", overwrite=True),
+            )
         )
     finally:
         feed.kill()
@@ -121,7 +126,7 @@ def main() -> int:
         root = Path(tmp)
         with RecordingWriter(root / "day", source="synthetic") as writer:
             writer.write_ticks(synthetic_day(n))
-        pipe = live_rate(root, n, "harness.stack:fake", "harness.stack:fake", {})
+        pipe = live_rate(root, n, "harness.replay.stack:fake", "harness.replay.stack:fake", {})
         live = live_rate(root, n, "tickstock.stacks:legacy", "tickstock.stacks:multichannel", phase)
         replay = replay_rate(
             root, "tickstock.stacks:legacy", "tickstock.stacks:multichannel", phase

@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from harness.recording import open_recording
-from harness.synth import synthesize_day
+from harness.recordings.reader import open_recording
+from harness.recordings.synth import synthesize_day
 from tickstock.stacks import legacy, multichannel
 
 TARGET_RATIO = 1.05
@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.recording:
         from itertools import islice
 
-        from harness.ticker_stats import ticker_stats
+        from harness.recordings.ticker_stats import ticker_stats
 
         source = open_recording(args.recording).ticks()
         ticks = list(islice(source, args.limit) if args.limit else source)

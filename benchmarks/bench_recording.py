@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from harness.recording import open_recording
-from harness.synth import synthesize_day
+from harness.recordings.reader import open_recording
+from harness.recordings.synth import synthesize_day
 
 
 def timed(fn: Callable[[], int]) -> tuple[int, float, float]:
@@ -103,7 +103,7 @@ def main() -> None:
 
 
 def _top(rec, k: int) -> list[dict]:
-    from harness.summary import summarize_recording
+    from harness.recordings.describe import summarize_recording
 
     return summarize_recording(rec.path, top=k)["top_tickers"]
 

@@ -5,7 +5,7 @@ Prints each measured figure next to its target (issue 6, design.md §5–§7):
   * diff time per million events (align + classify + write + hashes + summary)       ≤ 2 s
   * peak RSS of a shadow run + diff, at two day sizes (flat in the number of ticks)   ≤ 1.5 GB
 
-The stacks default to `harness.stack:fake` with `work_us` of simulated per-tick work, because
+The stacks default to `harness.replay.stack:fake` with `work_us` of simulated per-tick work, because
 the real TickStock stacks take ~1 ms per tick here (a 2M-tick day would take hours); pass
 `--primary/--candidate/--set` to measure with any other stacks. Usage:
 
@@ -24,11 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.recording import open_recording
-from harness.replay import StackSpec, finish_run, load_pair, shadow_shard, start_run
-from harness.runner import RunOptions
-from harness.stack_config import parse_sets
-from harness.synth import synthesize_day
+from harness.pipeline.lifecycle import RunSetup, finish_run, start_run
+from harness.recordings.reader import open_recording
+from harness.recordings.synth import synthesize_day
+from harness.replay.runner import RunOptions
+from harness.replay.shadow import RunSpec, StackSpec, load_pair, shadow_shard
+from harness.replay.stack_config import parse_sets
 
 
 def _alone(spec: StackSpec, path: Path) -> float:
@@ -66,9 +67,10 @@ def child(args: argparse.Namespace) -> None:
         out["primary_alone_s"] = _alone(p, path)
         out["candidate_alone_s"] = _alone(c, path)
     with tempfile.TemporaryDirectory() as runs:
-        writer = start_run(p, c, RunOptions(seed=1), root=runs)
+        spec = RunSpec(p, c, RunOptions(seed=1))
+        writer = start_run(spec, RunSetup(runs_dir=runs))
         started = time.perf_counter()
-        outcome = shadow_shard(writer.path, open_recording(path).ticks(), p, c, RunOptions(seed=1))
+        outcome = shadow_shard(writer.path, open_recording(path).ticks(), spec)
         out["shadow_s"] = time.perf_counter() - started
         out["rss_after_shadow_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started = time.perf_counter()
@@ -110,8 +112,8 @@ def main() -> None:
     ap.add_argument("--ticks", type=int, default=2_000_000)
     ap.add_argument("--small", type=int, default=500_000, help="second day size for the RSS check")
     ap.add_argument("--tickers", type=int, default=1000)
-    ap.add_argument("--primary", default="harness.stack:fake")
-    ap.add_argument("--candidate", default="harness.stack:fake")
+    ap.add_argument("--primary", default="harness.replay.stack:fake")
+    ap.add_argument("--candidate", default="harness.replay.stack:fake")
     ap.add_argument(
         "--set",
         action="append",

@@ -27,14 +27,16 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from harness.distributed import replay_recording, run_shard
-from harness.faults import FaultSpec
-from harness.recording import open_recording
-from harness.replay import StackSpec, start_run
-from harness.runner import RunOptions
-from harness.shards import Shard, plan_shards
-from harness.stack import load_stack
-from harness.store import open_run
+from harness.pipeline.lifecycle import RunSetup, start_run
+from harness.pipeline.request import ReplayRequest
+from harness.pipeline.sharded import replay_sharded
+from harness.recordings.reader import open_recording
+from harness.replay.runner import RunOptions
+from harness.replay.shadow import RunSpec, StackSpec
+from harness.replay.stack import load_stack
+from harness.scale.shards import Shard, plan_shards
+from harness.scale.worker import run_shard
+from harness.store.runs import open_run
 
 HERE = Path(__file__).resolve().parent
 TICKS = int(os.environ.get("BENCH_TICKS", "10000000"))
@@ -43,13 +45,14 @@ DATA = Path(os.environ.get("BENCH_DATA", Path(tempfile.gettempdir()) / "tickstoc
 PRIMARY = StackSpec("tickstock.stacks:legacy", {})
 CANDIDATE = StackSpec("tickstock.stacks:multichannel", {"phase": "phase_1_parallel_testing"})
 OPTIONS = RunOptions(seed=7, tick_timeout_s=None)
+SPEC = RunSpec(PRIMARY, CANDIDATE, OPTIONS)
 BUCKETS = 16
 #: BENCH_SCALING=0 skips the 1-worker run (the scaling figure), which doubles a 10M benchmark.
 SCALING = os.environ.get("BENCH_SCALING", "1") != "0"
 
 
 def _day() -> Path:
-    from harness.synth import synthesize_day
+    from harness.recordings.synth import synthesize_day
 
     path = DATA / f"day-{TICKS}-{TICKERS}"
     if not (path / "recording.json").exists():
@@ -101,10 +104,10 @@ def _bare_vs_harness(day: Path, runs: Path) -> tuple[float, float, float]:
 
     streamed = bare(None)
     prebuilt = bare(list(rec.ticks(shard.tickers, shard.start_ns, shard.end_ns)))
-    writer = start_run(PRIMARY, CANDIDATE, OPTIONS, root=runs, shards=1)
+    writer = start_run(SPEC, RunSetup(runs_dir=runs))
     gc.collect()
     t0 = time.process_time()
-    run_shard(str(writer.path), str(day), shard, PRIMARY, CANDIDATE, OPTIONS, FaultSpec())
+    run_shard(str(writer.path), str(day), shard, SPEC)
     harness = time.process_time() - t0
     writer.finish("incomplete", reason="benchmark probe")
     return streamed, harness, prebuilt
@@ -129,12 +132,10 @@ def _shard_peak_rss(day: Path, runs: Path, shard: Shard) -> tuple[float, int]:
 
     A process's peak only rises, so each length needs its own process.
     """
-    writer = start_run(PRIMARY, CANDIDATE, OPTIONS, root=runs, shards=1)
+    writer = start_run(SPEC, RunSetup(runs_dir=runs))
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-        job = pool.submit(
-            run_shard, str(writer.path), str(day), shard, PRIMARY, CANDIDATE, OPTIONS, FaultSpec()
-        )
+        job = pool.submit(run_shard, str(writer.path), str(day), shard, SPEC)
         report = job.result()
     writer.finish("incomplete", reason="benchmark probe")
     return report.peak_rss_mb, report.outcome.read
@@ -167,9 +168,10 @@ def _ts_after_rows(files: list[Path], rows: int) -> int:
 
 def _replay(day: Path, runs: Path, workers: int) -> tuple[float, object]:
     t0 = time.perf_counter()
-    res = replay_recording(
-        day, PRIMARY, CANDIDATE, OPTIONS, root=runs, workers=workers, buckets=BUCKETS
+    request = ReplayRequest(
+        day, PRIMARY, CANDIDATE, OPTIONS, runs_dir=runs, workers=workers, shards=BUCKETS
     )
+    res = replay_sharded(request)
     return time.perf_counter() - t0, res
 
 
@@ -197,7 +199,7 @@ def _machine() -> str:
 
 
 def main() -> int:
-    from harness.report import build_report
+    from harness.report.build import build_report
 
     day = _day()
     runs = Path(tempfile.mkdtemp(prefix="bench-runs-"))

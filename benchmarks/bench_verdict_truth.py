@@ -4,7 +4,7 @@
         [--ticks N] [--aa-runs 20] [--skip-matrix]
 
 Prints, with the target beside each figure:
-  * every cell of the defect matrix (harness.mutants.CASES × both bundled stacks × every phase):
+  * every cell of the defect matrix (harness.replay.mutants.CASES × both bundled stacks × every phase):
     verdict, and whether the defect's own checks failed (target: every violated cell FAIL);
   * the A/A false-alarm rate over --aa-runs seeds at phases 0 and 1 (target ≤ 1 in 20), with the
     latency ratio CI widths;
@@ -26,11 +26,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.gate import PHASES, Status, Verdict, gate_run  # noqa: E402
-from harness.mutants import CASES, target_ticker  # noqa: E402
-from harness.recording import open_recording  # noqa: E402
-from harness.replay import run_shadow  # noqa: E402
-from harness.runner import RunOptions  # noqa: E402
+from harness.gates.engine import PHASES, Status, Verdict, gate_run  # noqa: E402
+from harness.pipeline.lifecycle import RunSetup  # noqa: E402
+from harness.pipeline.shadow import shadow_run  # noqa: E402
+from harness.recordings.reader import open_recording  # noqa: E402
+from harness.replay.mutants import CASES, target_ticker  # noqa: E402
+from harness.replay.runner import RunOptions  # noqa: E402
+from harness.replay.shadow import RunSpec  # noqa: E402
 
 ACCEPT = ROOT / "accepted-differences.toml"
 PHASE1 = "phase_1_parallel_testing"
@@ -44,18 +46,20 @@ OPTIONS = RunOptions(seed=0, tick_timeout_s=0.05, max_hangs=50)
 def replay(rec: Path, n: int | None, primary, candidate, root: Path, options=OPTIONS) -> Path:
     src = open_recording(rec)
     ticks = src.ticks() if n is None else itertools.islice(src.ticks(), n)
-    result = run_shadow(
-        ticks,
+    spec = RunSpec.of(
         primary[0],
         None if candidate is None else candidate[0],
         dict(primary[1]),
         {} if candidate is None else dict(candidate[1]),
         options=options,
-        root=root,
+    )
+    setup = RunSetup(
+        runs_dir=root,
         recording={"path": str(rec), "name": src.name, "sha256": src.sha256},
         expected=min(n, src.tick_count) if n else src.tick_count,
         filters={"limit": n} if n else None,
     )
+    result = shadow_run(ticks, spec, setup)
     return result.path
 
 
@@ -66,7 +70,7 @@ def gate(run: Path, phases=PHASES, seed: int = 0):
 
 
 def period_of(rec: Path) -> str:
-    from harness.mutants import _period
+    from harness.replay.mutants import _period
 
     return _period(next(open_recording(rec).ticks()).ts)
 
@@ -82,7 +86,7 @@ def matrix(rec: Path, n: int | None, root: Path, only: set[str] | None = None) -
                 continue
             t0 = time.perf_counter()
             table = case.mutant_table(spec[0], ticker, period, count=min(upto, 10))
-            cand = ("harness.mutants:mutant", {**spec[1], "mutant": table})
+            cand = ("harness.replay.mutants:mutant", {**spec[1], "mutant": table})
             run = replay(rec, n, spec, cand, root / f"{base}-{case.name}")
             results = gate(run)
             stats = json.loads((run / "stack_stats.json").read_text())
@@ -119,18 +123,21 @@ def aa(rec: Path, n: int | None, runs: int, root: Path) -> None:
 
 def sensitivity(rec: Path, n: int | None, root: Path) -> None:
     legacy = BASES["legacy"]
-    one = ("harness.mutants:mutant", {"mutant": {"defect": "drop", "rate": 1.0, "limit": 1}})
+    one = ("harness.replay.mutants:mutant", {"mutant": {"defect": "drop", "rate": 1.0, "limit": 1}})
     res = gate(replay(rec, n, legacy, one, root / "drop-few"))[PHASE1]
     missing = next(c for c in res.checks if c.check == "missing_events")
     print(f"  drop {int(missing.observed or 0)} event(s): phase 1 {res.verdict.value} "
           f"({missing.reason})")  # fmt: skip
     for factor in (1.02, 1.05, 1.1, 1.2, 1.3, 1.5):
-        slow = ("harness.mutants:mutant", {"mutant": {"defect": "slow", "factor": factor}})
+        slow = ("harness.replay.mutants:mutant", {"mutant": {"defect": "slow", "factor": factor}})
         res = gate(replay(rec, n, legacy, slow, root / f"slow-{factor}"))[PHASE1]
         lat = next(c for c in res.checks if c.check == "latency_ratio_ci_upper")
         print(f"  slow {factor:.2f}×: phase 1 {res.verdict.value:<12} {lat.reason}")
     for size in (64, 256, 512, 1024):
-        leak = ("harness.mutants:mutant", {"mutant": {"defect": "leak", "bytes_per_tick": size}})
+        leak = (
+            "harness.replay.mutants:mutant",
+            {"mutant": {"defect": "leak", "bytes_per_tick": size}},
+        )
         res = gate(replay(rec, n, legacy, leak, root / f"leak-{size}"))["phase_0_installation"]
         mem = next(c for c in res.checks if c.check == "memory_growth")
         print(f"  leak {size:>4} B/tick: memory_growth {mem.status.value:<6} {mem.reason}")

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from itertools import islice
 from typing import Any
 
-from harness.recording import open_recording
+from harness.recordings.reader import open_recording
 from tickstock.generated import generate_ticks
 from tickstock.stacks import legacy, multichannel
 

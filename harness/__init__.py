@@ -1,6 +1,6 @@
 """TickStock shadow-traffic comparison and replay harness: the public API notebooks and tools use."""
 
-from harness.errors import (
+from harness.core.errors import (
     ConfigError,
     ExitCode,
     GateError,
@@ -10,7 +10,7 @@ from harness.errors import (
     RecordingError,
     StoreError,
 )
-from harness.model import Tick
+from harness.core.model import Tick
 
 __version__ = "0.1.0"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.model import Tick
-from harness.recording import RecordingWriter
+from harness.core.model import Tick
+from harness.recordings.reader import RecordingWriter
 
 BASE_NS = 1_767_364_200_000_000_000  # 2026-01-02 14:30:00 UTC, a trading day's open
 

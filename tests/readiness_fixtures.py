@@ -143,8 +143,8 @@ def make_run(
         "run_id": run_id,
         "status": status,
         "recording": {"path": "recordings/synthetic", "name": "synthetic", "sha256": "ab" * 32},
-        "primary": {"factory": "harness.stack:fake", "config": {}},
-        "candidate": {"factory": "harness.stack:fake", "config": {}},
+        "primary": {"factory": "harness.replay.stack:fake", "config": {}},
+        "candidate": {"factory": "harness.replay.stack:fake", "config": {}},
         "audit": {
             "read": ticks,
             "primary": {"processed": ticks, "errored": 0, "timed_out": 0},
@@ -166,9 +166,9 @@ def make_run(
 FIXTURE_SCOPE = """
 [[scope]]
 id = "fixture"
-primary = "harness.stack:fake"
+primary = "harness.replay.stack:fake"
 primary_config = "sha256:46b68ac1696c3870"
-candidate = "harness.stack:fake"
+candidate = "harness.replay.stack:fake"
 candidate_config = "sha256:46b68ac1696c3870"
 recording = { synthetic = "%s" }
 """ % ("ab" * 32)

@@ -7,9 +7,9 @@ import pyarrow.parquet as pq
 import pytest
 from readiness_fixtures import make_run, scoped
 
-from harness.accepted import TICK_TS, time_source
-from harness.evidence import open_evidence
-from harness.ignore import load_rules
+from harness.diff.accepted import TICK_TS, time_source
+from harness.diff.rules import load_rules
+from harness.gates.evidence import open_evidence
 
 TODAY = dt.date(2026, 11, 25)
 NOON_ET_NS = 1_340_294_400_000_000_000  # 2012-06-21 16:00 UTC = 12:00 US/Eastern
@@ -152,7 +152,7 @@ DIFF_ROWS = [
 
 
 def test_field_globs_matched_once_per_path_accept_exactly_the_rows_the_globs_do(tmp_path):
-    from harness.accepted import create_accepted_diff, field_path_sets
+    from harness.diff.accepted import create_accepted_diff, field_path_sets
 
     p = tmp_path / "fields.toml"
     p.write_text(scoped(FIELD_RULES))

@@ -23,14 +23,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.cli import cli
-from harness.manifest import file_sha256
-from harness.polygon import MessageError, message_to_tick
-from harness.recording import open_recording
-from harness.writer import RecordingWriter
+from harness.live.protocol import MessageError, message_to_tick
+from harness.recordings.manifest import file_sha256
+from harness.recordings.reader import open_recording
+from harness.recordings.writer import RecordingWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 400
-FAKE = ["--primary", "harness.stack:fake"]
+FAKE = ["--primary", "harness.replay.stack:fake"]
 SETTINGS = settings(
     max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -390,7 +390,7 @@ CONFIG_KINDS: dict[str, tuple[str, str, list[str], str]] = {
     "inject_rate_out_of_range": ("", "", ["--inject", "error_rate=2"], "error_rate"),
     "inject_not_a_number": ("", "", ["--inject", "delay_ms=soon"], "delay_ms"),
     "unknown_stack_factory": ("", "", ["--candidate", "no.such.module:stack"], "no.such.module"),
-    "stack_factory_not_callable": ("", "", ["--candidate", "harness.stack:NOPE"], "NOPE"),
+    "stack_factory_not_callable": ("", "", ["--candidate", "harness.replay.stack:NOPE"], "NOPE"),
     "bad_from_time": ("", "", ["--from", "yesterday"], "--from"),
     "bad_mode": ("", "", ["--mode", "warp"], "warp"),
 }

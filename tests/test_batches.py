@@ -6,7 +6,7 @@ import json
 
 import orjson
 
-from harness.batches import EventColumns, encode_event, encode_event_bytes
+from harness.store.batches import EventColumns, encode_event, encode_event_bytes
 
 
 def _calls() -> list[tuple[int, list]]:

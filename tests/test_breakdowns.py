@@ -10,11 +10,12 @@ import pyarrow.parquet as pq
 from readiness_fixtures import JOIN_MINUTES_SQL, make_run
 from tickgen import make_ticks
 
-from harness.align import DiffConfig
-from harness.breakdowns import _events_in_diff, differences, events_per_minute
-from harness.evidence import open_evidence
-from harness.replay import diff_run, run_shadow
-from harness.store import open_run
+from harness.diff.align import DiffConfig
+from harness.gates.evidence import open_evidence
+from harness.pipeline.lifecycle import diff_run
+from harness.pipeline.shadow import run_shadow
+from harness.report.breakdowns import _events_in_diff, differences, events_per_minute
+from harness.store.runs import open_run
 
 HOURS_3_NS = 3 * 3600 * 1_000_000_000
 
@@ -63,7 +64,7 @@ def test_differences_by_period_follow_the_stored_tick_time(tmp_path):
     assert len(minutes) > 100  # the fixture's diff has no <stack>_tick_seq: the join counts them
 
 
-FAKE = "harness.stack:fake"
+FAKE = "harness.replay.stack:fake"
 
 
 def _spread_run(tmp_path, round_robin=False, **candidate):

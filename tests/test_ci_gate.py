@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.gate import Status, Verdict
-from harness.identity import stack_identity
-from harness.regression import gate_recording, gate_replayed, recording_dirs, replay_recording
-from harness.synth import synthesize_day
+from harness.ci.regression import gate_recording, gate_replayed, recording_dirs, replay_recording
+from harness.core.identity import stack_identity
+from harness.gates.engine import Status, Verdict
+from harness.recordings.synth import synthesize_day
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "recordings"
@@ -139,8 +139,8 @@ def test_a_candidate_dropping_events_fails_ci_even_with_the_accepted_differences
     out = gate_recording(
         day,
         PHASE1,
-        primary="harness.stack:fake",
-        candidate="harness.stack:fake",
+        primary="harness.replay.stack:fake",
+        candidate="harness.replay.stack:fake",
         primary_config={"seed": 3},
         candidate_config={"seed": 3, "drop_rate": 0.2},
         runs_root=tmp_path / "runs",
@@ -176,7 +176,7 @@ def test_pytest_plugin_turns_recordings_into_gated_items(tmp_path):
     recs = tmp_path / "recs"
     synthesize_day(recs / "tiny", tickers=6, ticks=600, seed=5)
     base = [sys.executable, "-m", "pytest", str(recs), "--shadow-recordings", str(recs),
-            "--shadow-primary", "harness.stack:fake", "--shadow-candidate", "harness.stack:fake",
+            "--shadow-primary", "harness.replay.stack:fake", "--shadow-candidate", "harness.replay.stack:fake",
             "--shadow-phase", "phase_1_parallel_testing", "-p", "no:cacheprovider",
             "--shadow-runs", str(tmp_path / "runs"), "-o", "addopts="]  # fmt: skip
     good = subprocess.run(

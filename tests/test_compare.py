@@ -3,12 +3,13 @@
 import pytest
 from tickgen import make_ticks
 
-from harness.align import DiffConfig
-from harness.errors import ConfigError
-from harness.replay import diff_run, run_shadow
-from harness.store import open_run
+from harness.core.errors import ConfigError
+from harness.diff.align import DiffConfig
+from harness.pipeline.lifecycle import diff_run
+from harness.pipeline.shadow import run_shadow
+from harness.store.runs import open_run
 
-FAKE = "harness.stack:fake"
+FAKE = "harness.replay.stack:fake"
 
 
 def _run(tmp_path, n=3000, **candidate):
@@ -145,8 +146,8 @@ def test_bad_diff_configs_are_rejected(data):
 
 
 def test_event_hashes_reuse_the_stripped_json_and_equal_the_per_event_definition(tmp_path):
-    from harness.align import ignore_patch
-    from harness.compare import classify, event_hashes
+    from harness.diff.align import ignore_patch
+    from harness.diff.classify import classify, event_hashes
 
     r = run_shadow(
         make_ticks(1500),

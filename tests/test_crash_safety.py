@@ -18,10 +18,10 @@ import pytest
 from click.testing import CliRunner
 from readiness_fixtures import make_run
 
-from harness import gate as gate_mod
 from harness.cli import cli
-from harness.errors import StoreError
-from harness.files import atomic_write_text
+from harness.core.errors import StoreError
+from harness.core.files import atomic_write_text
+from harness.gates import engine as gate_mod
 
 ROOT = Path(__file__).resolve().parent.parent
 REC = str(ROOT / "recordings" / "sample-day")
@@ -51,7 +51,7 @@ def test_a_report_that_fails_leaves_no_earlier_report_behind(tmp_path, monkeypat
     run = make_run(tmp_path)
     assert _cli("report", str(run)).exit_code == 0
     assert (run / "report.html").exists()
-    import harness.report as report_mod
+    import harness.report.build as report_mod
 
     def broken(*a, **k):
         raise StoreError("injected: the report could not be built")
@@ -130,7 +130,7 @@ def test_a_read_only_runs_directory_is_exit_5_with_a_clear_message(tmp_path):
 
 def test_candidate_exceptions_are_visible_in_summary_verdict_junit_and_report(tmp_path):
     runs = tmp_path / "runs"
-    p = _harness("replay", REC, "--limit", "3000", "--candidate", "harness.mutants:mutant",
+    p = _harness("replay", REC, "--limit", "3000", "--candidate", "harness.replay.mutants:mutant",
                  "--set", 'candidate.mutant={"defect": "raise", "rate": 0.02}',
                  "--runs-dir", str(runs), "--json", "--no-progress")  # fmt: skip
     summary = json.loads(p.stdout)

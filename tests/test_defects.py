@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.gate import Status, Verdict
-from harness.regression import gate_recording
-from harness.synth import synthesize_day
+from harness.ci.regression import gate_recording
+from harness.gates.engine import Status, Verdict
+from harness.recordings.synth import synthesize_day
 
-FAKE = "harness.stack:fake"
+FAKE = "harness.replay.stack:fake"
 BASE = {"work_us": 20.0, "seed": 3}
 PHASES = ("phase_0_installation", "phase_1_parallel_testing")
 

@@ -8,20 +8,31 @@ from pathlib import Path
 
 import pytest
 
-from harness.distributed import local_cluster, replay_recording
-from harness.model import Tick
-from harness.recording import RecordingWriter, open_recording
-from harness.replay import StackSpec, run_shadow
-from harness.runner import RunOptions
-from harness.store import open_run
+from harness.core.model import Tick
+from harness.pipeline.request import ReplayRequest
+from harness.pipeline.shadow import run_shadow
+from harness.pipeline.sharded import replay_sharded
+from harness.recordings.reader import RecordingWriter, open_recording
+from harness.replay.runner import RunOptions
+from harness.replay.shadow import StackSpec
+from harness.scale.cluster import local_cluster
+from harness.store.runs import open_run
 
 # 2026-03-10 and 2026-03-11, 14:30 UTC (10:30 ET): two trading days
 DAY_NS = (1_773_153_000_000_000_000, 1_773_239_400_000_000_000)
 TICKERS = [f"T{i:02d}" for i in range(12)]
-FAKE = "harness.stack:fake"
+FAKE = "harness.replay.stack:fake"
 PRIMARY = StackSpec(FAKE, {"name": "primary"})
 CANDIDATE = StackSpec(FAKE, {"name": "candidate", "shift_price": 0.01, "swap_order": True})
 OPTIONS = RunOptions(seed=3, batch_size=97)
+
+
+def replay_recording(recording, primary, candidate, options, root, buckets=None, **more):
+    """The sharded pipeline on one recording (`workers`, `scheduler`, `tickers`, … in `more`)."""
+    request = ReplayRequest(
+        Path(recording), primary, candidate, options, runs_dir=Path(root), shards=buckets, **more
+    )
+    return replay_sharded(request)
 
 
 def _write(path: Path, days: int, per_day: int = 600) -> Path:
@@ -305,7 +316,7 @@ def test_rollout_tickers_are_selected_once_before_sharding_and_every_shard_gets_
 
 
 def test_the_report_of_a_multi_day_run_has_a_per_day_breakdown(two_days, tmp_path):
-    from harness.report import build_report
+    from harness.report.build import build_report
 
     res = replay_recording(
         two_days, PRIMARY, CANDIDATE, OPTIONS, root=tmp_path / "runs", workers=0, buckets=2
@@ -320,24 +331,21 @@ def test_the_report_of_a_multi_day_run_has_a_per_day_breakdown(two_days, tmp_pat
 def test_a_late_second_attempt_of_a_shard_never_changes_the_parts_the_run_reads(one_day, tmp_path):
     """Dask may rerun a finished shard (its result was lost with a dead worker) while the
     coordinator already reads the run: that attempt stages its own parts and is never committed."""
-    from harness.distributed import run_shard
-    from harness.faults import FaultSpec
-    from harness.replay import start_run
-    from harness.shards import plan_shards
-    from harness.store import ATTEMPTS_DIR, commit_attempt, discard_attempts
+    from harness.pipeline.lifecycle import RunSetup, start_run
+    from harness.replay.shadow import RunSpec
+    from harness.scale.shards import plan_shards
+    from harness.scale.worker import run_shard
+    from harness.store.runs import ATTEMPTS_DIR, commit_attempt, discard_attempts
 
     shard = plan_shards(open_recording(one_day).manifest, 2).shards[0]
-    writer = start_run(PRIMARY, CANDIDATE, OPTIONS, root=tmp_path, shards=2)
-    first = run_shard(
-        str(writer.path), str(one_day), shard, PRIMARY, CANDIDATE, OPTIONS, FaultSpec()
-    )
+    spec = RunSpec(PRIMARY, CANDIDATE, OPTIONS)
+    writer = start_run(spec, RunSetup(runs_dir=tmp_path, shards=2))
+    first = run_shard(str(writer.path), str(one_day), shard, spec)
     assert commit_attempt(writer.path, shard.index, first.attempt) > 0
     committed = sorted(p.name for p in (writer.path / "observations").glob("*.parquet"))
     before = {p: p.stat().st_mtime_ns for p in writer.path.glob("*/part-*.parquet")}
 
-    late = run_shard(
-        str(writer.path), str(one_day), shard, PRIMARY, CANDIDATE, OPTIONS, FaultSpec()
-    )
+    late = run_shard(str(writer.path), str(one_day), shard, spec)
     assert late.attempt != first.attempt
     # the committed files are untouched: not deleted, not rewritten, nothing added beside them
     assert {p: p.stat().st_mtime_ns for p in writer.path.glob("*/part-*.parquet")} == before
@@ -352,9 +360,9 @@ def test_a_late_second_attempt_of_a_shard_never_changes_the_parts_the_run_reads(
 
 
 def _child_peak_rss() -> float:
-    from harness.distributed import _peak_rss_mb
+    from harness.scale.worker import peak_rss_mb
 
-    return _peak_rss_mb()
+    return peak_rss_mb()
 
 
 def test_a_spawned_worker_reports_its_own_peak_rss_not_the_bigger_parent_s():

@@ -15,8 +15,8 @@ from polygon.websocket.models import EquityAgg, EquityTrade
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from harness.errors import ConfigError, RecordingError
-from harness.feed import FeedConfig, FeedThread, read_ticks
+from harness.core.errors import ConfigError, RecordingError
+from harness.live.feed_server import FeedConfig, FeedThread, read_ticks
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -6,8 +6,8 @@ import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.align import DiffConfig, Tolerance
-from harness.field_diff import field_differences
+from harness.diff.align import DiffConfig, Tolerance
+from harness.diff.fields import field_differences
 
 PAIRS = [
     ({"a": 1, "b": "x"}, {"a": 2, "b": "x"}),

@@ -7,12 +7,12 @@ import pytest
 from click.testing import CliRunner
 from readiness_fixtures import make_run
 
-from harness import gate as gate_mod
 from harness.cli import cli
-from harness.errors import GateError, StoreError
-from harness.evidence import open_evidence
-from harness.gate import PHASES, Status, Verdict, evaluate, gate_run
-from harness.verdict import junit_xml, verdict_document
+from harness.core.errors import GateError, StoreError
+from harness.gates import engine as gate_mod
+from harness.gates.engine import PHASES, Status, Verdict, evaluate, gate_run
+from harness.gates.evidence import open_evidence
+from harness.gates.verdict import junit_xml, verdict_document
 
 ROLLOUT = {"rollout_tickers": ["LOWV"], "integration_metrics": {"integration_enabled": False}}
 

@@ -6,10 +6,10 @@ import json
 import pytest
 from readiness_fixtures import make_run, scoped
 
-from harness.errors import ConfigError
-from harness.evidence import open_evidence
-from harness.gate import Status, Verdict, evaluate
-from harness.ignore import load_rules, run_key
+from harness.core.errors import ConfigError
+from harness.diff.rules import load_rules, run_key
+from harness.gates.engine import Status, Verdict, evaluate
+from harness.gates.evidence import open_evidence
 
 TODAY = dt.date(2026, 11, 25)
 

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.cli import cli
-from harness.errors import ConfigError, RecordingError
-from harness.importers import import_file, parse_mapping
-from harness.recording import open_recording, validate_recording
+from harness.core.errors import ConfigError, RecordingError
+from harness.recordings.importers.mapping import import_file, parse_mapping
+from harness.recordings.reader import open_recording, validate_recording
 
 # The shared sample data sits beside the checkout (../shared), as on developer machines and in CI.
 _ROOT = Path(__file__).resolve().parent.parent

@@ -22,5 +22,5 @@ def test_importing_tickstock_does_not_load_harness():
 def test_layer_check_catches_a_forbidden_import(tmp_path):
     pkg = tmp_path / "tickstock"
     pkg.mkdir()
-    (pkg / "bad.py").write_text("from harness.model import Tick\n")
-    assert violations(tmp_path) == ["tickstock/bad.py:1: tickstock imports harness.model"]
+    (pkg / "bad.py").write_text("from harness.core.model import Tick\n")
+    assert violations(tmp_path) == ["tickstock/bad.py:1: tickstock imports harness.core.model"]

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from _livedata import sample_ticks, write_recording
 
-from harness.errors import ConfigError, LiveError
-from harness.feed import Chaos, FeedConfig, FeedThread
-from harness.live import LiveConfig, LiveSource
-from harness.model import Tick
+from harness.core.errors import ConfigError, LiveError
+from harness.core.model import Tick
+from harness.live.client import LiveConfig, LiveSource
+from harness.live.feed_server import Chaos, FeedConfig, FeedThread
 
 pytestmark = pytest.mark.timeout(60)
 

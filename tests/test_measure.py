@@ -5,7 +5,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from harness.measure import create_ticker_ticks, ticker_codes
+from harness.gates.measure import create_ticker_ticks, ticker_codes
 
 
 def _parts(tmp_path):

@@ -13,7 +13,7 @@ import random
 
 import pytest
 
-from harness.model import Tick
+from harness.core.model import Tick
 from tickstock.legacy.adapter import tick_to_tickdata
 from tickstock.legacy.config import ConfigError
 from tickstock.legacy.service import MarketDataService

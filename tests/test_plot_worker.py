@@ -7,8 +7,8 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 
-from harness import plots
-from harness.plot_worker import PlotWorker
+from harness.report import plots
+from harness.report.plot_worker import PlotWorker
 
 Q = np.linspace(0.0, 1.0, 21)
 P_US = np.geomspace(20.0, 900.0, 21)

@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 from _livedata import BASE_NS, sample_ticks
 
-from harness.model import Tick
-from harness.polygon import EXT_KEY, MessageError, decode_message, message_to_tick, tick_to_message
+from harness.core.model import Tick
+from harness.live.protocol import (
+    EXT_KEY,
+    MessageError,
+    decode_message,
+    message_to_tick,
+    tick_to_message,
+)
 
 
 def _strip(tick: Tick) -> Tick:
@@ -95,7 +101,7 @@ def test_bad_messages_raise_a_message_error_of_their_kind(msg: object, kind: str
 def test_the_auth_redactor_hides_the_key_of_a_logged_auth_frame() -> None:
     import logging
 
-    from harness.polygon import AuthRedactor
+    from harness.live.protocol import AuthRedactor
 
     frame = '{"action": "auth", "params": "s3cr\\\\et\\"x"}'
     record = logging.LogRecord(

@@ -6,9 +6,14 @@ from pathlib import Path
 
 from _livedata import sample_ticks
 
-from harness.model import OPTIONAL_COLUMNS
-from harness.recorder import LiveRecorder
-from harness.recording import RecordingWriter, check_recording, open_recording, repair_recording
+from harness.core.model import OPTIONAL_COLUMNS
+from harness.live.recorder import LiveRecorder
+from harness.recordings.reader import (
+    RecordingWriter,
+    check_recording,
+    open_recording,
+    repair_recording,
+)
 
 
 def _writer(path: Path) -> RecordingWriter:
@@ -64,7 +69,7 @@ def test_a_crash_loses_only_the_unflushed_buffer_and_the_recording_is_repairable
 def test_a_write_failure_in_the_flusher_surfaces_as_a_recording_error(tmp_path: Path) -> None:
     import pytest
 
-    from harness.errors import RecordingError
+    from harness.core.errors import RecordingError
 
     recorder = LiveRecorder(_writer(tmp_path / "rec"), flush_ticks=2, flush_seconds=3600)
     ticks = sample_ticks(4)

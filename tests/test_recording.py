@@ -11,9 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.errors import RecordingError
-from harness.model import Tick
-from harness.recording import RecordingWriter, open_recording, repair_recording, validate_recording
+from harness.core.errors import RecordingError
+from harness.core.model import Tick
+from harness.recordings.reader import (
+    RecordingWriter,
+    open_recording,
+    repair_recording,
+    validate_recording,
+)
 
 T0 = 1_773_149_400_000_000_000  # 2026-03-10 09:30 ET (13:30 UTC)
 SEC = 1_000_000_000
@@ -175,7 +180,7 @@ def test_bundled_recordings_are_valid_and_carry_provenance(name):
 
 
 def test_sample_day_covers_every_session_with_about_200k_ticks_and_200_tickers():
-    from harness.summary import summarize_recording
+    from harness.recordings.describe import summarize_recording
 
     s = summarize_recording(ROOT / "recordings" / "sample-day")
     assert (s["ticks"], s["tickers"], s["source"]) == (200_000, 200, "synthetic")

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.gate import CheckResult, GateResult, Status
-from harness.regression import judge, recording_dirs
+from harness.ci.regression import judge, recording_dirs
+from harness.gates.engine import CheckResult, GateResult, Status
 
 
 def _result(*statuses):
@@ -87,13 +87,15 @@ def test_the_ci_path_rejects_a_corrupt_recording_like_harness_replay(tmp_path):
     """CI, calibration and `harness replay` share one pipeline: the same validation first."""
     import shutil
 
-    from harness.errors import RecordingError
-    from harness.regression import replay_recording
+    from harness.ci.regression import replay_recording
+    from harness.core.errors import RecordingError
 
     rec = tmp_path / "rec"
     shutil.copytree(Path(__file__).resolve().parent.parent / "recordings" / "sample-day", rec)
     part = next(rec.glob("date=*/*.parquet"))
     part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
     with pytest.raises(RecordingError, match="part-00000.parquet"):
-        replay_recording(rec, "harness.stack:fake", None, {}, {}, tmp_path / "runs", max_ticks=100)
+        replay_recording(
+            rec, "harness.replay.stack:fake", None, {}, {}, tmp_path / "runs", max_ticks=100
+        )
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

@@ -7,10 +7,10 @@ from click.testing import CliRunner
 from tickgen import make_ticks
 
 from harness.cli import cli
-from harness.recording import RecordingWriter
-from harness.store import open_run
+from harness.recordings.reader import RecordingWriter
+from harness.store.runs import open_run
 
-FAKE = "harness.stack:fake"
+FAKE = "harness.replay.stack:fake"
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,14 @@ def test_bad_options_are_one_line_errors_with_exit_code_5(recording, tmp_path, a
 def test_a_bad_stack_spec_leaves_no_run_directory(recording, tmp_path):
     res = CliRunner().invoke(
         cli,
-        ["replay", str(recording), "--runs-dir", str(tmp_path), "--primary", "harness.stack:nope"],
+        [
+            "replay",
+            str(recording),
+            "--runs-dir",
+            str(tmp_path),
+            "--primary",
+            "harness.replay.stack:nope",
+        ],
     )
     assert res.exit_code == 5
     assert not tmp_path.exists() or not list(tmp_path.iterdir())

@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.store import open_run
+from harness.store.runs import open_run
 
 SAMPLE = Path(__file__).resolve().parent.parent / "recordings" / "sample-day"
 

@@ -6,10 +6,10 @@ import pandas as pd
 from click.testing import CliRunner
 from readiness_fixtures import JOIN_MINUTES_SQL, make_run
 
-from harness import report as report_mod
 from harness.cli import cli
-from harness.evidence import open_evidence
-from harness.report import build_report, differences, events_per_minute, ticker_table
+from harness.gates.evidence import open_evidence
+from harness.report import build as report_mod
+from harness.report.build import build_report, differences, events_per_minute, ticker_table
 
 REPORTED = {
     "integration_metrics": {

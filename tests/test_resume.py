@@ -139,14 +139,14 @@ def test_killed_sharded_dask_replays_resume_to_the_same_events_diff_and_verdict(
 
 
 def test_a_complete_run_or_one_without_a_replay_request_is_not_resumed(tmp_path):
-    from harness.recording import open_recording
-    from harness.replay import run_shadow
+    from harness.pipeline.shadow import run_shadow
+    from harness.recordings.reader import open_recording
 
     # a run of a plain tick iterable (as live runs are) cannot be regenerated: refused, clearly
     ticks = open_recording(REC).ticks()
     bare = run_shadow(
         (t for _, t in zip(range(200), ticks, strict=False)),
-        "harness.stack:fake",
+        "harness.replay.stack:fake",
         root=tmp_path / "bare",
     ).path
     m = json.loads((bare / "manifest.json").read_text())

@@ -5,15 +5,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from harness.calibration import calibration_path
+from harness.ci.regression import calibrate, replay_recording
 from harness.cli import cli
-from harness.errors import StoreError
-from harness.gate import Status, Verdict, gate_run
-from harness.regression import calibrate, replay_recording
-from harness.runcompare import compare_runs
-from harness.synth import synthesize_day
+from harness.core.errors import StoreError
+from harness.gates.calibration import calibration_path
+from harness.gates.engine import Status, Verdict, gate_run
+from harness.gates.run_vs_run import compare_runs
+from harness.recordings.synth import synthesize_day
 
-FAKE = "harness.stack:fake"
+FAKE = "harness.replay.stack:fake"
 BASE = {"work_us": 20.0}
 
 

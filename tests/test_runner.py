@@ -5,14 +5,14 @@ import time
 import pytest
 from tickgen import make_ticks
 
-from harness.errors import IncompleteRunError
-from harness.faults import FaultSpec
-from harness.replay import run_shadow
-from harness.runner import RunOptions, ShadowRunner
-from harness.stack import FakeStack
-from harness.store import open_run
+from harness.core.errors import IncompleteRunError
+from harness.pipeline.shadow import run_shadow
+from harness.replay.faults import FaultSpec
+from harness.replay.runner import RunOptions, ShadowRunner
+from harness.replay.stack import FakeStack
+from harness.store.runs import open_run
 
-FAKE = "harness.stack:fake"
+FAKE = "harness.replay.stack:fake"
 
 
 def test_same_ticks_and_seed_give_identical_event_hashes(tmp_path):

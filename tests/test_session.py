@@ -11,18 +11,19 @@ from _livedata import sample_ticks, write_recording
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.faults import FaultSpec
-from harness.feed import Chaos, FeedConfig, FeedThread
-from harness.live import LiveConfig
-from harness.recording import check_recording, open_recording
-from harness.replay import run_shadow
-from harness.report import build_report
-from harness.runner import RunOptions
-from harness.session import RecordOptions, public_url, run_live
+from harness.live.client import LiveConfig
+from harness.live.feed_server import Chaos, FeedConfig, FeedThread
+from harness.live.session import LiveRequest, RecordOptions, public_url, run_live
+from harness.pipeline.shadow import run_shadow
+from harness.recordings.reader import check_recording, open_recording
+from harness.replay.faults import FaultSpec
+from harness.replay.runner import RunOptions
+from harness.replay.shadow import RunSpec
+from harness.report.build import build_report
 
 pytestmark = pytest.mark.timeout(120)
 
-FAKE = "harness.stack:fake"  # fast, deterministic; the round-trip test uses the real stacks
+FAKE = "harness.replay.stack:fake"  # fast, deterministic; the round-trip test uses the real stacks
 LEGACY = "tickstock.stacks:legacy"
 MULTI = "tickstock.stacks:multichannel"
 PHASE_1 = {"phase": "phase_1_parallel_testing"}
@@ -50,12 +51,12 @@ def test_live_shadows_and_records_a_feed_that_replays_to_the_same_events(
     runs = tmp_path / "runs"
     with FeedThread(FeedConfig(recording, speed=None, key="feed-key-42")) as feed:
         result = run_live(
-            LiveConfig(feed.url, key="feed-key-42", duration_s=60),
-            LEGACY,
-            MULTI,
-            candidate_config=PHASE_1,
-            root=runs,
-            record=RecordOptions(tmp_path / "live-rec", flush_ticks=100),
+            LiveRequest(
+                LiveConfig(feed.url, key="feed-key-42", duration_s=60),
+                RunSpec.of(LEGACY, MULTI, candidate_config=PHASE_1),
+                runs_dir=runs,
+                record=RecordOptions(tmp_path / "live-rec", flush_ticks=100),
+            )
         )
     assert result.run.status == "complete" and result.live.received == 300
     manifest = json.loads((result.run.path / "manifest.json").read_text())
@@ -90,7 +91,11 @@ def test_a_disconnect_mid_stream_reconnects_and_the_gap_is_in_the_manifest(
         FeedConfig(recording, speed=None, max_batch=20, client_queue=2, chaos=chaos)
     ) as feed:
         result = run_live(
-            LiveConfig(feed.url, duration_s=60, backoff_initial_s=0.05), FAKE, root=tmp_path
+            LiveRequest(
+                LiveConfig(feed.url, duration_s=60, backoff_initial_s=0.05),
+                RunSpec.of(FAKE),
+                runs_dir=tmp_path,
+            )
         )
     manifest = json.loads((result.run.path / "manifest.json").read_text())
     gaps = manifest["live"]["gaps"]
@@ -110,7 +115,9 @@ def test_malformed_frames_are_counted_in_the_run_manifest(recording: Path, tmp_p
     with FeedThread(
         FeedConfig(recording, speed=None, max_batch=25, chaos=Chaos(malformed_every=3))
     ) as feed:
-        result = run_live(LiveConfig(feed.url, duration_s=60), FAKE, root=tmp_path)
+        result = run_live(
+            LiveRequest(LiveConfig(feed.url, duration_s=60), RunSpec.of(FAKE), runs_dir=tmp_path)
+        )
         sent = feed.server.malformed_sent if feed.server else 0
     manifest = json.loads((result.run.path / "manifest.json").read_text())
     assert sent > 0 and sum(manifest["live"]["bad_messages"].values()) == sent
@@ -124,13 +131,17 @@ def test_a_slow_candidate_shows_as_lag_and_overflow_is_counted_not_silent(
 ) -> None:
     with FeedThread(FeedConfig(recording, speed=None)) as feed:
         result = run_live(
-            LiveConfig(feed.url, duration_s=60, queue_size=20),
-            FAKE,
-            FAKE,
-            inject=FaultSpec(delay_ms=3.0),
-            options=RunOptions(tick_timeout_s=None),
-            root=tmp_path,
-            record=RecordOptions(tmp_path / "rec"),
+            LiveRequest(
+                LiveConfig(feed.url, duration_s=60, queue_size=20),
+                RunSpec.of(
+                    FAKE,
+                    FAKE,
+                    inject=FaultSpec(delay_ms=3.0),
+                    options=RunOptions(tick_timeout_s=None),
+                ),
+                runs_dir=tmp_path,
+                record=RecordOptions(tmp_path / "rec"),
+            )
         )
     live = result.live
     assert live.queue_wait.max_ms > 20 and live.queue_depth_max >= 19

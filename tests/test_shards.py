@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import ConfigError
-from harness.shards import (
+from harness.core.errors import ConfigError
+from harness.scale.shards import (
     LARGE_DAY_BUCKETS,
     default_buckets,
     file_date,

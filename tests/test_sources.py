@@ -3,8 +3,8 @@
 import pytest
 from tickgen import T0, make_ticks
 
-from harness.errors import ConfigError
-from harness.sources import Pace, paced, parse_time
+from harness.core.errors import ConfigError
+from harness.replay.sources import Pace, paced, parse_time
 
 
 class FakeClock:

@@ -3,20 +3,20 @@
 import pytest
 from tickgen import make_ticks
 
-from harness.errors import ConfigError
-from harness.stack import FakeStack, load_stack
-from harness.stack_config import parse_sets, parse_value, stack_configs
+from harness.core.errors import ConfigError
+from harness.replay.stack import FakeStack, load_stack
+from harness.replay.stack_config import parse_sets, parse_value, stack_configs
 
 
 def test_load_stack_builds_the_fake_from_its_spec_and_config():
-    stack = load_stack("harness.stack:fake", {"name": "f1", "seed": 3})
+    stack = load_stack("harness.replay.stack:fake", {"name": "f1", "seed": 3})
     assert stack.name == "f1"
     assert isinstance(stack, FakeStack)
 
 
 @pytest.mark.parametrize(
     "spec",
-    ["no_colon", "harness.stack:", "no.such.module:fn", "harness.stack:nothing_here"],
+    ["no_colon", "harness.replay.stack:", "no.such.module:fn", "harness.replay.stack:nothing_here"],
     ids=["no-colon", "no-function", "missing-module", "missing-attr"],
 )
 def test_bad_stack_specs_are_config_errors(spec):

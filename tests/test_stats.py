@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from harness.stats import (
+from harness.gates.statistics import (
     benjamini_hochberg,
     hodges_lehmann,
     latency_stats,

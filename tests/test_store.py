@@ -10,13 +10,13 @@ import time
 import pytest
 from tickgen import make_ticks
 
-from harness.catalog import open_catalog, run_rows
-from harness.errors import StoreError
-from harness.recording import RecordingWriter
-from harness.replay import run_shadow
-from harness.store import RunWriter, effective_status, open_run, validate_run_id
+from harness.core.errors import StoreError
+from harness.pipeline.shadow import run_shadow
+from harness.recordings.reader import RecordingWriter
+from harness.store.catalog import open_catalog, run_rows
+from harness.store.runs import RunWriter, effective_status, open_run, validate_run_id
 
-FAKE = "harness.stack:fake"
+FAKE = "harness.replay.stack:fake"
 
 
 @pytest.mark.parametrize("bad", ["../x", "a/b", "", ".hidden", "x..y", "a\\b"])

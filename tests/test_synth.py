@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.errors import ConfigError
-from harness.recording import open_recording, validate_recording
-from harness.summary import summarize_recording
-from harness.synth import synthesize_day
+from harness.core.errors import ConfigError
+from harness.recordings.describe import summarize_recording
+from harness.recordings.reader import open_recording, validate_recording
+from harness.recordings.synth import synthesize_day
 
 TICKS, TICKERS = 40_000, 40
 

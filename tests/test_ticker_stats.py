@@ -6,9 +6,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from harness.errors import RecordingError
-from harness.synth import synthesize_day
-from harness.ticker_stats import ticker_stats
+from harness.core.errors import RecordingError
+from harness.recordings.synth import synthesize_day
+from harness.recordings.ticker_stats import ticker_stats
 from tickstock.multichannel.ticker_rollout import SmartTickerRollout
 
 

@@ -13,9 +13,14 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.errors import RecordingError
-from harness.manifest import file_sha256
-from harness.recording import RecordingWriter, check_recording, open_recording, validate_recording
+from harness.core.errors import RecordingError
+from harness.recordings.manifest import file_sha256
+from harness.recordings.reader import (
+    RecordingWriter,
+    check_recording,
+    open_recording,
+    validate_recording,
+)
 
 T0 = 1_773_151_200_000_000_000  # 2026-03-10 10:00 ET
 PART = "date=2026-03-10/part-00000.parquet"

@@ -1,6 +1,6 @@
 """Verdict truth: no defect in the matrix passes a phase gate whose criteria it violates.
 
-Every case of harness.mutants.CASES wraps both bundled stacks (legacy, multi-channel at phase 1)
+Every case of harness.replay.mutants.CASES wraps both bundled stacks (legacy, multi-channel at phase 1)
 and is replayed against the unwrapped stack on short slices of both bundled recordings, in
 process and on a real Dask LocalCluster; each run is gated at every phase with the repository's
 accepted-differences file (whose rules must not apply: a wrapper is another candidate). A cell is
@@ -17,11 +17,13 @@ from typing import Any
 
 import pytest
 
-from harness.gate import PHASES, Status, Verdict, gate_run
-from harness.mutants import CASES, Case, target_ticker
-from harness.recording import open_recording
-from harness.replay import StackSpec, run_shadow
-from harness.runner import RunOptions
+from harness.gates.engine import PHASES, Status, Verdict, gate_run
+from harness.pipeline.lifecycle import RunSetup
+from harness.pipeline.shadow import shadow_run
+from harness.recordings.reader import open_recording
+from harness.replay.mutants import CASES, Case, target_ticker
+from harness.replay.runner import RunOptions
+from harness.replay.shadow import RunSpec, StackSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCEPT = ROOT / "accepted-differences.toml"
@@ -78,7 +80,7 @@ def _candidate(case: Case | None, base: str, rec: str, root: Path) -> StackSpec:
         return StackSpec(factory, config)
     ticker, count = _target(base, rec, root)
     table = case.mutant_table(factory, ticker, RECS[rec]["period"], count=min(count, 10))
-    return StackSpec("harness.mutants:mutant", {**config, "mutant": table})
+    return StackSpec("harness.replay.mutants:mutant", {**config, "mutant": table})
 
 
 def _replay(path: str, base: str, rec: str, case: Case | None, root: Path) -> Path:
@@ -88,34 +90,34 @@ def _replay(path: str, base: str, rec: str, case: Case | None, root: Path) -> Pa
     n = RECS[rec]["ticks"]
     if path == "in-process":
         src = open_recording(recording)
-        result = run_shadow(
+        result = shadow_run(
             itertools.islice(src.ticks(), n),
-            primary.factory,
-            candidate.factory,
-            dict(primary.config),
-            dict(candidate.config),
-            options=OPTIONS,
-            root=root,
-            recording={"path": str(recording), "name": src.name, "sha256": src.sha256},
-            expected=n,
-            filters={"limit": n},
+            RunSpec(primary, candidate, OPTIONS),
+            RunSetup(
+                runs_dir=root,
+                recording={"path": str(recording), "name": src.name, "sha256": src.sha256},
+                expected=n,
+                filters={"limit": n},
+            ),
         )
         return result.path
-    from harness.distributed import replay_recording
+    from harness.pipeline.request import ReplayRequest
+    from harness.pipeline.sharded import replay_sharded
 
     # the same slice as a time window (the sharded runner takes no --limit), on 2 shards
     last = next(itertools.islice(open_recording(recording).ticks(), n - 1, None))
-    result = replay_recording(
+    request = ReplayRequest(
         recording,
         primary,
         candidate,
         OPTIONS,
-        root=root,
+        runs_dir=root,
         scheduler=_DASK["address"],
-        buckets=2,
+        shards=2,
         end_ns=last.ts + 1,
         filters={"to": last.ts + 1},
     )
+    result = replay_sharded(request)
     return result.path
 
 
@@ -227,15 +229,15 @@ def test_aa_false_alarm_rate_is_at_most_one_in_twenty(runs_root: Path) -> None:
     n = RECS["sample-day"]["ticks"]
     alarms = []
     for seed in range(20):
-        result = run_shadow(
+        result = shadow_run(
             itertools.islice(src.ticks(), n),
-            "tickstock.stacks:legacy",
-            None,
-            options=RunOptions(seed=seed),
-            root=runs_root / "aa",
-            recording={"path": str(rec), "name": src.name, "sha256": src.sha256},
-            expected=n,
-            filters={"limit": n},
+            RunSpec.of("tickstock.stacks:legacy", options=RunOptions(seed=seed)),
+            RunSetup(
+                runs_dir=runs_root / "aa",
+                recording={"path": str(rec), "name": src.name, "sha256": src.sha256},
+                expected=n,
+                filters={"limit": n},
+            ),
         )
         ev, results = gate_run(
             result.path, ("phase_0_installation", PHASE1), accept=ACCEPT, seed=seed

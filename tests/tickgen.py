@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from harness.model import Tick
+from harness.core.model import Tick
 
 T0 = 1_718_976_600_000_000_000  # 2024-06-21 13:30 UTC
 

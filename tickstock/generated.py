@@ -23,7 +23,7 @@ DEFAULT_START = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
 
 
 class GeneratedTick(NamedTuple):
-    """Same attribute names as harness.model.Tick (tickstock may not import harness)."""
+    """Same attribute names as harness.core.model.Tick (tickstock may not import harness)."""
 
     seq: int
     ts: int

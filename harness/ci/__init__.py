@@ -1,0 +1,1 @@
+"""CI: the regression gate over recorded sessions and its pytest plugin."""

@@ -1,0 +1,1 @@
+"""The harness's base: errors, the Tick and problem values, identities, the one atomic write."""

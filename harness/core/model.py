@@ -1,0 +1,67 @@
+"""Core immutable values shared by every harness stage (recording → runner → diff → gates)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+#: Required recording columns, in their canonical order (design.md §3).
+REQUIRED_COLUMNS: tuple[str, ...] = ("seq", "ts", "ticker", "price", "volume")
+
+#: Optional recording columns, in their canonical order (design.md §3).
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "bid",
+    "ask",
+    "tick_open",
+    "tick_high",
+    "tick_low",
+    "tick_close",
+    "tick_vwap",
+    "tick_volume",
+    "accumulated_volume",
+    "vwap",
+    "market_open_price",
+    "recv_ts",
+    "source",
+)
+
+TICK_FIELDS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+
+
+class Tick(NamedTuple):
+    """One tick of a recording or live feed, as stacks see it (design.md §4).
+
+    A NamedTuple rather than a dataclass: it is immutable, attribute access is a C slot read, and
+    `Tick._make(row)` builds ten million of them from Arrow columns without per-field Python work.
+    `ts` and `recv_ts` are integer nanoseconds since the epoch, UTC. Absent optional columns are
+    `None`.
+    """
+
+    seq: int
+    ts: int
+    ticker: str
+    price: float
+    volume: int
+    bid: float | None = None
+    ask: float | None = None
+    tick_open: float | None = None
+    tick_high: float | None = None
+    tick_low: float | None = None
+    tick_close: float | None = None
+    tick_vwap: float | None = None
+    tick_volume: int | None = None
+    accumulated_volume: int | None = None
+    vwap: float | None = None
+    market_open_price: float | None = None
+    recv_ts: int | None = None
+    source: str | None = None
+
+
+#: TickStock's detector tuning periods by US/Eastern time of day (tickstock/legacy/market_hours.py;
+#: like TickStock's, no weekday check). CLOSED is before 04:00 and from 20:00.
+PERIODS: dict[str, tuple[str, str]] = {
+    "PREMARKET": ("04:00", "09:30"),
+    "OPENING": ("09:30", "09:45"),
+    "MIDDAY": ("09:45", "15:30"),
+    "CLOSING": ("15:30", "16:00"),
+    "AFTERHOURS": ("16:00", "20:00"),
+}

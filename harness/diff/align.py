@@ -1,0 +1,211 @@
+"""Event alignment: the diff config (key, ignored fields, tolerances) and the DuckDB join pairing events.
+
+Primary and candidate events are paired on the key — by default (ticker, type, direction,
+tick_seq) plus the occurrence number of that key, so repeated keys pair in emission order — with
+an optional ±k `tick_seq` tolerance for the leftovers (design.md §6). Everything is SQL over the
+`events_primary` / `events_candidate` views; no Python loop touches events::
+
+    cfg = DiffConfig.load("diff.toml")       # or DiffConfig() for the TickStock defaults
+    align(con, cfg)                          # → temp table _pairs
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from harness.core.errors import ConfigError
+
+STORED = ("ticker", "type", "direction", "tick_seq")
+DEFAULT_KEY = ("ticker", "type", "direction", "tick_seq")
+#: Wall-clock or id fields of TickStock transport dicts (tickstock-reference.md, events).
+DEFAULT_IGNORE = ("event_id", "surge_age")
+_FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Tolerance:
+    """Numbers match when |p − c| ≤ abs or |p − c| ≤ rel · max(|p|, |c|)."""
+
+    abs: float = 0.0
+    rel: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DiffConfig:
+    """How events are keyed, which fields are ignored and how close numbers must be."""
+
+    key: tuple[str, ...] = DEFAULT_KEY
+    tick_seq_tolerance: int = 0
+    ignore: tuple[str, ...] = DEFAULT_IGNORE
+    default_tolerance: Tolerance = Tolerance(abs=1e-9, rel=1e-9)
+    tolerances: Mapping[str, Tolerance] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in (*self.key, *self.ignore, *self.tolerances):
+            if not _FIELD_RE.match(name):
+                raise ConfigError(f"diff config: bad field name {name!r}")
+        if not self.key:
+            raise ConfigError("diff config: key must name at least one field")
+        if self.tick_seq_tolerance < 0:
+            raise ConfigError("diff config: tick_seq_tolerance must be ≥ 0")
+
+    def with_ignored(self, extra: Iterable[str]) -> DiffConfig:
+        """This config plus fields the stacks declared ignorable (stats()['ignorable_fields'])."""
+        names = [n for n in extra if isinstance(n, str) and _FIELD_RE.match(n)]
+        return replace(self, ignore=tuple(dict.fromkeys((*self.ignore, *names))))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": {"fields": list(self.key), "tick_seq_tolerance": self.tick_seq_tolerance},
+            "ignore": {"fields": list(self.ignore)},
+            "tolerance": {
+                "default": {"abs": self.default_tolerance.abs, "rel": self.default_tolerance.rel},
+                "fields": {k: {"abs": t.abs, "rel": t.rel} for k, t in self.tolerances.items()},
+            },
+        }
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> DiffConfig:
+        """Parse a TOML diff config; missing sections keep the defaults, unknown keys are errors."""
+        if path is None:
+            return cls()
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"diff config {p}: no such file") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"diff config {p}: invalid TOML: {exc}") from exc
+        return cls.from_dict(data, str(p))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], origin: str = "diff config") -> DiffConfig:
+        _only(data, {"key", "ignore", "tolerance"}, origin)
+        key = dict(data.get("key", {}))
+        _only(key, {"fields", "tick_seq_tolerance"}, f"{origin} [key]")
+        ign = dict(data.get("ignore", {}))
+        _only(ign, {"fields"}, f"{origin} [ignore]")
+        tol = dict(data.get("tolerance", {}))
+        _only(tol, {"default", "fields"}, f"{origin} [tolerance]")
+        try:
+            return cls(
+                key=tuple(key.get("fields", DEFAULT_KEY)),
+                tick_seq_tolerance=int(key.get("tick_seq_tolerance", 0)),
+                ignore=tuple(ign.get("fields", DEFAULT_IGNORE)),
+                default_tolerance=_tolerance(
+                    tol.get("default", {"abs": 1e-9, "rel": 1e-9}), origin
+                ),
+                tolerances={
+                    k: _tolerance(v, origin) for k, v in dict(tol.get("fields", {})).items()
+                },
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{origin}: {exc}") from exc
+
+
+def _only(section: Mapping[str, Any], allowed: set[str], origin: str) -> None:
+    unknown = sorted(set(section) - allowed)
+    if unknown:
+        raise ConfigError(f"{origin}: unknown keys {unknown}; allowed {sorted(allowed)}")
+
+
+def _tolerance(value: Any, origin: str) -> Tolerance:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{origin}: a tolerance must be a table like {{abs = 0.01, rel = 0}}")
+    _only(value, {"abs", "rel"}, f"{origin} tolerance")
+    for key in ("abs", "rel"):
+        v = value.get(key, 0.0)
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ConfigError(f"{origin}: tolerance {key} = {v!r}: expected a number")
+    t = Tolerance(abs=float(value.get("abs", 0.0)), rel=float(value.get("rel", 0.0)))
+    if t.abs < 0 or t.rel < 0:
+        raise ConfigError(f"{origin}: tolerances must be ≥ 0")
+    return t
+
+
+def ignore_patch(ignore: Iterable[str]) -> str | None:
+    """A JSON merge patch that deletes the ignored (possibly dotted) fields, or None."""
+    patch: dict[str, Any] = {}
+    for name in ignore:
+        node = patch
+        parts = name.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = None
+    return json.dumps(patch) if patch else None
+
+
+def _key_sql(name: str) -> str:
+    return name if name in STORED else f"json_extract_string(event_json, '$.{name}')"
+
+
+EID = "(shard::bigint << 40) + emit_pos"  # unique per event and stack, no sort needed
+
+
+def align(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
+    """Create temp table `_pairs` (one row per paired or unpaired event) from the event views.
+
+    Windows and joins run on narrow key columns only; the JSON is joined back afterwards by
+    eid (harness/diff/classify.py), because a window operator materialises every column it is given.
+    """
+    key = list(cfg.key)
+    parts = ", ".join(f"k_{i}" for i in range(len(key)))
+    for side, view in (("p", "events_primary"), ("c", "events_candidate")):
+        keys = ", ".join(f"{_key_sql(k)} as k_{i}" for i, k in enumerate(key))
+        con.execute(
+            f"""create or replace temp table _{side} as
+            select *, row_number() over (partition by {parts} order by eid) as occ
+            from (select {EID} as eid, tick_seq, emit_index, emit_pos, shard, ticker, type,
+                         direction, {keys} from {view})"""
+        )
+    on = " and ".join(f"p.k_{i} is not distinct from c.k_{i}" for i in range(len(key)))
+    con.execute(
+        f"""create or replace temp table _fo as
+        select p.eid as pid, c.eid as cid from _p p full outer join _c c on {on} and p.occ = c.occ"""
+    )
+    pairs = "select pid, cid from _fo"
+    if cfg.tick_seq_tolerance:
+        loose = [k for k in key if k != "tick_seq"]
+        on_loose = (
+            " and ".join(
+                f"p.k_{key.index(k)} is not distinct from c.k_{key.index(k)}" for k in loose
+            )
+            or "true"
+        )
+        con.execute(
+            f"""create or replace temp table _near as
+            with lp as (select p.* from _fo join _p p on p.eid = _fo.pid where _fo.cid is null),
+                 lc as (select c.* from _fo join _c c on c.eid = _fo.cid where _fo.pid is null),
+                 cand as (select p.eid as pid, c.eid as cid, abs(p.tick_seq - c.tick_seq) as d
+                          from lp p join lc c on {on_loose}
+                          where abs(p.tick_seq - c.tick_seq) <= {int(cfg.tick_seq_tolerance)}),
+                 best_p as (select * from cand qualify row_number() over
+                            (partition by pid order by d, cid) = 1)
+            select pid, cid from best_p qualify row_number() over (partition by cid order by d, pid) = 1"""
+        )
+        pairs = """select pid, cid from _fo where pid is not null and cid is not null
+            union all select pid, cid from _near
+            union all select pid, null from _fo
+                where cid is null and pid not in (select pid from _near)
+            union all select null, cid from _fo
+                where pid is null and cid not in (select cid from _near)"""
+    con.execute(
+        f"""create or replace temp table _pairs as
+        select j.pid, j.cid,
+               coalesce(p.ticker, c.ticker) as ticker, coalesce(p.type, c.type) as type,
+               coalesce(p.direction, c.direction) as direction,
+               coalesce(p.tick_seq, c.tick_seq) as tick_seq,
+               p.tick_seq as primary_tick_seq, c.tick_seq as candidate_tick_seq,
+               p.emit_index as primary_index, c.emit_index as candidate_index,
+               p.emit_pos as primary_pos, c.emit_pos as candidate_pos,
+               coalesce(p.shard, c.shard) as shard
+        from ({pairs}) j left join _p p on p.eid = j.pid left join _c c on c.eid = j.cid"""
+    )

@@ -1,0 +1,590 @@
+"""Accepted differences: TOML rules that mark known diff rows with the id of the rule accepting them.
+
+Ignored is not matched: an accepted row stays in the diff with `accepted_by = <rule id>`; gates
+count only rows no active rule accepts. Every rule carries id, reason, owner and an expiry date;
+an expired rule stops applying (and is listed as expired, so the report says why rows came back).
+
+    [[scope]]                         # the runs the rules were written for (all required)
+    id = "legacy-vs-multichannel"
+    primary = "tickstock.stacks:legacy"             # exact factories: a wrapper is another one
+    primary_config = "sha256:46b68ac1696c3870"      # config digest (harness/core/identity.py);
+    candidate = "tickstock.stacks:multichannel"     # `harness gate RUN` prints a run's
+    candidate_config = "sha256:46b68ac1696c3870"
+    recording = { "sample-day" = "<recording content sha256>" }
+    phase = ["phase_1_parallel_testing"]            # optional
+
+    [[rule]]
+    id = "KD-001"
+    reason = "multi-channel trend detector uses a 180 s window"   # docs/known-divergences.md
+    owner = "tickstock-rollout"
+    expires = 2027-03-31
+    scope = "legacy-vs-multichannel"  # required: outside its scope a rule never applies
+    type = "trend"                    # optional matchers; lists and globs (*, ?) allowed
+    ticker = ["AAPL", "BRK.*"]
+    class = ["field_mismatch"]
+    field = ["price", "*_vwap"]       # every differing field of the row must match one
+    between = ["09:30", "09:45"]      # US/Eastern time of day of the causing tick
+    period = ["PREMARKET", "AFTERHOURS"]  # TickStock market period of the causing tick (ET)
+    recording = ["sample-day"]        # narrows the scope to these recordings (globs)
+    expect = { "sample-day/phase_1_parallel_testing" = 1234 }   # rows it accepts per run key
+    tolerance = 0.0                   # allowed relative drift of those counts (default exact)
+
+The expected counts make "exactly the known ones" enforceable: the gates report a FAIL check when
+a rule accepts more or fewer rows than it declares for the run's key (`run_key`: the recording
+name, `[:N]` for a run of its first N ticks, `/<candidate phase>` when the candidate has one), so
+new divergences hidden under a broad rule are caught, and an expired rule's count drops to 0.
+
+    [[latency]]                       # a known latency gap (same accountability keys)
+    id = "KL-1"
+    reason = "the channel path is slower"
+    owner = "tickstock-rollout"
+    expires = 2027-03-31
+    phase = "phase_1_parallel_testing"   # scope: candidate phase / recording (optional)
+    max_ratio = 2.5                   # CI judges regressions against this, not the phase bar
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+from harness.core.errors import ConfigError
+from harness.core.identity import DIGEST_PREFIX, RunIdentity
+from harness.core.model import PERIODS
+
+DIFF_CLASSES = ("field_mismatch", "missing", "extra", "order")
+_REQUIRED = ("id", "reason", "owner", "expires")
+_MATCHERS = ("ticker", "type", "class", "field", "between", "period", "recording")
+_KEYS = frozenset(_REQUIRED + _MATCHERS + ("scope", "expect", "tolerance"))
+_LATENCY_KEYS = frozenset(_REQUIRED + ("scope", "max_ratio", "recording", "phase"))
+_SCOPE_REQUIRED = ("id", "primary", "primary_config", "candidate", "candidate_config", "recording")
+_SCOPE_KEYS = frozenset(_SCOPE_REQUIRED + ("phase", "reason"))
+_PERIOD_NAMES = (*PERIODS, "CLOSED")
+
+
+def _recording_matches(patterns: tuple[str, ...], recording: str | None) -> bool:
+    """No patterns admit every recording; otherwise the name must match one glob."""
+    return not patterns or (
+        recording is not None and any(fnmatchcase(recording, p) for p in patterns)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The runs a set of rules was written for (`[[scope]]`): both stacks exactly (factory and
+    config digest, harness/core/identity.py), the recordings by name *and* content digest, and
+    optionally the candidate's rollout phases. A run that differs in any of them is outside."""
+
+    id: str
+    primary: str
+    primary_configs: tuple[str, ...]
+    candidate: str
+    candidate_configs: tuple[str, ...]
+    recordings: tuple[tuple[str, str], ...]
+    phases: tuple[str, ...] = ()
+    reason: str = ""
+
+    def admits(self, run: RunIdentity) -> tuple[bool, str]:
+        """(inside, why): the first thing that puts the run outside, or what matched."""
+        for side, factory, configs in (
+            ("primary", self.primary, self.primary_configs),
+            ("candidate", self.candidate, self.candidate_configs),
+        ):
+            ident = getattr(run, side)
+            if ident.factory != factory:
+                return False, f"{side} factory {ident.factory!r} is not {factory!r}"
+            if ident.config not in configs:
+                return False, (
+                    f"{side} config {ident.config} is not the scope's "
+                    f"{' / '.join(configs)} (another configuration, override or fault injection)"
+                )
+        known = dict(self.recordings)
+        if run.recording not in known:
+            return False, f"recording {run.recording!r} is not one of {sorted(known)}"
+        if run.recording_sha256 != known[run.recording]:
+            short = (run.recording_sha256 or "none")[:12]
+            return False, (
+                f"recording {run.recording!r} has content {short}…, not the scope's "
+                f"{known[run.recording][:12]}…"
+            )
+        if self.phases and run.candidate.phase not in self.phases:
+            return (
+                False,
+                f"candidate phase {run.candidate.phase!r} is not one of {list(self.phases)}",
+            )
+        return True, (
+            f"{self.primary} {run.primary.config} vs {self.candidate} {run.candidate.config} "
+            f"on {run.recording}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeDecision:
+    """Whether one rule (or latency finding) applies to a run, and why: shown by gate and report."""
+
+    id: str
+    scope: str
+    applies: bool
+    why: str
+    kind: str = "rule"  # or "latency" (a known latency finding)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "scope": self.scope,
+            "applies": self.applies,
+            "why": self.why,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptRule:
+    """One accepted-difference rule; empty matcher tuples match everything."""
+
+    id: str
+    reason: str
+    owner: str
+    expires: dt.date
+    scope: str = ""
+    tickers: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
+    between: tuple[str, str] | None = None
+    periods: tuple[str, ...] = ()
+    recordings: tuple[str, ...] = ()
+    #: (run key, rows this rule is expected to accept in a run with that key)
+    expect: tuple[tuple[str, int], ...] = ()
+    tolerance: float = 0.0
+
+    def expired(self, today: dt.date) -> bool:
+        return today > self.expires
+
+    @property
+    def needs_time(self) -> bool:
+        return self.between is not None or bool(self.periods)
+
+    def in_scope(self, recording: str | None) -> bool:
+        """Whether the rule's own `recording` globs admit this recording (none: every one)."""
+        return _recording_matches(self.recordings, recording)
+
+    def expected(self, key: str | None) -> int | None:
+        return next((n for k, n in self.expect if k == key), None)
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyFinding:
+    """A known latency gap (`[[latency]]`): CI judges runs it covers against `max_ratio` (the
+    candidate/primary ratio of medians measured when accepted, plus headroom) instead of the phase's
+    rollout bar; the phase verdict itself is unchanged. Expired findings stop applying."""
+
+    id: str
+    reason: str
+    owner: str
+    expires: dt.date
+    max_ratio: float
+    scope: str = ""
+    recordings: tuple[str, ...] = ()
+    phases: tuple[str, ...] = ()
+
+    def expired(self, today: dt.date) -> bool:
+        return today > self.expires
+
+    def in_scope(self, recording: str | None) -> bool:
+        return _recording_matches(self.recordings, recording)
+
+    def covers(self, recording: str | None, phase: str | None) -> bool:
+        return self.in_scope(recording) and (not self.phases or phase in self.phases)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """The parsed rules of one file, in file order (the first matching rule wins).
+
+    `for_run` narrows it to the rules whose scope admits a run; `decisions` then says, for every
+    rule and latency finding of the file, whether it applies to that run and why."""
+
+    rules: tuple[AcceptRule, ...]
+    source: str = ""
+    latency: tuple[LatencyFinding, ...] = ()
+    scopes: tuple[Scope, ...] = ()
+    sha256: str | None = None
+    decisions: tuple[ScopeDecision, ...] = ()
+
+    def active(self, today: dt.date) -> tuple[AcceptRule, ...]:
+        return tuple(r for r in self.rules if not r.expired(today))
+
+    def expired(self, today: dt.date) -> tuple[AcceptRule, ...]:
+        return tuple(r for r in self.rules if r.expired(today))
+
+    def needs_time(self, today: dt.date) -> bool:
+        return any(r.needs_time for r in self.active(today))
+
+    def for_run(self, run: RunIdentity) -> RuleSet:
+        """The rules and latency findings whose scope admits this run (the others never apply),
+        with a decision for every entry of the file saying why it does or does not apply."""
+        by_id = {s.id: s for s in self.scopes}
+        decisions: list[ScopeDecision] = []
+
+        def admitted(entry: AcceptRule | LatencyFinding) -> bool:
+            scope = by_id.get(entry.scope)
+            if scope is None:
+                ok, why = False, "no scope: a rule applies only to the runs it names"
+            else:
+                ok, why = scope.admits(run)
+            if ok and entry.recordings and not entry.in_scope(run.recording):
+                ok, why = False, f"rule limited to recordings {list(entry.recordings)}"
+            kind = "latency" if isinstance(entry, LatencyFinding) else "rule"
+            decisions.append(ScopeDecision(entry.id, entry.scope, ok, why, kind))
+            return ok
+
+        rules = tuple(r for r in self.rules if admitted(r))
+        latency = tuple(f for f in self.latency if admitted(f))
+        return RuleSet(rules, self.source, latency, self.scopes, self.sha256, tuple(decisions))
+
+    def latency_for(self, recording: str | None, phase: str | None) -> list[LatencyFinding]:
+        return [f for f in self.latency if f.covers(recording, phase)]
+
+    def expectations(
+        self, key: str | None, today: dt.date
+    ) -> list[tuple[str, int, float, dt.date, bool]]:
+        """(rule id, expected rows, tolerance, expires, expired) of rules declaring a count for key."""
+        out = []
+        for r in self.rules:
+            n = r.expected(key)
+            if n is not None:
+                out.append((r.id, n, r.tolerance, r.expires, r.expired(today)))
+        return out
+
+    def sql_case(
+        self,
+        today: dt.date,
+        time_column: str = "tick_time",
+        tod_column: str | None = None,
+        field_paths: Mapping[tuple[str, ...], tuple[str, ...]] | None = None,
+    ) -> str:
+        """A DuckDB expression giving the id of the first active rule matching a diff row, or NULL.
+
+        Expects columns ticker, type, class, fields (list<struct<path,…>>) and, when a rule has
+        `between` or `period`, a TIMESTAMPTZ column named `time_column` — or, given `tod_column`,
+        a column holding `time_of_day_sql(time_column)` computed once per row (the CASE would
+        otherwise convert the time zone once per window bound it tests).
+        `field_paths` maps a rule's `field` globs to the field paths of the diff (every non-null
+        one, or more) that match them in DuckDB: the per-field test is then an IN list, which
+        gives the same true/false/NULL per field as the globs at a fraction of the cost.
+        """
+        tod = tod_column or time_of_day_sql(time_column)
+        paths = field_paths or {}
+        arms = [
+            f"WHEN {_rule_predicate(r, tod, paths.get(r.fields))} THEN {_lit(r.id)}"
+            for r in self.active(today)
+        ]
+        if not arms:
+            return "CAST(NULL AS VARCHAR)"
+        return "CASE " + " ".join(arms) + " ELSE CAST(NULL AS VARCHAR) END"
+
+
+def run_key(manifest: Mapping[str, Any]) -> str | None:
+    """The key a run's expected counts are declared under: `<recording>[[:N]][/<phase>]`.
+
+    `[:N]` marks a run of only the first N ticks (filter `limit` or `max_ticks`); a run with any
+    other filter (tickers, time range) has no key, so no declared count applies to it.
+    """
+    name = recording_name(manifest)
+    if name is None:
+        return None
+    filters = manifest.get("filters")
+    set_ = {k: v for k, v in (filters if isinstance(filters, Mapping) else {}).items() if v}
+    key = name
+    if set_:
+        prefix = {k: v for k, v in set_.items() if k in ("limit", "max_ticks")}
+        if len(prefix) != len(set_) or len({int(v) for v in prefix.values()}) != 1:
+            return None
+        key += f"[:{int(next(iter(prefix.values())))}]"
+    phase = candidate_phase(manifest)
+    return key + (f"/{phase}" if phase else "")
+
+
+def candidate_phase(manifest: Mapping[str, Any]) -> str | None:
+    cand = manifest.get("candidate")
+    cfg = cand.get("config") if isinstance(cand, Mapping) else None
+    phase = cfg.get("phase") if isinstance(cfg, Mapping) else None
+    return str(phase) if phase else None
+
+
+def recording_name(manifest: Mapping[str, Any]) -> str | None:
+    rec = manifest.get("recording")
+    name = rec.get("name") if isinstance(rec, Mapping) else None
+    return str(name) if name else None
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _glob_any(column: str, patterns: tuple[str, ...]) -> str:
+    return "(" + " OR ".join(f"{column} GLOB {_lit(p)}" for p in patterns) + ")"
+
+
+def time_of_day_sql(time_column: str) -> str:
+    """HH:MM (US/Eastern) of a TIMESTAMPTZ expression: what `between` and `period` compare."""
+    return f"strftime(timezone('America/New_York', {time_column}), '%H:%M')"
+
+
+def glob_any_sql(column: str, patterns: tuple[str, ...]) -> str:
+    """`column` matches one of the globs (DuckDB GLOB: *, ?, [...]; case-sensitive)."""
+    return _glob_any(column, patterns)
+
+
+def _rule_predicate(rule: AcceptRule, tod: str, paths: tuple[str, ...] | None = None) -> str:
+    parts = ["class <> 'match'"]
+    if rule.tickers:
+        parts.append(_glob_any("ticker", rule.tickers))
+    if rule.types:
+        parts.append(_glob_any("type", rule.types))
+    if rule.classes:
+        parts.append("class IN (" + ", ".join(_lit(c) for c in rule.classes) + ")")
+    if rule.fields:
+        # every differing field must match one glob; a list lambda, not a correlated unnest
+        # subquery, which DuckDB evaluated row by row (12 s CPU on a 10M-tick run's diff)
+        if paths is None:
+            any_field = _glob_any("f.path", rule.fields)
+        elif paths:
+            any_field = "f.path IN (" + ", ".join(_lit(x) for x in paths) + ")"
+        else:  # no path of this diff matches: false per field (NULL for a NULL path, as GLOB)
+            any_field = "f.path <> f.path"
+        parts.append(
+            "coalesce(len(fields), 0) > 0 AND "
+            f"list_bool_and(list_transform(fields, lambda f: {any_field}))"
+        )
+    if rule.between:
+        start, end = rule.between
+        parts.append(f"{tod} >= {_lit(start)} AND {tod} < {_lit(end)}")
+    if rule.periods:
+        windows = [PERIODS[p] for p in rule.periods if p in PERIODS]
+        if "CLOSED" in rule.periods:
+            windows += [("00:00", "04:00"), ("20:00", "24:00")]
+        parts.append(
+            "("
+            + " OR ".join(f"({tod} >= {_lit(a)} AND {tod} < {_lit(b)})" for a, b in windows)
+            + ")"
+        )
+    return "(" + " AND ".join(parts) + ")"
+
+
+def _strings(raw: object, key: str, where: str) -> tuple[str, ...]:
+    values = [raw] if isinstance(raw, str) else raw
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        raise ConfigError(f"{where}: '{key}' must be a string or a non-empty list of strings")
+    return tuple(values)
+
+
+def _time_of_day(value: str, where: str) -> str:
+    try:
+        return dt.time.fromisoformat(value).strftime("%H:%M")
+    except ValueError:
+        raise ConfigError(f"{where}: 'between' times must be HH:MM, got {value!r}") from None
+
+
+def _accountable(raw: dict[str, object], keys: frozenset[str], where: str) -> dt.date:
+    """Check keys and the id/reason/owner/expires every entry carries; returns the expiry date."""
+    unknown = sorted(set(raw) - keys)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {sorted(keys)}")
+    missing = [k for k in _REQUIRED if k not in raw]
+    if missing:
+        raise ConfigError(f"{where}: missing required key(s) {', '.join(missing)}")
+    for key in ("id", "reason", "owner"):
+        if not isinstance(raw[key], str) or not str(raw[key]).strip():
+            raise ConfigError(f"{where}: '{key}' must be a non-empty string")
+    expires = raw["expires"]
+    if isinstance(expires, dt.datetime):
+        expires = expires.date()
+    if not isinstance(expires, dt.date):
+        raise ConfigError(f"{where}: 'expires' must be a TOML date like 2027-03-31")
+    return expires
+
+
+def parse_latency(raw: dict[str, object], where: str) -> LatencyFinding:
+    """Validate one `[[latency]]` table (a known latency gap CI measures regressions against)."""
+    expires = _accountable(raw, _LATENCY_KEYS, where)
+    ratio = raw.get("max_ratio")
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not ratio >= 1:
+        raise ConfigError(f"{where}: 'max_ratio' must be a number ≥ 1, got {ratio!r}")
+    return LatencyFinding(
+        id=str(raw["id"]),
+        reason=str(raw["reason"]),
+        owner=str(raw["owner"]),
+        expires=expires,
+        max_ratio=float(ratio),
+        scope=_scope_ref(raw, where),
+        recordings=_strings(raw["recording"], "recording", where) if "recording" in raw else (),
+        phases=_strings(raw["phase"], "phase", where) if "phase" in raw else (),
+    )
+
+
+def parse_rule(raw: dict[str, object], where: str) -> AcceptRule:
+    """Validate one `[[rule]]` table; unknown keys and missing accountability fields are errors."""
+    expires = _accountable(raw, _KEYS, where)
+    classes = _strings(raw["class"], "class", where) if "class" in raw else ()
+    bad = [c for c in classes if c not in DIFF_CLASSES]
+    if bad:
+        raise ConfigError(f"{where}: unknown class {bad[0]!r}; one of {', '.join(DIFF_CLASSES)}")
+    between = None
+    if "between" in raw:
+        pair = _strings(raw["between"], "between", where)
+        if len(pair) != 2:
+            raise ConfigError(f"{where}: 'between' must be [start, end] as HH:MM")
+        between = (_time_of_day(pair[0], where), _time_of_day(pair[1], where))
+    periods = _strings(raw["period"], "period", where) if "period" in raw else ()
+    bad = [p for p in periods if p not in _PERIOD_NAMES]
+    if bad:
+        raise ConfigError(f"{where}: unknown period {bad[0]!r}; one of {', '.join(_PERIOD_NAMES)}")
+    return AcceptRule(
+        id=str(raw["id"]),
+        reason=str(raw["reason"]),
+        owner=str(raw["owner"]),
+        expires=expires,
+        scope=_scope_ref(raw, where),
+        tickers=_strings(raw["ticker"], "ticker", where) if "ticker" in raw else (),
+        types=_strings(raw["type"], "type", where) if "type" in raw else (),
+        classes=classes,
+        fields=_strings(raw["field"], "field", where) if "field" in raw else (),
+        between=between,
+        periods=periods,
+        recordings=_strings(raw["recording"], "recording", where) if "recording" in raw else (),
+        expect=_expect(raw.get("expect", {}), where),
+        tolerance=_tolerance(raw.get("tolerance", 0.0), where),
+    )
+
+
+def _scope_ref(raw: dict[str, object], where: str) -> str:
+    ref = raw.get("scope")
+    if not isinstance(ref, str) or not ref.strip():
+        raise ConfigError(
+            f"{where}: missing required key 'scope' (the id of a [[scope]] naming the stacks, "
+            "configs and recordings the rule was written for)"
+        )
+    return ref
+
+
+def _digests(raw: object, key: str, where: str) -> tuple[str, ...]:
+    values = _strings(raw, key, where)
+    bad = [v for v in values if not v.startswith(DIGEST_PREFIX)]
+    if bad:
+        raise ConfigError(
+            f"{where}: '{key}' must be config digests like '{DIGEST_PREFIX}0123456789abcdef' "
+            f"(`harness gate` prints a run's), got {bad[0]!r}"
+        )
+    return values
+
+
+def parse_scope(raw: dict[str, object], where: str) -> Scope:
+    """Validate one `[[scope]]` table: exact factories, config digests, recordings by digest."""
+    unknown = sorted(set(raw) - _SCOPE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {sorted(_SCOPE_KEYS)}"
+        )
+    missing = [k for k in _SCOPE_REQUIRED if k not in raw]
+    if missing:
+        raise ConfigError(f"{where}: missing required key(s) {', '.join(missing)}")
+    for key in ("id", "primary", "candidate"):
+        if not isinstance(raw[key], str) or not str(raw[key]).strip():
+            raise ConfigError(f"{where}: '{key}' must be a non-empty string")
+    for key in ("primary", "candidate"):
+        if any(ch in str(raw[key]) for ch in "*?["):
+            raise ConfigError(
+                f"{where}: '{key}' must name one factory exactly (no globs: a wrapper around the "
+                "real stack is another candidate)"
+            )
+    recs = raw["recording"]
+    if (
+        not isinstance(recs, dict)
+        or not recs
+        or not all(isinstance(v, str) and v for v in recs.values())
+    ):
+        raise ConfigError(
+            f"{where}: 'recording' must be a table of recording name = content sha256 "
+            "(recording.json's files digest, as the run manifest records it)"
+        )
+    return Scope(
+        id=str(raw["id"]),
+        primary=str(raw["primary"]),
+        primary_configs=_digests(raw["primary_config"], "primary_config", where),
+        candidate=str(raw["candidate"]),
+        candidate_configs=_digests(raw["candidate_config"], "candidate_config", where),
+        recordings=tuple((str(k), str(v)) for k, v in recs.items()),
+        phases=_strings(raw["phase"], "phase", where) if "phase" in raw else (),
+        reason=str(raw.get("reason", "")),
+    )
+
+
+def _expect(raw: object, where: str) -> tuple[tuple[str, int], ...]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: 'expect' must be a table of run key = row count")
+    out = []
+    for key, n in raw.items():
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ConfigError(f"{where}: expect[{key!r}] must be a row count ≥ 0, got {n!r}")
+        out.append((str(key), n))
+    return tuple(out)
+
+
+def _tolerance(raw: object, where: str) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 <= raw < 1:
+        raise ConfigError(f"{where}: 'tolerance' must be a relative number in [0, 1), got {raw!r}")
+    return float(raw)
+
+
+def load_rules(path: str | Path) -> RuleSet:
+    """Read and validate an accepted-differences TOML file."""
+    p = Path(path)
+    try:
+        blob = p.read_bytes()
+        data = tomllib.loads(blob.decode("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: accepted-differences file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: invalid TOML: {exc}") from None
+    extra = sorted(set(data) - {"rule", "latency", "scope"})
+    if extra:
+        raise ConfigError(
+            f"{p}: unknown top-level key(s) {', '.join(extra)}; "
+            "expected [[scope]] / [[rule]] / [[latency]]"
+        )
+    raw_rules, raw_latency = data.get("rule", []), data.get("latency", [])
+    raw_scopes = data.get("scope", [])
+    if not all(isinstance(x, list) for x in (raw_rules, raw_latency, raw_scopes)):
+        raise ConfigError(f"{p}: 'scope', 'rule' and 'latency' must be arrays of tables ([[rule]])")
+    scopes = tuple(parse_scope(r, f"{p}: scope #{i + 1}") for i, r in enumerate(raw_scopes))
+    rules = tuple(parse_rule(r, f"{p}: rule #{i + 1}") for i, r in enumerate(raw_rules))
+    latency = tuple(parse_latency(r, f"{p}: latency #{i + 1}") for i, r in enumerate(raw_latency))
+    seen: set[str] = set()
+    for rid in (*(r.id for r in rules), *(f.id for f in latency)):
+        if rid in seen:
+            raise ConfigError(f"{p}: duplicate rule id {rid!r}")
+        seen.add(rid)
+    scope_ids = [s.id for s in scopes]
+    if len(set(scope_ids)) != len(scope_ids):
+        raise ConfigError(f"{p}: duplicate scope id")
+    entries: tuple[AcceptRule | LatencyFinding, ...] = (*rules, *latency)
+    for entry in entries:
+        if entry.scope not in scope_ids:
+            raise ConfigError(
+                f"{p}: {entry.id!r} names scope {entry.scope!r}, which no [[scope]] defines "
+                f"(defined: {', '.join(scope_ids) or 'none'})"
+            )
+    return RuleSet(rules, str(p), latency, scopes, hashlib.sha256(blob).hexdigest())
+
+
+EMPTY = RuleSet(())

@@ -1,0 +1,392 @@
+"""The evidence of one run as a sandboxed DuckDB connection: the views and tables gates query.
+
+Views over the run directory's Parquet files (design.md §7): `observations`, `events_primary`,
+`events_candidate`, `diff` (with `accepted_by` recomputed from the accepted-differences rules at
+evaluation time), `unexplained` (diff rows that differ and no active rule accepts). Tables built
+here: `run_info`, `stats(scope, metric, value, low, high, note)`, `stack_stats(stack, key, value,
+text)` with view `candidate_stats`, `rollout_tickers(ticker)`, `ticker_ticks(ticker, ticks)`
+(observations per ticker), `candidate_alerts(name, severity)`, `expired_rules`,
+`rule_expectations` (rows each rule declares it accepts in a run with this run's key),
+`rule_scope` (every rule of the file: whether its scope admits this run, and why),
+`latency_findings` (known latency gaps covering this run). After setup the connection may only
+read files inside the run directory and its configuration is locked, so nothing a gate file says
+can write anywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import numpy as np
+
+from harness.core.errors import StoreError
+from harness.core.identity import RunIdentity, run_identity
+from harness.diff.accepted import create_accepted_diff
+from harness.diff.rules import EMPTY, RuleSet, candidate_phase, recording_name, run_key
+from harness.gates.measure import Paired, measure
+from harness.gates.statistics import LatencyStats, SeedFigures
+from harness.store.runs import load_manifest, require_finished
+
+if TYPE_CHECKING:
+    from harness.diff.rulebook import RulesChoice
+
+#: Relative latency noise floor used when no A/A calibration exists for the recording; stated
+#: next to every latency check so nothing is widened silently.
+DEFAULT_NOISE_FLOOR = 0.10
+
+_EMPTY_SCHEMAS = {
+    "observations": "seq BIGINT, ticker VARCHAR, ts TIMESTAMPTZ, first VARCHAR, primary_ns BIGINT, "
+    "candidate_ns BIGINT, primary_cpu_ns BIGINT, candidate_cpu_ns BIGINT, primary_held_bytes BIGINT, "
+    "candidate_held_bytes BIGINT, primary_error VARCHAR, "
+    "candidate_error VARCHAR, primary_timeout BOOLEAN, candidate_timeout BOOLEAN, primary_events INTEGER, "
+    "candidate_events INTEGER, shard INTEGER",
+    "events": "tick_seq BIGINT, emit_index INTEGER, ticker VARCHAR, type VARCHAR, "
+    "direction VARCHAR, price DOUBLE, event_json VARCHAR",
+    "diff": "ticker VARCHAR, type VARCHAR, direction VARCHAR, tick_seq BIGINT, "
+    "primary_index INTEGER, candidate_index INTEGER, class VARCHAR, "
+    'fields STRUCT(path VARCHAR, "primary" VARCHAR, candidate VARCHAR)[], accepted_by VARCHAR',
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NoiseFloor:
+    """Relative latency-ratio noise of A/A runs on this recording, and where it came from."""
+
+    floor: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """An open, sandboxed connection over one run plus the statistics computed for it."""
+
+    run_dir: Path
+    manifest: Mapping[str, Any]
+    con: duckdb.DuckDBPyConnection
+    latency: LatencyStats
+    figures: SeedFigures
+    rollout_figures: SeedFigures | None
+    noise: NoiseFloor
+    rules: RuleSet
+    today: dt.date
+    identity: RunIdentity
+    stack_stats: Mapping[str, Any] = field(default_factory=dict)
+    #: per-tick times of ticks both stacks processed (file order and sorted), fetched once
+    pairs: Paired = field(default_factory=lambda: Paired.of(np.empty(0), np.empty(0)))
+    #: where the rules came from, when opened through the gate (gate.open_run_evidence)
+    rules_origin: RulesChoice | None = None
+
+    def failures(self) -> dict[str, dict[str, Any]]:
+        """Each stack's exceptions and timeouts: counts, types, the first failed tick."""
+        from harness.diff.summary import failures
+
+        return failures(self.con)
+
+    def rules_document(self) -> dict[str, Any]:
+        """What verdict.json, JUnit and the report say about the rules: the file (path, digest,
+        why it was chosen), the run's identity, every rule's scope decision and, per rule, the
+        rows it accepted here against the count it declares for this run's key."""
+        accepted = dict(
+            self.con.execute(
+                "SELECT accepted_by, count(*) FROM diff "
+                "WHERE class <> 'match' AND accepted_by IS NOT NULL GROUP BY accepted_by"
+            ).fetchall()
+        )
+        expected = dict(self.con.execute("SELECT id, expected FROM rule_expectations").fetchall())
+        unexplained = self.con.execute(
+            "SELECT count(*) FROM diff WHERE class <> 'match' AND accepted_by IS NULL"
+        ).fetchone()[0]  # type: ignore[index]
+        origin = self.rules_origin
+        return {
+            "file": origin.as_dict() if origin is not None else None,
+            "identity": self.identity.as_dict(),
+            "run_key": run_key(self.manifest),
+            "unexplained_rows": int(unexplained),
+            "rules": [
+                {
+                    **d.as_dict(),
+                    "accepted_rows": int(accepted.get(d.id, 0)),
+                    "expected_rows": expected.get(d.id),
+                }
+                for d in self.rules.decisions
+            ],
+        }
+
+    @property
+    def paired(self) -> tuple[np.ndarray, np.ndarray]:
+        """(primary_ns, candidate_ns) of ticks both stacks processed, in file order."""
+        return self.pairs.primary, self.pairs.candidate
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest.get("run_id", self.run_dir.name))
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _sql_path(p: Path) -> str:
+    return "'" + str(p).replace("'", "''") + "'"
+
+
+def _load_stack_stats(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "stack_stats.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise StoreError(f"{path}: corrupt stack stats: {exc}") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _flatten(prefix: str, value: Any) -> Iterator[tuple[str, float | None, str | None]]:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _flatten(f"{prefix}.{k}" if prefix else str(k), v)
+    elif isinstance(value, bool):
+        yield prefix, float(value), str(value).lower()
+    elif isinstance(value, int | float):
+        yield prefix, float(value), None
+    elif isinstance(value, str):
+        yield prefix, None, value
+    else:
+        yield prefix, None, json.dumps(value, sort_keys=True, default=str)
+
+
+def _alerts(stats: Mapping[str, Any]) -> list[tuple[str, str]]:
+    raw = stats.get("alerts") or []
+    if isinstance(raw, Mapping):
+        raw = [
+            {"name": k, **(v if isinstance(v, Mapping) else {"severity": v})}
+            for k, v in raw.items()
+        ]
+    out = []
+    for a in raw if isinstance(raw, list) else []:
+        if isinstance(a, Mapping):
+            out.append((str(a.get("name", a.get("rule", "?"))), str(a.get("severity", "unknown"))))
+        else:
+            out.append((str(a), "unknown"))
+    return out
+
+
+def _rollout_tickers(stats: Mapping[str, Any]) -> list[str]:
+    raw = stats.get("rollout_tickers")
+    if raw is None and isinstance(stats.get("rollout"), Mapping):
+        raw = stats["rollout"].get("tickers")
+    return sorted({str(t) for t in raw}) if isinstance(raw, list) else []
+
+
+def _view(con: duckdb.DuckDBPyConnection, name: str, files: list[Path], schema: str) -> None:
+    if not files:
+        con.execute(f"CREATE TABLE {name} ({schema})")
+        return
+    listing = "[" + ", ".join(_sql_path(f) for f in files) + "]"
+    source = f"read_parquet({listing}, union_by_name = true)"
+    # a run written before a column existed reads it as NULL (its checks then say NODATA)
+    have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    con.execute(f"CREATE TEMP TABLE _want ({schema})")
+    want = con.execute("DESCRIBE _want").fetchall()
+    con.execute("DROP TABLE _want")
+    missing = [f'NULL::{typ} AS "{col}"' for col, typ, *_ in want if col not in have]
+    extra = "".join(", " + m for m in missing)
+    con.execute(f"CREATE VIEW {name} AS SELECT *{extra} FROM {source}")
+
+
+def _stat_rows(scope: str, lat: LatencyStats | None, fig: SeedFigures) -> list[tuple]:
+    rows: list[tuple] = [(scope, k, float(v), None, None, None) for k, v in fig.to_dict().items()]
+    if lat is not None:
+        for name, iv in (("ratio_median", lat.ratio_median), ("ratio_mean", lat.ratio_mean)):
+            note = f"bootstrap {lat.bootstrap_resamples}× on {lat.bootstrap_sample} of {lat.n} paired ticks, seed {lat.seed}"
+            rows.append((scope, name, iv.point, iv.low, iv.high, note))
+        for stack, pc in (("primary", lat.primary), ("candidate", lat.candidate)):
+            for q in ("p50", "p90", "p99", "mean"):
+                rows.append((scope, f"{stack}_{q}_ns", getattr(pc, q), None, None, None))
+        rows += [
+            (scope, "latency_n", float(lat.n), None, None, None),
+            (scope, "wilcoxon_p", lat.wilcoxon_p, None, None, f"on {lat.wilcoxon_sample} ticks"),
+            (scope, "hl_shift_ns", lat.hl_shift_ns, None, None, f"on {lat.hl_sample} ticks"),
+            (scope, "min_detectable_change", lat.min_detectable_change, None, None, lat.power_note),
+            (scope, "too_small", float(lat.too_small), None, None, lat.power_note),
+        ]
+    return [
+        (s, m, None if v is None or math.isnan(v) else v, lo, hi, n) for s, m, v, lo, hi, n in rows
+    ]
+
+
+def open_evidence(
+    run_dir: str | Path,
+    *,
+    rules: RuleSet = EMPTY,
+    today: dt.date | None = None,
+    noise: NoiseFloor | None = None,
+    seed: int = 0,
+    on_views: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> Evidence:
+    """Open a run directory as gate evidence (raises StoreError when it is not a run).
+
+    `on_views(con)` is called (from another thread) as soon as the views, `diff` and
+    `unexplained` exist, while the per-tick fetch and statistics run: a caller may start its own
+    queries on `con.cursor()` there.
+    """
+    rd = Path(run_dir).resolve()
+    manifest = load_manifest(rd)
+    require_finished(rd, manifest)  # a killed or running replay's parts are no evidence
+    stack_stats = _load_stack_stats(rd)
+    identity = run_identity(manifest, stack_stats)
+    rules = rules.for_run(identity)
+    today = today or dt.date.today()
+    noise = noise or NoiseFloor(DEFAULT_NOISE_FLOOR, "default (no A/A calibration found)")
+    con = duckdb.connect(":memory:")
+    con.execute("LOAD icu")
+    # The report scans the same Parquet parts several times; parse each footer once.
+    con.execute("SET parquet_metadata_cache = true")
+    obs_files = sorted((rd / "observations").glob("*.parquet"))
+    _view(con, "observations", obs_files, _EMPTY_SCHEMAS["observations"])
+    for side in ("primary", "candidate"):
+        # The store writes events_<side>/part-*.parquet; a single events_<side>.parquet also works.
+        f = rd / f"events_{side}.parquet"
+        parts = [f] if f.is_file() else sorted((rd / f"events_{side}").glob("*.parquet"))
+        _view(con, f"events_{side}", parts, _EMPTY_SCHEMAS["events"])
+    diff_file = rd / "diff.parquet"
+    _view(con, "diff_raw", [diff_file] if diff_file.is_file() else [], _EMPTY_SCHEMAS["diff"])
+    # The rules are applied to the diff (775k rows on a 10M-tick day) on a second cursor while
+    # this thread fetches and measures the observations: the two share no table.
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        diff_ready = pool.submit(_accepted_views, con, rules, today, on_views)
+        lat, fig, rollout_fig, paired = _tables_and_stats(
+            con, manifest, rd, rules, today, stack_stats, noise, obs_files, seed
+        )
+        diff_ready.result()
+    finally:
+        pool.shutdown(wait=True)
+    con.execute(f"SET allowed_directories=[{_sql_path(rd)}]")
+    con.execute("SET enable_external_access=false")
+    con.execute("SET lock_configuration=true")
+    return Evidence(
+        rd, manifest, con, lat, fig, rollout_fig, noise, rules, today, identity, stack_stats, paired
+    )
+
+
+def _accepted_views(
+    con: duckdb.DuckDBPyConnection,
+    rules: RuleSet,
+    today: dt.date,
+    on_views: Callable[[duckdb.DuckDBPyConnection], None] | None,
+) -> None:
+    """`diff` (accepted_by from the rules) and `unexplained`, on a cursor of their own."""
+    cur = con.cursor()
+    try:
+        create_accepted_diff(cur, rules, today)
+        cur.execute(
+            "CREATE VIEW unexplained AS SELECT * FROM diff WHERE class <> 'match' AND accepted_by IS NULL"
+        )
+    finally:
+        cur.close()
+    if on_views is not None:
+        on_views(con)
+
+
+def _tables_and_stats(
+    con: duckdb.DuckDBPyConnection,
+    manifest: Mapping[str, Any],
+    rd: Path,
+    rules: RuleSet,
+    today: dt.date,
+    stack_stats: Mapping[str, Any],
+    noise: NoiseFloor,
+    obs_files: list[Path],
+    seed: int,
+) -> tuple[LatencyStats, SeedFigures, SeedFigures | None, Paired]:
+    """The rule, run, stack and per-tick statistics tables gates read (all but `diff`)."""
+    con.execute("CREATE TABLE rule_scope (id VARCHAR, scope VARCHAR, applies BOOLEAN, why VARCHAR)")
+    if rules.decisions:
+        con.executemany(
+            "INSERT INTO rule_scope VALUES (?, ?, ?, ?)",
+            [(d.id, d.scope, d.applies, d.why) for d in rules.decisions],
+        )
+    con.execute(
+        "CREATE TABLE expired_rules (id VARCHAR, reason VARCHAR, owner VARCHAR, expires DATE)"
+    )
+    for r in rules.expired(today):
+        con.execute(
+            "INSERT INTO expired_rules VALUES (?, ?, ?, ?)", [r.id, r.reason, r.owner, r.expires]
+        )
+    con.execute(
+        "CREATE TABLE rule_expectations (id VARCHAR, run_key VARCHAR, expected BIGINT, "
+        "tolerance DOUBLE, expires DATE, expired BOOLEAN)"
+    )
+    key = run_key(manifest)
+    for rid, n, tol, expires, gone in rules.expectations(key, today):
+        con.execute(
+            "INSERT INTO rule_expectations VALUES (?, ?, ?, ?, ?, ?)",
+            [rid, key, n, tol, expires, gone],
+        )
+    con.execute(
+        "CREATE TABLE latency_findings (id VARCHAR, max_ratio DOUBLE, expires DATE, expired BOOLEAN)"
+    )
+    for lf in rules.latency_for(recording_name(manifest), candidate_phase(manifest)):
+        con.execute(
+            "INSERT INTO latency_findings VALUES (?, ?, ?, ?)",
+            [lf.id, lf.max_ratio, lf.expires, lf.expired(today)],
+        )
+
+    raw_audit = manifest.get("audit")
+    audit: Mapping[str, Any] = raw_audit if isinstance(raw_audit, Mapping) else {}
+    observed = con.execute("SELECT count(*) FROM observations").fetchone()[0]  # type: ignore[index]
+    con.execute(
+        "CREATE TABLE run_info AS SELECT ?::VARCHAR AS run_id, ?::VARCHAR AS status, "
+        "?::BOOLEAN AS audit_ok, ?::BIGINT AS ticks_read, ?::BIGINT AS ticks_observed, "
+        "?::VARCHAR AS run_key, ?::VARCHAR AS candidate_phase",
+        [
+            str(manifest.get("run_id", rd.name)),
+            str(manifest.get("status", "unknown")),
+            bool(audit.get("ok", False)),
+            audit.get("read"),
+            observed,
+            key,
+            candidate_phase(manifest),
+        ],
+    )
+    raw_cand = stack_stats.get("candidate")
+    cand: Mapping[str, Any] = raw_cand if isinstance(raw_cand, Mapping) else {}
+    con.execute("CREATE TABLE stack_stats (stack VARCHAR, key VARCHAR, value DOUBLE, text VARCHAR)")
+    flat = [
+        (stack, k, v, t)
+        for stack, s in stack_stats.items()
+        if isinstance(s, Mapping)
+        for k, v, t in _flatten("", s)
+    ]
+    if flat:
+        con.executemany("INSERT INTO stack_stats VALUES (?, ?, ?, ?)", flat)
+    con.execute(
+        "CREATE VIEW candidate_stats AS SELECT key, value, text FROM stack_stats WHERE stack = 'candidate'"
+    )
+    con.execute("CREATE TABLE candidate_alerts (name VARCHAR, severity VARCHAR)")
+    alerts = _alerts(cand)
+    if alerts:
+        con.executemany("INSERT INTO candidate_alerts VALUES (?, ?)", alerts)
+    con.execute("CREATE TABLE rollout_tickers (ticker VARCHAR)")
+    rollout = _rollout_tickers(cand)
+    if rollout:
+        con.executemany("INSERT INTO rollout_tickers VALUES (?)", [(t,) for t in rollout])
+
+    lat, fig, rollout_fig, paired = measure(con, obs_files, seed, rollout)
+    con.execute(
+        "CREATE TABLE stats (scope VARCHAR, metric VARCHAR, value DOUBLE, low DOUBLE, high DOUBLE, note VARCHAR)"
+    )
+    rows = _stat_rows("all", lat, fig)
+    if rollout_fig is not None:
+        rows += _stat_rows("rollout", None, rollout_fig)
+    rows.append(("all", "noise_floor", noise.floor, None, None, noise.source))
+    con.executemany("INSERT INTO stats VALUES (?, ?, ?, ?, ?, ?)", rows)
+    return lat, fig, rollout_fig, paired

@@ -1,0 +1,130 @@
+"""Run-vs-run: did the candidate's events or latency change between two runs of the same recording?
+
+Run A's candidate events play the primary side and run B's the candidate side of the same diff
+engine (harness.diff.classify); latency is paired per tick seq (B's candidate time over A's). The result
+is a GateResult for the pseudo-phase `run_vs_run`, judged by the same status ladder as the gates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from harness.core.errors import StoreError
+from harness.diff.align import DiffConfig
+from harness.diff.classify import classify
+from harness.gates.calibration import noise_floor_for
+from harness.gates.engine import CheckResult, GateResult, Status
+from harness.gates.statistics import latency_stats
+from harness.store.runs import load_manifest
+
+PHASE = "run_vs_run"
+THRESHOLD = 1.05
+
+
+def _parts(run: Path, sub: str) -> str:
+    files = sorted((run / sub).glob("*.parquet"))
+    single = run / f"{sub}.parquet"
+    if single.is_file():
+        files = [single]
+    if not files:
+        raise StoreError(f"{run}: no {sub} Parquet files")
+    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+
+
+def _sha(manifest: Mapping[str, Any]) -> str | None:
+    rec = manifest.get("recording")
+    return rec.get("sha256") if isinstance(rec, Mapping) else None
+
+
+def _ratio_check(lo: float, hi: float, point: float, floor: float, source: str) -> CheckResult:
+    if np.isnan(hi):
+        return CheckResult(
+            "candidate_latency_ratio", None, f"<= {THRESHOLD}", Status.NODATA, "no paired ticks"
+        )
+    why = f"B/A ratio {point:.3f}, 95% CI [{lo:.3f}, {hi:.3f}]; noise floor {floor:.3f} ({source})"
+    if hi <= THRESHOLD:
+        return CheckResult("candidate_latency_ratio", hi, f"<= {THRESHOLD}", Status.PASS, why)
+    if lo > THRESHOLD + floor:
+        return CheckResult(
+            "candidate_latency_ratio",
+            hi,
+            f"<= {THRESHOLD}",
+            Status.FAIL,
+            why + "; slower beyond the noise floor",
+        )
+    return CheckResult(
+        "candidate_latency_ratio",
+        hi,
+        f"<= {THRESHOLD}",
+        Status.INCONCLUSIVE,
+        why + "; within noise / CI straddles",
+    )
+
+
+def compare_runs(
+    run_a: Path, run_b: Path, reports_dir: Path | None = None, seed: int = 0
+) -> GateResult:
+    """Compare run B's candidate against run A's candidate on the same recording."""
+    ma, mb = load_manifest(run_a), load_manifest(run_b)
+    if _sha(ma) is None or _sha(ma) != _sha(mb):
+        raise StoreError(
+            f"runs {run_a.name} and {run_b.name} are not of the same recording (sha256 differs)"
+        )
+    checks: list[CheckResult] = []
+    complete = all(m.get("status") == "complete" for m in (ma, mb))
+    checks.append(CheckResult("both_runs_complete", None, "status complete", Status.PASS if complete else Status.INCONCLUSIVE,
+                              f"A {ma.get('status')}, B {mb.get('status')}"))  # fmt: skip
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"CREATE VIEW events_primary AS SELECT * FROM read_parquet({_parts(run_a, 'events_candidate')})"
+        )
+        con.execute(
+            f"CREATE VIEW events_candidate AS SELECT * FROM read_parquet({_parts(run_b, 'events_candidate')})"
+        )
+        classify(con, DiffConfig())
+        total, changed = con.execute(
+            "SELECT count(*), count(*) FILTER (class <> 'match') FROM diff"
+        ).fetchone()  # type: ignore[misc]
+        st = Status.NODATA if total == 0 else (Status.PASS if changed == 0 else Status.FAIL)
+        checks.append(CheckResult("candidate_events_unchanged", float(changed), "= 0", st,
+                                  f"{changed} of {total} candidate events changed between A and B"))  # fmt: skip
+        cols = con.execute(
+            f"""SELECT a.candidate_ns::DOUBLE AS a, b.candidate_ns::DOUBLE AS b,
+                       a.candidate_error IS NOT NULL AS ae, b.candidate_error IS NOT NULL AS be
+                FROM read_parquet({_parts(run_a, "observations")}) a
+                JOIN read_parquet({_parts(run_b, "observations")}) b USING (seq) ORDER BY seq"""
+        ).fetchnumpy()
+    finally:
+        con.close()
+    ae, be = np.asarray(cols["ae"], bool), np.asarray(cols["be"], bool)
+    ok = ~ae & ~be
+    lat = latency_stats(np.asarray(cols["a"])[ok], np.asarray(cols["b"])[ok], seed=seed)
+    noise = noise_floor_for(
+        ma, reports_dir if reports_dir is not None else run_b.resolve().parent.parent
+    )
+    checks.append(
+        _ratio_check(
+            lat.ratio_median.low,
+            lat.ratio_median.high,
+            lat.ratio_median.point,
+            noise.floor,
+            noise.source,
+        )
+    )
+    more = int(be.sum()) - int(ae.sum())
+    checks.append(CheckResult("candidate_errors_not_increased", float(be.sum()), f"<= {int(ae.sum())} (run A)",
+                              Status.PASS if more <= 0 else Status.FAIL, f"A {int(ae.sum())} errors, B {int(be.sum())}"))  # fmt: skip
+    return GateResult(f"{run_a.name}..{run_b.name}", PHASE, tuple(checks), "n/a (run-vs-run)")
+
+
+def write_comparison(run_b: Path, result: GateResult) -> Path:
+    path = run_b / f"compare-{result.run_id.split('..')[0]}.json"
+    path.write_text(json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path

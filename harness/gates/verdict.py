@@ -1,0 +1,167 @@
+"""Gate results as CI artefacts: verdict.json (webhook body), JUnit XML and a plain-text table.
+
+verdict.json answers an Argo Rollouts web metric (`successCondition: result.verdict == "pass"`) or
+a Flagger webhook directly; JUnit has one testcase per check so CI shows each reason.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from harness.core.files import atomic_write_text
+from harness.gates.engine import GateResult, Status, overall
+
+
+def verdict_document(
+    results: list[GateResult], extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One JSON document: overall verdict, and for a single phase its fields at top level too."""
+    if not results:
+        raise ValueError("no gate results")
+    doc: dict[str, Any] = {
+        "run": results[0].run_id,
+        "verdict": overall(results).value,
+        "exit_code": overall(results).exit_code,
+        "phases": {r.phase: r.to_dict() for r in results},
+    }
+    if len(results) == 1:
+        doc.update(results[0].to_dict())
+        doc["exit_code"] = results[0].exit_code
+    if extra:
+        doc.update(extra)
+    return doc
+
+
+def write_verdict(
+    path: Path, results: list[GateResult], extra: dict[str, Any] | None = None
+) -> Path:
+    atomic_write_text(
+        path,
+        json.dumps(verdict_document(results, extra), indent=2, sort_keys=True, default=str) + "\n",
+    )
+    return path
+
+
+def rules_lines(doc: dict[str, Any] | None) -> list[str]:
+    """Human lines on the rules a gate used: the file, and per rule its scope decision and rows."""
+    if not doc:
+        return []
+    f = doc.get("file") or {}
+    lines = [
+        f"accepted differences: {f['path']} (sha256 {f.get('sha256')}; {f.get('how')})"
+        if f.get("path")
+        else f"accepted differences: none ({f.get('how', 'none given')})"
+    ]
+    ident = doc.get("identity") or {}
+    cand, prim = ident.get("candidate") or {}, ident.get("primary") or {}
+    lines.append(
+        f"run: {prim.get('factory')} {prim.get('config')} vs {cand.get('factory')} "
+        f"{cand.get('config')} (phase {cand.get('phase')}) on {ident.get('recording')}; "
+        f"run key {doc.get('run_key')}"
+    )
+    outside: dict[str, list[str]] = {}
+    for r in doc.get("rules", []):
+        if not r["applies"]:
+            outside.setdefault(f"[{r['scope']}] {r['why']}", []).append(r["id"])
+            continue
+        if r.get("kind") == "latency":
+            lines.append(
+                f"  {r['id']} [{r['scope']}] applies: known latency finding (checked as latency_known_finding)"
+            )
+            continue
+        declared = r.get("expected_rows")
+        lines.append(
+            f"  {r['id']} [{r['scope']}] applies: accepted {r['accepted_rows']} diff rows, "
+            f"declared {declared if declared is not None else 'none'} for this key"
+        )
+    for why, ids in outside.items():
+        lines.append(f"  {len(ids)} rule(s) do not apply {why}: {', '.join(ids)}")
+    lines.append(f"unexplained diff rows: {doc.get('unexplained_rows')}")
+    return lines
+
+
+def junit_xml(
+    results: list[GateResult],
+    rules: dict[str, Any] | None = None,
+    failures: dict[str, dict[str, Any]] | None = None,
+) -> str:
+    """JUnit XML: a testsuite per phase, a testcase per check (FAIL → failure, else skipped);
+    each suite's properties and system-out say which rules file was used and what it forgave,
+    and its system-err how the stacks failed (exceptions, timeouts, the first failed tick)."""
+    from harness.diff.summary import failure_lines
+
+    failed = failure_lines(failures)
+    suites = ET.Element("testsuites", name="harness gate")
+    for r in results:
+        failing = sum(c.status is Status.FAIL for c in r.checks)
+        skipped = sum(c.status in (Status.INCONCLUSIVE, Status.NODATA) for c in r.checks)
+        suite = ET.SubElement(
+            suites, "testsuite", name=f"{r.run_id}.{r.phase}", tests=str(len(r.checks)),
+            failures=str(failing), skipped=str(skipped), errors="0",
+        )  # fmt: skip
+        props = ET.SubElement(suite, "properties")
+        if rules:
+            f = rules.get("file") or {}
+            for name, value in (
+                ("accepted_differences", f.get("path") or "none"),
+                ("accepted_differences_sha256", f.get("sha256") or ""),
+                ("unexplained_rows", str(rules.get("unexplained_rows"))),
+            ):
+                ET.SubElement(props, "property", name=name, value=value)
+        for side, fl in (failures or {}).items():
+            for key in ("errors", "timeouts"):
+                ET.SubElement(props, "property", name=f"{side}_{key}", value=str(fl.get(key, 0)))
+        for c in r.checks:
+            case = ET.SubElement(suite, "testcase", classname=r.phase, name=c.check)
+            msg = f"observed {c.observed} vs {c.threshold}: {c.reason}"
+            if c.status is Status.FAIL:
+                ET.SubElement(case, "failure", message=msg, type="FAIL").text = msg
+            elif c.status is not Status.PASS:
+                ET.SubElement(case, "skipped", message=f"{c.status.value}: {msg}")
+            ET.SubElement(case, "system-out").text = f"{c.status.value}: {msg}"
+        if rules:
+            ET.SubElement(suite, "system-out").text = "\n".join(rules_lines(rules))
+        if failed:
+            ET.SubElement(suite, "system-err").text = "\n".join(failed)
+    ET.indent(suites)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )
+
+
+def write_junit(
+    path: Path,
+    results: list[GateResult],
+    rules: dict[str, Any] | None = None,
+    failures: dict[str, dict[str, Any]] | None = None,
+) -> Path:
+    atomic_write_text(path, junit_xml(results, rules, failures))
+    return path
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.4g}" if abs(v) < 1e6 else f"{v:.3e}"
+
+
+def table_rows(result: GateResult) -> list[tuple[str, str, str, str, str]]:
+    return [
+        (c.check, _fmt(c.observed), c.threshold, c.status.value, c.reason) for c in result.checks
+    ]
+
+
+def text_table(result: GateResult) -> str:
+    """A fixed-width table for logs, pytest messages and report.md."""
+    rows = [("check", "observed", "threshold", "status", "reason"), *table_rows(result)]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = []
+    for r in rows:
+        lines.append("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
+    head = f"{result.run_id}  {result.phase}  verdict: {result.verdict.value.upper()}"
+    return "\n".join(
+        [head, *lines, f"recommendation: {result.recommendation}", f"dashboard: {result.dashboard}"]
+    )

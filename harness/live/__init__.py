@@ -1,0 +1,1 @@
+"""Live: the Polygon protocol, the loopback feed server, the client, recorder and live session."""

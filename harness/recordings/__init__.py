@@ -1,0 +1,1 @@
+"""Recordings (design.md §3): schema, manifest, reader, writer, validation, repair, synth, importers."""

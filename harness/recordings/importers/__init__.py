@@ -1,0 +1,1 @@
+"""Importers: CSV / Parquet / Polygon flat files / LOBSTER to validated recordings."""

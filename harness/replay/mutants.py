@@ -1,0 +1,364 @@
+"""Defect-injecting candidates: a real stack wrapped so that it is wrong in one known way.
+
+They exist to attack the gates: every defect here must FAIL every phase gate whose criteria it
+violates (docs/verdict-truth.md has the matrix, tests/test_verdict_truth.py proves it cell by
+cell). A mutant is an ordinary stack factory, so it runs in-process and on Dask alike::
+
+    harness replay recordings/sample-day --primary tickstock.stacks:legacy \
+        --candidate harness.replay.mutants:mutant --set candidate.mutant.defect=drop \
+        --set candidate.mutant.inner=tickstock.stacks:legacy --set candidate.mutant.rate=0.02
+
+Config: the inner stack's own config plus a `mutant` table — `defect` (one of DEFECTS), `inner`
+(the wrapped factory), `seed` and the defect's parameters. The inner stack gets the config
+without `mutant`, so `phase` stays where gates and run keys look for it. Every random choice is
+a pure function of (seed, tick seq, position), so a mutant is as deterministic as its inner
+stack, whatever the call order or sharding.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import time
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from harness.core.errors import ConfigError
+from harness.core.model import PERIODS
+from harness.replay.stack import load_stack
+
+_ET = ZoneInfo("America/New_York")
+_SPIN_CHUNK_NS = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Defect:
+    """One kind of defect: its parameters with defaults and what it violates."""
+
+    name: str
+    summary: str
+    defaults: Mapping[str, Any]
+
+
+DEFECTS: dict[str, Defect] = {
+    d.name: d
+    for d in (
+        Defect("drop", "drop a fraction of the events (optionally one type, period or tickers)",
+               {"rate": 0.02, "type": None, "period": None, "tickers": None, "limit": None}),
+        Defect("duplicate", "emit a fraction of the events twice", {"rate": 0.02}),
+        Defect("spurious", "add a surge the primary never emitted on a fraction of ticks",
+               {"rate": 0.002}),
+        Defect("shift", "add the smallest unit to one field of a fraction of the events",
+               {"rate": 0.02, "field": "price", "amount": 0.01}),
+        Defect("swap_direction", "swap up and down on a fraction of the events", {"rate": 0.02}),
+        Defect("delay_time", "stamp a fraction of the events `seconds` late (time, timestamp)",
+               {"rate": 0.02, "seconds": 1}),
+        Defect("reorder", "reverse the emission order within ticks that emit several events",
+               {"rate": 1.0}),
+        Defect("raise", "raise instead of processing a fraction of the ticks", {"rate": 0.02}),
+        Defect("hang", "stall `hang_s` seconds on the first `count` ticks of one ticker",
+               {"ticker": None, "hang_s": 0.3, "count": 3}),
+        Defect("slow", "burn `factor - 1` times the inner call's time after every call",
+               {"factor": 1.5}),
+        Defect("leak", "keep `bytes_per_tick` bytes of garbage alive per tick",
+               {"bytes_per_tick": 2048}),
+    )
+}  # fmt: skip
+
+
+def _unit(seed: int, seq: int, pos: int) -> float:
+    """A deterministic number in [0, 1) for (seed, seq, pos): no RNG state, any call order."""
+    return zlib.crc32(f"{seed}:{seq}:{pos}".encode()) / 4294967296.0
+
+
+def _spin(ns: int) -> None:
+    """Burn CPU for `ns` nanoseconds (a slow stack computes; it does not sleep)."""
+    end = time.perf_counter_ns() + ns
+    while time.perf_counter_ns() < end:
+        pass
+
+
+def _period(ts_ns: int) -> str:
+    hhmm = dt.datetime.fromtimestamp(ts_ns / 1e9, _ET).strftime("%H:%M")
+    return next((p for p, (a, b) in PERIODS.items() if a <= hhmm < b), "CLOSED")
+
+
+def _later(text: Any, seconds: int) -> Any:
+    """An "HH:MM:SS" time string `seconds` later (other values unchanged)."""
+    try:
+        t = dt.datetime.strptime(str(text), "%H:%M:%S")
+    except ValueError:
+        return text
+    return (t + dt.timedelta(seconds=seconds)).strftime("%H:%M:%S")
+
+
+class MutantStack:
+    """A stack wrapped with one defect; stats() passes the inner stack's through, plus a count."""
+
+    def __init__(self, inner: Any, defect: str, params: Mapping[str, Any], seed: int) -> None:
+        self.inner = inner
+        self.name = f"{getattr(inner, 'name', 'stack')}+{defect}"
+        self.defect = defect
+        self.p = {**DEFECTS[defect].defaults, **params}
+        self.seed = seed
+        self.injected = 0
+        self._leak: list[bytearray] = []
+        # defects acting on the call itself (raise, hang, slow, leak) edit no events
+        self._edit: Callable[[Any, list[dict[str, Any]]], list[dict[str, Any]]] = getattr(
+            self, f"_{defect}", lambda tick, events: events
+        )
+
+    # -- the Stack protocol -------------------------------------------------------------------
+    def process(self, tick: Any) -> Sequence[dict[str, Any]]:
+        if self.defect == "raise" and _unit(self.seed, tick.seq, -1) < self.p["rate"]:
+            self.injected += 1
+            raise RuntimeError(f"mutant: raised on {tick.ticker} seq {tick.seq}")
+        if (
+            self.defect == "hang"
+            and tick.ticker == self.p["ticker"]
+            and self.injected < int(self.p["count"])
+        ):
+            self.injected += 1
+            time.sleep(float(self.p["hang_s"]))
+        t0 = time.perf_counter_ns()
+        events = list(self.inner.process(tick) or [])
+        if self.defect == "slow":
+            _spin(int((time.perf_counter_ns() - t0) * (float(self.p["factor"]) - 1.0)))
+            return events
+        if self.defect == "leak":
+            self._leak.append(bytearray(int(self.p["bytes_per_tick"])))
+            self.injected += 1
+            return events
+        return self._edit(tick, events) if events or self.defect == "spurious" else events
+
+    def flush(self) -> Sequence[dict[str, Any]]:
+        return self.inner.flush()
+
+    def stats(self) -> dict[str, Any]:
+        out = dict(self.inner.stats())
+        out["mutant"] = {"defect": self.defect, "injected": self.injected}
+        return out
+
+    def close(self) -> None:
+        self.inner.close()
+
+    # -- event edits (one per defect) ---------------------------------------------------------
+    def _hit(self, tick: Any, pos: int) -> bool:
+        return _unit(self.seed, tick.seq, pos) < float(self.p["rate"])
+
+    def _drop(self, tick: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        p = self.p
+        if p["tickers"] and tick.ticker not in p["tickers"]:
+            return events
+        if p["period"] and _period(tick.ts) != p["period"]:
+            return events
+        kept: list[dict[str, Any]] = []
+        for i, e in enumerate(events):
+            dropped = self.injected + i - len(kept)
+            full = p["limit"] is not None and dropped >= int(p["limit"])
+            if full or (p["type"] and e.get("type") != p["type"]) or not self._hit(tick, i):
+                kept.append(e)
+        self.injected += len(events) - len(kept)
+        return kept
+
+    def _duplicate(self, tick: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for i, e in enumerate(events):
+            out.append(e)
+            if self._hit(tick, i):
+                self.injected += 1
+                out.append(copy.deepcopy(e))
+        return out
+
+    def _spurious(self, tick: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not self._hit(tick, -2):
+            return events
+        self.injected += 1
+        when = dt.datetime.fromtimestamp(tick.ts / 1e9, _ET)
+        fake = {
+            "ticker": tick.ticker, "type": "surge", "price": tick.price,
+            "time": when.strftime("%H:%M:%S"), "direction": "up", "count": 1,
+            "volume": tick.volume, "label": "↑ price & volume", "tick_seq": tick.seq,
+            "timestamp": tick.ts / 1e9,
+        }  # fmt: skip
+        return [*events, fake]
+
+    def _shift(self, tick: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        path = str(self.p["field"]).split(".")
+        out = []
+        for i, e in enumerate(events):
+            if self._hit(tick, i):
+                e = copy.deepcopy(e)
+                node: Any = e
+                for part in path[:-1]:
+                    node = node.get(part) if isinstance(node, dict) else None
+                leaf = node.get(path[-1]) if isinstance(node, dict) else None
+                if isinstance(leaf, int | float) and not isinstance(leaf, bool):
+                    node[path[-1]] = leaf + self.p["amount"]  # type: ignore[index]
+                    self.injected += 1
+            out.append(e)
+        return out
+
+    def _swap_direction(self, tick: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        swap = {"up": "down", "down": "up"}
+        out = []
+        for i, e in enumerate(events):
+            if self._hit(tick, i) and e.get("direction") in swap:
+                e = {**e, "direction": swap[e["direction"]]}
+                self.injected += 1
+            out.append(e)
+        return out
+
+    def _delay_time(self, tick: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        s = int(self.p["seconds"])
+        out = []
+        for i, e in enumerate(events):
+            if self._hit(tick, i):
+                e = {**e, "time": _later(e.get("time"), s)}
+                if isinstance(e.get("timestamp"), int | float):
+                    e["timestamp"] = e["timestamp"] + s
+                self.injected += 1
+            out.append(e)
+        return out
+
+    def _reorder(self, tick: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if len(events) > 1 and self._hit(tick, -3):
+            self.injected += 1
+            return events[::-1]
+        return events
+
+
+def mutant(config: Mapping[str, Any]) -> MutantStack:
+    """Stack factory `harness.replay.mutants:mutant` (config: the inner stack's + `mutant = {…}`)."""
+    cfg = dict(config or {})
+    spec = cfg.pop("mutant", None)
+    if not isinstance(spec, Mapping):
+        raise ConfigError(
+            "harness.replay.mutants:mutant needs a 'mutant' table: {defect, inner, …}"
+        )
+    spec = dict(spec)
+    defect = spec.pop("defect", None)
+    if defect not in DEFECTS:
+        raise ConfigError(f"mutant: defect must be one of {', '.join(DEFECTS)}, got {defect!r}")
+    inner = spec.pop("inner", "tickstock.stacks:legacy")
+    seed = int(spec.pop("seed", 0))
+    unknown = sorted(set(spec) - set(DEFECTS[defect].defaults))
+    if unknown:
+        raise ConfigError(
+            f"mutant {defect}: unknown parameter(s) {unknown}; known {sorted(DEFECTS[defect].defaults)}"
+        )
+    if defect == "hang" and not spec.get("ticker"):
+        raise ConfigError("mutant hang: give the ticker to stall on")
+    return MutantStack(load_stack(str(inner), cfg), defect, spec, seed)
+
+
+#: The rollout phases, in order (harness.gates.engine.PHASES; repeated here to keep this module light).
+ALL_PHASES = (
+    "phase_0_installation",
+    "phase_1_parallel_testing",
+    "phase_2_limited_rollout",
+    "phase_3_gradual_expansion",
+    "phase_4_full_rollout",
+)
+#: Phases with a latency criterion (phase 2's is error rate and detection only).
+LATENCY_PHASES = tuple(p for p in ALL_PHASES if p != "phase_2_limited_rollout")
+_EVENT_LOSS = ("missing_events", "fallback_trigger_event_loss", "unexplained_differences")
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One row of the defect matrix: the mutant's parameters ("{ticker}" and "{period}" are
+    filled per recording), the phases whose criteria it violates, and the checks that must FAIL
+    there (the cell's proof that the gate saw *this* defect, not something else)."""
+
+    name: str
+    params: Mapping[str, Any]
+    violates: tuple[str, ...]
+    checks: tuple[str, ...]
+    phase_checks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: errors/timeouts: where the failed ticks carried primary events, every phase must FAIL
+    #: `missing_events` too (the events are lost); a stall on ticks without events loses none
+    loss_driven: bool = False
+
+    def mutant_table(
+        self, inner: str, ticker: str, period: str, count: int = 3, seed: int = 0
+    ) -> dict[str, Any]:
+        """The `mutant` config table for one recording: `ticker` (drop / hang) has events,
+        `count` of its first ticks reach its first event, `period` is one the slice covers."""
+
+        def fill(v: Any) -> Any:
+            if v == "{count}":
+                return count
+            if v == "{ticker}":
+                return ticker
+            if v == "{tickers}":
+                return [ticker]
+            if v == "{period}":
+                return period
+            return v
+
+        return {"inner": inner, "seed": seed, **{k: fill(v) for k, v in self.params.items()}}
+
+    def must_fail(self, phase: str) -> tuple[str, ...]:
+        return self.checks + tuple(self.phase_checks.get(phase, ()))
+
+
+CASES: tuple[Case, ...] = (
+    Case("drop", {"defect": "drop", "rate": 0.02}, ALL_PHASES, _EVENT_LOSS),
+    Case("drop_ticker", {"defect": "drop", "rate": 1.0, "tickers": "{tickers}"}, ALL_PHASES,
+         _EVENT_LOSS),
+    Case("drop_period", {"defect": "drop", "rate": 0.05, "period": "{period}"}, ALL_PHASES,
+         _EVENT_LOSS),
+    Case("drop_type", {"defect": "drop", "rate": 0.1, "type": "trend"}, ALL_PHASES, _EVENT_LOSS),
+    Case("duplicate", {"defect": "duplicate", "rate": 0.02}, ALL_PHASES,
+         ("extra_events", "duplicate_events")),
+    Case("spurious", {"defect": "spurious", "rate": 0.002}, ALL_PHASES, ("extra_events",)),
+    Case("shift_price", {"defect": "shift", "rate": 0.02, "field": "price", "amount": 0.01},
+         ALL_PHASES, ("field_changes",)),
+    Case("shift_field", {"defect": "shift", "rate": 0.02, "field": "count", "amount": 1},
+         ALL_PHASES, ("field_changes",)),
+    Case("swap_direction", {"defect": "swap_direction", "rate": 0.02}, ALL_PHASES,
+         ("missing_events", "extra_events", "wrong_direction_events")),
+    Case("delay_time", {"defect": "delay_time", "rate": 0.02, "seconds": 1}, ALL_PHASES,
+         ("field_changes",)),
+    Case("reorder", {"defect": "reorder", "rate": 1.0}, ALL_PHASES, ("order_changes",)),
+    # errors and timeouts violate phase 0 ("0 errors") by themselves; everywhere else through
+    # what they cost: events the primary emitted on a failed tick are lost (missing_events)
+    Case("raise", {"defect": "raise", "rate": 0.02}, ("phase_0_installation",), ("errors",),
+         loss_driven=True),
+    Case("hang", {"defect": "hang", "ticker": "{ticker}", "hang_s": 0.2, "count": "{count}"},
+         ("phase_0_installation",), ("errors",), loss_driven=True),
+    Case("slow_1.5x", {"defect": "slow", "factor": 1.5}, LATENCY_PHASES,
+         ("latency_ratio_ci_upper",)),
+    Case("slow_2x", {"defect": "slow", "factor": 2.0}, LATENCY_PHASES,
+         ("latency_ratio_ci_upper",)),
+    # "system stable" (phase 0) and "system stability" (phase 4): no memory growth of its own
+    Case("leak", {"defect": "leak", "bytes_per_tick": 2048},
+         ("phase_0_installation", "phase_4_full_rollout"), ("memory_growth",)),
+)  # fmt: skip
+
+
+def target_ticker(run_dir: Path, side: str = "primary") -> tuple[str, int]:
+    """For the ticker- and hang-defects: the ticker with events (≥ 3) whose first event comes
+    after the fewest of its ticks (fewest ticks overall on a tie), and that number of ticks."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        row = con.execute(
+            f"""WITH ev AS (SELECT ticker, min(tick_seq) AS first_seq, count(*) AS n
+                            FROM read_parquet('{run_dir}/events_{side}/*.parquet') GROUP BY ticker),
+                     ob AS (SELECT ticker, seq FROM read_parquet('{run_dir}/observations/*.parquet'))
+                SELECT ev.ticker, count(*) FILTER (ob.seq <= ev.first_seq) AS upto
+                FROM ev JOIN ob USING (ticker) WHERE ev.n >= 3
+                GROUP BY ev.ticker ORDER BY upto, count(*), ev.ticker LIMIT 1"""
+        ).fetchone()
+    finally:
+        con.close()
+    if row is None:
+        raise ConfigError(f"{run_dir}: no ticker with 3 or more {side} events")
+    return str(row[0]), int(row[1])

@@ -1,0 +1,452 @@
+"""The shadow runner: feeds every tick to primary and candidate, timing and recording each call.
+
+Per tick both stacks run in a seeded random order, each call timed with `perf_counter_ns` (wall;
+`thread_time_ns` CPU on a sample of ticks, since a CPU clock read is a syscall); exceptions become
+error observations and the watchdog turns a hanging call into a timeout observation (design.md
+§5). The hot loop appends a few machine integers per tick (no object per tick); batches leave through a `Sink` (the run store
+writes each as Parquet parts), so memory does not grow with the day::
+
+    outcome = ShadowRunner(primary, candidate, sink, RunOptions(seed=7)).run(ticks)
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import random
+import time
+import tracemalloc
+from array import array
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from harness.replay.watchdog import TickTimeout, Watchdog
+from harness.store.batches import (
+    EVENT_SCHEMA,
+    OBSERVATION_SCHEMA,
+    BatchTape,
+    EventColumns,
+    SideTape,
+    observations_table,
+)
+
+__all__ = [
+    "EVENT_SCHEMA",
+    "OBSERVATION_SCHEMA",
+    "RunOptions",
+    "RunOutcome",
+    "ShadowRunner",
+    "Sink",
+    "StackCounts",
+    "TickTimeout",
+]
+
+SIDES = ("primary", "candidate")
+#: Per-tick call modes: plain, with thread CPU time, with the memory probe.
+PLAIN, CPU, PROBE = 0, 1, 2
+#: Calls with events a side collects before encoding them (soon after emission, still in cache).
+CHUNK = 32
+
+
+class Sink(Protocol):
+    """Where batches go: the run store writes each as one Parquet part file."""
+
+    def write_observations(self, table: pa.Table) -> None: ...
+
+    def write_events(self, side: str, table: pa.Table) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """Knobs of one shadow run; all recorded in the manifest."""
+
+    seed: int = 0
+    tick_timeout_s: float | None = 5.0
+    max_hangs: int = 3  # consecutive timeouts on one ticker that abort the run
+    batch_size: int = 65_536
+    flush_interval_s: float = 5.0  # write a partial batch at least this often (live feeds)
+    cpu_sample: int = 16  # measure CPU time on every Nth tick (0 = never, 1 = every tick)
+    memory_probe: int = 64  # measure the bytes each stack keeps on every Nth tick (0 = never)
+    gc_between_batches: bool = True  # collect garbage between batches, never inside a timed call
+    shard: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StackCounts:
+    """What the harness saw one stack do."""
+
+    processed: int
+    errored: int
+    timed_out: int
+    events: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """The runner's account of a run: conservation audit, stats, why it stopped early (if so)."""
+
+    read: int
+    primary: StackCounts
+    candidate: StackCounts
+    stats: dict[str, Any]
+    wall_ns: int
+    aborted: str | None = None
+    audit_problems: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def audit_ok(self) -> bool:
+        return not self.audit_problems and self.aborted is None
+
+    def audit(self) -> dict[str, Any]:
+        """The manifest's `audit` block: ticks read = processed + errored + timed_out, per stack."""
+        out: dict[str, Any] = {"read": self.read}
+        for side in SIDES:
+            c: StackCounts = getattr(self, side)
+            out[side] = {
+                "processed": c.processed,
+                "errored": c.errored,
+                "timed_out": c.timed_out,
+                "events": c.events,
+            }
+        out["ok"] = self.audit_ok
+        out["problems"] = list(self.audit_problems)
+        return out
+
+
+class _Side:
+    """One stack with its counters, filled once per batch from the raw results."""
+
+    def __init__(self, stack: Any) -> None:
+        self.stack = stack
+        self.process = stack.process
+        self.processed = self.errored = self.timed_out = self.events = 0
+        self.pos = 0  # emit_pos of the next event
+        self.hangs: dict[str, int] = {}  # consecutive timeouts per ticker
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+class ShadowRunner:
+    """Runs primary and candidate side by side over any iterable of ticks."""
+
+    def __init__(
+        self, primary: Any, candidate: Any, sink: Sink, options: RunOptions, skip: int = 0
+    ) -> None:
+        self.sides = {"primary": _Side(primary), "candidate": _Side(candidate)}
+        self.sink = sink
+        self.opt = options
+        #: resuming: the first `skip` ticks are already stored; they rebuild both stacks' state
+        #: (every call made as before, in the same order) and are counted, but not written again
+        self.skip = skip
+        self.dog = Watchdog(options.tick_timeout_s)
+        self._batches = 0
+
+    def run(
+        self, ticks: Iterable[Any], progress: Callable[[int], None] | None = None
+    ) -> RunOutcome:
+        """Shadow every tick; returns the outcome even when the run aborts on a hanging stack."""
+        started = time.perf_counter_ns()
+        # A collection triggered by the harness's (or the other stack's) allocations would be billed
+        # to whichever call crossed the threshold; so the cyclic GC runs between batches instead.
+        gc_was_on = gc.isenabled()
+        if self.opt.gc_between_batches:
+            gc.disable()
+        try:
+            with self.dog:
+                read, aborted = self._loop(ticks, progress)
+                flush_problems = self._finish()
+        finally:
+            if gc_was_on:
+                gc.enable()
+        wall = time.perf_counter_ns() - started
+        stats = {side: _safe_stats(s.stack) for side, s in self.sides.items()}
+        counts = {
+            side: StackCounts(s.processed, s.errored, s.timed_out, s.events)
+            for side, s in self.sides.items()
+        }
+        problems = list(flush_problems) + _audit(read, counts, stats, aborted)
+        return RunOutcome(
+            read, counts["primary"], counts["candidate"], stats, wall, aborted, tuple(problems)
+        )
+
+    def _make_call(
+        self, side: _Side, tape: SideTape, seq: array
+    ) -> Callable[[Any, int, int], bool]:
+        """The guarded, timed call of one stack, with everything it needs bound as locals.
+
+        It appends the call's wall (and on `CPU` ticks thread CPU) time to the side's tape and
+        returns whether the call timed out; events, errors and timeouts are kept by row index,
+        and every `CHUNK` calls with events are absorbed into event columns (`seq`: the batch's
+        tick seqs). `PROBE` ticks go to the memory-probed call. One closure per side, so the
+        per-tick path does no attribute lookups.
+        """
+        cur = self.dog.cur
+        limit = self.dog.timeout_ns
+        pc, tt = time.perf_counter_ns, time.thread_time_ns
+        timeout_text = f"TickTimeout: exceeded {self.opt.tick_timeout_s} s"
+        process, hangs = side.process, side.hangs
+        wall, cpu_ns, calls, absorb = tape.wall.append, tape.cpu.append, tape.calls, tape.absorb
+        probed = self._make_probed_call(side, tape, seq)
+
+        def call(tick: Any, mode: int, row: int) -> bool:
+            if mode == PROBE:
+                return probed(tick, row)
+            cpu = mode == CPU
+            c0 = tt() if cpu else 0
+            t0 = 0
+            try:
+                t0 = cur[0] = pc()
+                events = process(tick)
+                if type(events) is not list:  # a lazy sequence must not do its work untimed
+                    events = [] if events is None else list(events)
+                t1 = pc()
+                cur[0] = 0
+            except TickTimeout:
+                cur[0] = 0
+                return self._timed_out(side, tape, tick, row, pc() - t0, timeout_text)
+            except Exception as exc:  # the system under test failing is data, not a crash
+                cur[0] = 0
+                wall(pc() - t0)
+                cpu_ns(tt() - c0 if cpu else -1)
+                tape.errors[row] = _error_text(exc)
+                return False
+            if limit and t1 - t0 > limit:  # too slow even if never interrupted (other threads)
+                return self._timed_out(side, tape, tick, row, t1 - t0, timeout_text)
+            if hangs:
+                hangs.pop(tick.ticker, None)
+            wall(t1 - t0)
+            cpu_ns(tt() - c0 if cpu else -1)
+            if events:
+                calls.append((row, events))
+                if len(calls) >= CHUNK:
+                    absorb(seq)
+            return False
+
+        return call
+
+    def _make_probed_call(
+        self, side: _Side, tape: SideTape, seq: array
+    ) -> Callable[[Any, int], bool]:
+        """The call on a memory-probed tick: also the bytes the stack kept (`tape.held`).
+
+        Kept bytes = bytes allocated during the call (traced by `tracemalloc`, started just for
+        it) still alive once the harness has let go of what the call returned: the stack's own
+        state growth on that tick. A correct stack's state grows with new tickers and bounded
+        histories; a leak keeps bytes on every tick. Only calls that returned no events are
+        recorded (event calls would bill the harness's encoding to the stack), and the cyclic
+        GC is off inside batches, so no collection lands inside the window. Probed ticks are rare
+        (`RunOptions.memory_probe`): tracing slows the call's allocations.
+        """
+        cur = self.dog.cur
+        limit = self.dog.timeout_ns
+        pc = time.perf_counter_ns
+        start, traced, stop = tracemalloc.start, tracemalloc.get_traced_memory, tracemalloc.stop
+        timeout_text = f"TickTimeout: exceeded {self.opt.tick_timeout_s} s"
+        process, hangs = side.process, side.hangs
+        wall, cpu_ns, calls, absorb = tape.wall.append, tape.cpu.append, tape.calls, tape.absorb
+        held = tape.held
+
+        def probed(tick: Any, row: int) -> bool:
+            t0 = t1 = 0
+            events: list[Any] | None = None
+            start(1)
+            try:  # tracing stops whatever happens, a late TickTimeout from the watchdog included
+                try:
+                    t0 = cur[0] = pc()
+                    events = process(tick)
+                    if type(events) is not list:
+                        events = [] if events is None else list(events)
+                    t1 = pc()
+                    cur[0] = 0
+                except TickTimeout:
+                    cur[0] = 0
+                    return self._timed_out(side, tape, tick, row, pc() - t0, timeout_text)
+                except Exception as exc:
+                    cur[0] = 0
+                    wall(pc() - t0)
+                    cpu_ns(-1)
+                    tape.errors[row] = _error_text(exc)
+                    return False
+                if not events:
+                    events = None  # released: what is still traced is what the stack kept
+                    held[row] = traced()[0]
+            finally:
+                stop()
+            if limit and t1 - t0 > limit:
+                return self._timed_out(side, tape, tick, row, t1 - t0, timeout_text)
+            if hangs:
+                hangs.pop(tick.ticker, None)
+            wall(t1 - t0)
+            cpu_ns(-1)
+            if events:
+                calls.append((row, events))
+                if len(calls) >= CHUNK:
+                    absorb(seq)
+            return False
+
+        return probed
+
+    def _timed_out(
+        self, side: _Side, tape: SideTape, tick: Any, row: int, wall: int, text: str
+    ) -> bool:
+        side.hangs[tick.ticker] = side.hangs.get(tick.ticker, 0) + 1
+        tape.wall.append(wall)
+        tape.cpu.append(-1)
+        tape.errors[row] = text
+        tape.timeouts.append(row)
+        return True
+
+    def _loop(
+        self, ticks: Iterable[Any], progress: Callable[[int], None] | None
+    ) -> tuple[int, str | None]:
+        opt = self.opt
+        prim, cand = self.sides["primary"], self.sides["candidate"]
+        order = random.Random(f"order:{opt.seed}:{opt.shard}")
+        tape = BatchTape()
+        pcall = self._make_call(prim, tape.primary, tape.seq)
+        ccall = self._make_call(cand, tape.candidate, tape.seq)
+        seqs, tss, names = tape.seq.append, tape.ts.append, tape.ticker.append
+        batch, flush_ns = opt.batch_size, int(opt.flush_interval_s * 1e9)
+        sample = opt.cpu_sample
+        sampling = sample > 0
+        # someone else's tracemalloc session (PYTHONTRACEMALLOC) must not be stopped by the probe
+        probe = opt.memory_probe if not tracemalloc.is_tracing() else 0
+        # the next memory-probed tick: a countdown costs one comparison per tick, not a modulo;
+        # placed between CPU-sampled ticks (a CPU tick that coincides keeps its CPU sample)
+        next_probe = (probe // 2 + 1) % probe if probe > 0 else -1
+        skip = self.skip
+        bits = order.randbytes(batch)
+        k = read = 0
+        last_flush = time.perf_counter_ns()
+        aborted: str | None = None
+        for tick in ticks:
+            if read == next_probe:
+                next_probe += probe
+                mode = CPU if sampling and read % sample == 0 else PROBE
+            elif sampling and read % sample == 0:
+                mode = CPU
+            else:
+                mode = PLAIN
+            read += 1
+            seqs(tick.seq)
+            tss(tick.ts)
+            names(tick.ticker)
+            if bits[k] & 1:
+                hung = ccall(tick, mode, k) | pcall(tick, mode, k)
+            else:
+                hung = pcall(tick, mode, k) | ccall(tick, mode, k)
+            k += 1
+            if hung:
+                aborted = self._hang_check(tick)
+                if aborted:
+                    break
+            if (
+                k == batch
+                or read == skip
+                or (not k & 255 and time.perf_counter_ns() - last_flush > flush_ns)
+            ):
+                tape.first = bits[:k]
+                self._write(tape, read <= skip)
+                tape.clear()
+                self._collect()
+                if progress is not None:
+                    progress(k)
+                bits = bits[k:] + order.randbytes(k)
+                k = 0
+                last_flush = time.perf_counter_ns()
+        tape.first = bits[:k]
+        self._write(tape)
+        if progress is not None and k:
+            progress(k)
+        return read, aborted
+
+    def _hang_check(self, tick: Any) -> str | None:
+        for name, side in self.sides.items():
+            if side.hangs.get(tick.ticker, 0) >= self.opt.max_hangs:
+                return (
+                    f"{name} hung on ticker {tick.ticker} at seq {tick.seq} "
+                    f"({self.opt.max_hangs} consecutive timeouts of {self.opt.tick_timeout_s} s)"
+                )
+        return None
+
+    def _collect(self) -> None:
+        """Collect between batches, after the batch's rows are released, so the collector walks
+        the stacks' live state and not a batch of ticks and events that are about to be freed."""
+        if self.opt.gc_between_batches:
+            self._batches += 1
+            gc.collect(2 if self._batches % 16 == 0 else 1)
+
+    def _write(self, tape: BatchTape, stored: bool = False) -> None:
+        """Count, tabulate and hand one batch to the sink: its event parts first, then its
+        observations (the batch's commit marker). `stored`: the batch is already in the run."""
+        if not len(tape):
+            return
+        tape.primary.absorb(tape.seq)
+        tape.candidate.absorb(tape.seq)
+        for name, st in (("primary", tape.primary), ("candidate", tape.candidate)):
+            side = self.sides[name]
+            failed = len(st.errors)  # timeouts are in errors too
+            side.timed_out += len(st.timeouts)
+            side.errored += failed - len(st.timeouts)
+            side.processed += len(tape) - failed
+            self._emit(side, name, st.events, stored)
+        if not stored:
+            self.sink.write_observations(observations_table(tape, self.opt.shard))
+
+    def _emit(self, side: _Side, name: str, events: EventColumns, stored: bool = False) -> None:
+        if len(events):
+            table = events.table(side.pos, self.opt.shard)
+            side.pos += table.num_rows
+            side.events += table.num_rows
+            if not stored:
+                self.sink.write_events(name, table)
+
+    def _finish(self) -> list[str]:
+        """flush() both stacks; their pending events get emit_seq -1."""
+        problems = []
+        for name, side in self.sides.items():
+            try:
+                events = list(side.stack.flush() or [])
+            except Exception as exc:
+                problems.append(f"{name} flush() raised {_error_text(exc)}")
+                continue
+            self._emit(side, name, EventColumns.of([(-1, events)]))
+        return problems
+
+
+def _safe_stats(stack: Any) -> dict[str, Any]:
+    try:
+        return json.loads(json.dumps(dict(stack.stats()), default=str))
+    except Exception as exc:
+        return {"stats_error": _error_text(exc)}
+
+
+def _audit(
+    read: int, counts: dict[str, StackCounts], stats: dict[str, Any], aborted: str | None
+) -> list[str]:
+    """Tick conservation per stack, also against the stack's own `ticks_processed` if reported."""
+    problems = []
+    for side, c in counts.items():
+        seen = c.processed + c.errored + c.timed_out
+        if seen != read:
+            problems.append(
+                f"{side}: read {read} ≠ processed {c.processed} + errored {c.errored} "
+                f"+ timed out {c.timed_out}"
+            )
+        own = stats.get(side, {}).get("ticks_processed")
+        if isinstance(own, int) and not isinstance(own, bool):
+            rejected = stats[side].get("ticks_rejected", 0)
+            rejected = rejected if isinstance(rejected, int) else 0
+            # a call that timed out or raised may or may not have counted itself
+            if not c.processed <= own + rejected <= c.processed + c.errored + c.timed_out:
+                problems.append(
+                    f"{side}: stack reports ticks_processed {own} + ticks_rejected {rejected} "
+                    f"but the harness saw {c.processed} successful process() calls "
+                    f"({c.processed - own - rejected} ticks silently skipped)"
+                )
+    return problems

@@ -1,0 +1,99 @@
+"""Both stacks over one tick stream into one shard's part files: the unit every run is made of.
+
+A one-process replay is one such shard, a sharded replay many (one per Dask task), a live
+session one fed from the socket; the run around them (manifest, diff, status) is the
+pipeline's (`harness.pipeline.lifecycle`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.replay.faults import FaultSpec, FaultyStack
+from harness.replay.runner import RunOptions, RunOutcome, ShadowRunner
+from harness.replay.stack import load_stack
+from harness.store.runs import PartSink
+
+
+@dataclass(frozen=True, slots=True)
+class StackSpec:
+    """A stack factory string and its config."""
+
+    factory: str
+    config: Mapping[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"factory": self.factory, "config": dict(self.config)}
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """The two stacks of a run and how they are driven: all a shard needs besides its ticks."""
+
+    primary: StackSpec
+    candidate: StackSpec
+    options: RunOptions = field(default_factory=RunOptions)
+    inject: FaultSpec = field(default_factory=FaultSpec)
+
+    @property
+    def aa(self) -> bool:
+        return self.primary == self.candidate
+
+    @classmethod
+    def of(
+        cls,
+        primary: str,
+        candidate: str | None = None,
+        primary_config: Mapping[str, Any] | None = None,
+        candidate_config: Mapping[str, Any] | None = None,
+        options: RunOptions | None = None,
+        inject: FaultSpec | None = None,
+    ) -> RunSpec:
+        """From factory strings; no candidate means A/A (the primary again, a fresh instance)."""
+        p = StackSpec(primary, dict(primary_config or {}))
+        c = p if candidate is None else StackSpec(candidate, dict(candidate_config or {}))
+        return cls(p, c, options or RunOptions(), inject or FaultSpec())
+
+
+def close_quietly(*stacks: Any) -> None:
+    """Close stacks whose run is over: a stack failing to close is not the run's problem."""
+    for stack in stacks:
+        with contextlib.suppress(Exception):
+            stack.close()
+
+
+def load_pair(primary: StackSpec, candidate: StackSpec) -> tuple[Any, Any]:
+    """Build both stacks (fresh instances even in A/A); closes the first if the second fails."""
+    p = load_stack(primary.factory, primary.config)
+    try:
+        c = load_stack(candidate.factory, candidate.config)
+    except BaseException:
+        close_quietly(p)
+        raise
+    return p, c
+
+
+def shadow_shard(
+    run_dir: str | Path,
+    ticks: Iterable[Any],
+    spec: RunSpec,
+    progress: Callable[[int], None] | None = None,
+    stacks: tuple[Any, Any] | None = None,
+    skip: int = 0,
+    first_batch: int = 0,
+) -> RunOutcome:
+    """Load both stacks (unless given), shadow `ticks` into run_dir's parts for `options.shard`.
+
+    Resuming: the first `skip` ticks (batches before `first_batch`) are already stored."""
+    p, c = stacks if stacks is not None else load_pair(spec.primary, spec.candidate)
+    if spec.inject.active:
+        c = FaultyStack(c, spec.inject, spec.options.seed)
+    try:
+        sink = PartSink(Path(run_dir), spec.options.shard, first_batch)
+        return ShadowRunner(p, c, sink, spec.options, skip).run(ticks, progress)
+    finally:
+        close_quietly(p, c)

@@ -1,0 +1,1 @@
+"""The run report: HTML and Markdown with plots and breakdowns, from a run's evidence."""

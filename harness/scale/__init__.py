@@ -1,0 +1,1 @@
+"""Scale-out: shard planning and the Dask workers that run shards."""

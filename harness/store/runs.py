@@ -1,0 +1,520 @@
+"""The run store: the only owner of run directories (design.md §7), their manifests and part files.
+
+A run is written through a `RunWriter` (manifest + heartbeat + Parquet parts, every file written
+atomically as temp file + rename) and read back through `open_run`, whose DuckDB connection has
+views `observations`, `events_primary`, `events_candidate` and `diff`::
+
+    run = open_run("reports/runs/20260101T120000Z-ab12cd")
+    run.sql("select class, count(*) from diff group by 1").fetchall()
+
+The cross-run DuckDB catalog lives in harness/store/catalog.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from harness.core import files
+from harness.core.errors import IncompleteRunError, StoreError
+from harness.store.batches import EVENT_SCHEMA, OBSERVATION_SCHEMA
+
+DEFAULT_ROOT = Path("reports/runs")
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+STALE_AFTER_S = 60.0  # a `running` run whose heartbeat is older than this is shown as incomplete
+HEARTBEAT_S = 5.0
+STATUSES = ("running", "complete", "incomplete", "error")
+EVENT_DIRS = {"primary": "events_primary", "candidate": "events_candidate"}
+PART_DIRS = ("observations", *EVENT_DIRS.values())
+#: Shard attempts stage their parts here; only the coordinator moves them into the run's views.
+ATTEMPTS_DIR = "_attempts"
+#: Part columns worth dictionary-encoding (few distinct values). The others (seqs, times, prices,
+#: event JSON) are nearly unique: trying a dictionary on them only to fall back cost ~20 % of a
+#: part write.
+DICTIONARY_COLUMNS = frozenset(
+    {"ticker", "first", "primary_error", "candidate_error", "type", "direction", "shard"}
+)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def validate_run_id(run_id: str) -> str:
+    """Reject run ids that could escape the runs directory (separators, `..`, empty)."""
+    if not isinstance(run_id, str) or not RUN_ID_RE.match(run_id) or ".." in run_id:
+        raise StoreError(f"invalid run id {run_id!r}: letters, digits, '.', '_', '-' only")
+    return run_id
+
+
+def new_run_id(material: Mapping[str, Any]) -> str:
+    """UTC timestamp + short hash of what the run is (plus a nonce, so reruns differ)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    blob = json.dumps(material, sort_keys=True, default=str) + secrets.token_hex(4)
+    return f"{stamp}-{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    files.atomic_write_json(path, obj)
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise StoreError(f"{path}: missing") from exc
+    except json.JSONDecodeError as exc:
+        raise StoreError(f"{path}: not valid JSON: {exc}") from exc
+
+
+class PartSink:
+    """Writes one shard's observation and event batches as numbered Parquet part files.
+
+    Batch n's event parts are written before its observation part, and all carry n in their
+    name: an observation part is the batch's commit marker, so after a crash the run's durable
+    prefix is its observation parts and any later event part is an orphan (`committed_batches`).
+    """
+
+    def __init__(self, run_dir: Path, shard: int = 0, first_batch: int = 0) -> None:
+        self.run_dir = Path(run_dir)
+        self.shard = shard
+        self.rows = {"observations": 0, "primary": 0, "candidate": 0}
+        self.batch = first_batch  # number of the batch being written
+        make_part_dirs(self.run_dir)
+
+    def _write(self, kind: str, sub: str, table: pa.Table) -> None:
+        dictionary = [c for c in table.column_names if c in DICTIONARY_COLUMNS]
+        files.atomic_write(
+            self.run_dir / sub / part_name(self.shard, self.batch),
+            lambda tmp: pq.write_table(table, tmp, use_dictionary=dictionary),
+            fsync=False,  # a part is durable once its batch's observation part is renamed in
+        )
+        self.rows[kind] += table.num_rows
+
+    def write_observations(self, table: pa.Table) -> None:
+        self._write("observations", "observations", table)
+        self.batch += 1  # committed
+
+    def write_events(self, side: str, table: pa.Table) -> None:
+        self._write(side, EVENT_DIRS[side], table)
+
+
+def part_name(shard: int, batch: int) -> str:
+    return f"part-{shard:03d}-{batch:05d}.parquet"
+
+
+def _part_batch(path: Path) -> tuple[int, int] | None:
+    m = re.fullmatch(r"part-(\d+)-(\d+)\.parquet", path.name)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def committed_batches(run_dir: Path, shard: int = 0) -> tuple[int, int]:
+    """(batches, ticks) of the shard's durable prefix, after removing what lies beyond it.
+
+    Removes the shard's half-written temp files and every event part of a batch whose
+    observation part was never written (a crash between the two): a resumed run writes them
+    again, identically.
+    """
+    run_dir = Path(run_dir)
+    obs = sorted(
+        b
+        for p in (run_dir / "observations").glob("part-*.parquet")
+        if (b := _part_batch(p)) and b[0] == shard
+    )
+    batches = [b for _, b in obs]
+    if batches != list(range(len(batches))):
+        raise StoreError(f"{run_dir}: observation parts of shard {shard} are not contiguous")
+    ticks = sum(
+        pq.read_metadata(run_dir / "observations" / part_name(shard, b)).num_rows for b in batches
+    )
+    for sub in PART_DIRS:
+        for p in (run_dir / sub).glob(".part-*.tmp"):  # staged by a writer that was killed
+            p.unlink()
+        for p in (run_dir / sub).glob("part-*.parquet"):
+            b = _part_batch(p)
+            if b and b[0] == shard and b[1] >= len(batches):
+                p.unlink()
+    return len(batches), ticks
+
+
+def remove_shard_parts(run_dir: Path, shard: int) -> int:
+    """Delete every part of one shard (a shard that will be replayed again from its start)."""
+    n = 0
+    for sub in PART_DIRS:
+        for p in (Path(run_dir) / sub).glob(f"part-{shard:03d}-*.parquet"):
+            p.unlink()
+            n += 1
+    return n
+
+
+def make_part_dirs(run_dir: Path) -> None:
+    for sub in PART_DIRS:
+        (run_dir / sub).mkdir(parents=True, exist_ok=True)
+
+
+def attempt_dir(run_dir: Path, shard: int, attempt: str) -> Path:
+    """Where one attempt of a shard stages its parts (never read by the run's views)."""
+    return run_dir / ATTEMPTS_DIR / f"{shard:03d}-{attempt}"
+
+
+def commit_attempt(run_dir: Path, shard: int, attempt: str) -> int:
+    """Move one finished attempt's parts into the run (the attempt the coordinator accepted).
+
+    Why: a shard can run more than once (a retry, or Dask recomputing a result lost with a dead
+    worker), possibly while the coordinator already diffs. Attempts write only to their own
+    staging directory, so the run's views see exactly one complete attempt per shard.
+    """
+    src = attempt_dir(run_dir, shard, attempt)
+    moved = 0
+    for sub in PART_DIRS:
+        (run_dir / sub).mkdir(parents=True, exist_ok=True)
+        staged = src / sub
+        if not staged.is_dir():
+            continue
+        for part in sorted(staged.glob("part-*.parquet")):
+            os.replace(part, run_dir / sub / part.name)
+            moved += 1
+    shutil.rmtree(src, ignore_errors=True)
+    return moved
+
+
+def discard_attempts(run_dir: Path) -> None:
+    """Drop every attempt that was not committed (failed, lost or superseded shards)."""
+    shutil.rmtree(run_dir / ATTEMPTS_DIR, ignore_errors=True)
+
+
+class RunWriter:
+    """Creates a run directory, owns its manifest and keeps its heartbeat fresh until finish()."""
+
+    def __init__(
+        self, root: str | Path, manifest: Mapping[str, Any], run_id: str | None = None
+    ) -> None:
+        self.run_id = validate_run_id(run_id or new_run_id(manifest))
+        self.root = Path(root)
+        self.path = self.root / self.run_id
+        try:
+            self.path.mkdir(parents=True, exist_ok=False)
+        except FileExistsError as exc:
+            raise StoreError(f"run directory {self.path} already exists") from exc
+        except OSError as exc:
+            raise files.write_error(self.path, exc) from exc
+        self.manifest: dict[str, Any] = {
+            **dict(manifest),
+            "run_id": self.run_id,
+            "status": "running",
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started": utc_now(),
+            "heartbeat": utc_now(),
+        }
+        self._own()
+
+    def _own(self) -> None:
+        """Write the manifest and keep its heartbeat fresh from this process on."""
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.write_manifest()
+        self._beat = threading.Thread(
+            target=self._heartbeat, name=f"heartbeat-{self.run_id}", daemon=True
+        )
+        self._beat.start()
+
+    @classmethod
+    def resume(cls, run_dir: str | Path) -> RunWriter:
+        """Take over a run whose replay was killed: this process now owns it (status running)."""
+        path = Path(run_dir)
+        manifest = read_json(path / "manifest.json")
+        status = effective_status(manifest)
+        if status == "complete":
+            raise StoreError(f"run {path.name} is complete: nothing to resume")
+        if status == "running":
+            raise StoreError(
+                f"run {path.name} is still running (pid {manifest.get('pid')} on "
+                f"{manifest.get('host')}, heartbeat {manifest.get('heartbeat')})"
+            )
+        if manifest.get("status") not in ("running", "incomplete") or (
+            manifest.get("status") == "incomplete" and manifest.get("reason") != "interrupted"
+        ):
+            raise StoreError(
+                f"run {path.name} ended {manifest.get('status')} ({manifest.get('reason')}): "
+                "only a replay that was killed or interrupted can be resumed"
+            )
+        self = cls.__new__(cls)
+        self.run_id, self.root, self.path = path.name, path.parent, path
+        resumed = [*manifest.get("resumed", []), {"at": utc_now(), "pid": os.getpid()}]
+        self.manifest = {
+            **manifest,
+            "status": "running",
+            "reason": None,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "heartbeat": utc_now(),
+            "resumed": resumed,
+        }
+        self._own()
+        return self
+
+    def note_resume(self, **fields: Any) -> None:
+        """Add what this resume kept (ticks, shards) to the manifest's latest `resumed` entry."""
+        resumed = list(self.manifest["resumed"])
+        self.update(resumed=[*resumed[:-1], {**resumed[-1], **fields}])
+
+    def sink(self, shard: int = 0) -> PartSink:
+        return PartSink(self.path, shard)
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_S):
+            # a full disk must not kill the beat with a traceback: the run's own writes report it
+            with contextlib.suppress(StoreError):
+                self.update(heartbeat=utc_now())
+
+    def write_manifest(self) -> None:
+        with self._lock:
+            atomic_write_json(self.path / "manifest.json", self.manifest)
+
+    def update(self, **fields: Any) -> None:
+        with self._lock:
+            if self.manifest["status"] != "running" and "heartbeat" in fields and len(fields) == 1:
+                return
+            self.manifest.update(fields)
+            atomic_write_json(self.path / "manifest.json", self.manifest)
+
+    def write_json(self, name: str, obj: Any) -> None:
+        atomic_write_json(self.path / name, obj)
+
+    def finish(self, status: str, **fields: Any) -> None:
+        """Stop the heartbeat and record the final status (complete | incomplete | error)."""
+        if status not in STATUSES or status == "running":
+            raise StoreError(f"invalid final status {status!r}")
+        self._stop.set()
+        self._beat.join(timeout=2 * HEARTBEAT_S)
+        self.update(status=status, finished=utc_now(), heartbeat=utc_now(), **fields)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a killed process nobody reaped yet (no init in a container) is a zombie, not alive
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat[stat.rindex(")") + 2] != "Z"
+    return True
+
+
+def effective_status(manifest: Mapping[str, Any], now: float | None = None) -> str:
+    """The status to show: a `running` run whose process is gone or heartbeat stale is incomplete."""
+    status = str(manifest.get("status", "error"))
+    if status != "running":
+        return status
+    pid = manifest.get("pid")
+    if (
+        manifest.get("host") == socket.gethostname()
+        and isinstance(pid, int)
+        and not _pid_alive(pid)
+    ):
+        return "incomplete"
+    beat = manifest.get("heartbeat")
+    try:
+        ts = datetime.strptime(str(beat), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return "incomplete"
+    return "incomplete" if (now or time.time()) - ts > STALE_AFTER_S else "running"
+
+
+def load_manifest(run_dir: Path) -> dict[str, Any]:
+    """A run directory's manifest; StoreError (exit 5) when it is not a run or it is corrupt."""
+    path = Path(run_dir) / "manifest.json"
+    if not path.is_file():
+        raise StoreError(f"{run_dir}: not a run directory (no manifest.json)")
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: manifest must be a JSON object")
+    return data
+
+
+def require_finished(run_dir: Path, manifest: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """The run's manifest, if its replay finished; else IncompleteRunError (exit 5), one line.
+
+    Unfinished: still running, killed (a `running` manifest whose process is gone or whose
+    heartbeat is stale), interrupted, or ended in error. Their parts are a fragment: no command
+    may diff, gate or report them as if they were a run. A run the harness itself ended
+    `incomplete` (a hang abort, a lost shard) is finished: its gate says why it cannot pass.
+    """
+    m = manifest if manifest is not None else load_manifest(Path(run_dir))
+    run_id = m.get("run_id", Path(run_dir).name)
+    status = effective_status(m)
+    if status == "running":
+        raise IncompleteRunError(
+            f"run {run_id} is still running (pid {m.get('pid')} on {m.get('host')}); "
+            "wait for it to finish"
+        )
+    resumable = (
+        "; finish it with `harness replay --resume " + str(run_id) + "`"
+        if (m.get("replay_request"))
+        else ""
+    )
+    if m.get("status") == "running":
+        raise IncompleteRunError(
+            f"run {run_id} is incomplete: its replay stopped without finishing (process "
+            f"{m.get('pid')} gone or heartbeat stale since {m.get('heartbeat')}){resumable}"
+        )
+    if status == "incomplete" and m.get("reason") == "interrupted":
+        raise IncompleteRunError(f"run {run_id} is incomplete: interrupted{resumable}")
+    if status == "error":
+        raise IncompleteRunError(f"run {run_id} ended in error: {m.get('reason')}")
+    return m
+
+
+def _view(
+    con: duckdb.DuckDBPyConnection, name: str, paths: list[Path], schema: pa.Schema | None
+) -> None:
+    """View `name` over the part files, or over an empty table of `schema` when there are none."""
+    if paths:
+        listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+        con.execute(f"create or replace view {name} as select * from read_parquet([{listed}])")
+    elif schema is not None:
+        con.register(f"_{name}_empty", schema.empty_table())
+        con.execute(f"create or replace view {name} as select * from _{name}_empty")
+
+
+class Run:
+    """A stored run: manifest, JSON side files and a DuckDB connection with views over its Parquet."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.manifest: dict[str, Any] = read_json(path / "manifest.json")
+        self.run_id = validate_run_id(str(self.manifest.get("run_id", path.name)))
+        self.status = effective_status(self.manifest)
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """A cached connection with views observations, events_primary/_candidate, diff."""
+        if self._con is None:
+            self._con = self.connect()
+        return self._con
+
+    def connect(self, with_diff: bool = True) -> duckdb.DuckDBPyConnection:
+        """A new DuckDB connection with this run's views (without `diff` for a re-diff)."""
+        con = duckdb.connect()
+        _view(
+            con,
+            "observations",
+            sorted((self.path / "observations").glob("*.parquet")),
+            OBSERVATION_SCHEMA,
+        )
+        for side, sub in EVENT_DIRS.items():
+            _view(con, f"events_{side}", sorted((self.path / sub).glob("*.parquet")), EVENT_SCHEMA)
+        if with_diff and (self.path / "diff.parquet").exists():
+            _view(con, "diff", [self.path / "diff.parquet"], None)
+        return con
+
+    def refresh(self) -> None:
+        """Re-read views (after diff.parquet was rewritten)."""
+        if self._con is not None:
+            self._con.close()
+        self._con = None
+
+    def sql(self, query: str, params: Any = None) -> duckdb.DuckDBPyConnection:
+        """Run `query` on this run's views; fetch with .fetchall(), .fetchone(), .df(), .arrow()."""
+        return self.con.execute(query, params) if params is not None else self.con.execute(query)
+
+    def observations(self) -> Any:
+        return self.con.execute("select * from observations order by shard, seq").df()
+
+    def events(self, side: str) -> Any:
+        if side not in EVENT_DIRS:
+            raise StoreError(f"unknown stack side {side!r}; use primary or candidate")
+        return self.con.execute(f"select * from events_{side} order by shard, emit_pos").df()
+
+    def diff(self) -> Any:
+        if not (self.path / "diff.parquet").exists():
+            raise StoreError(
+                f"run {self.run_id} has no diff.parquet (run `harness diff {self.path}`)"
+            )
+        return self.con.execute("select * from diff").df()
+
+    def json(self, name: str) -> Any:
+        """A JSON side file (summary.json, stack_stats.json, first_divergence.json, verdict.json)."""
+        return read_json(self.path / name)
+
+    def write_json(self, name: str, obj: Any) -> None:
+        atomic_write_json(self.path / name, obj)
+
+    def write_query_parquet(
+        self, query: str, name: str, con: duckdb.DuckDBPyConnection | None = None
+    ) -> None:
+        """Atomically write the result of `query` (on `con`, default this run's) as `name`."""
+        target = self.path / name
+        tmp = target.with_name(f".{target.name}.tmp")
+        (con or self.con).execute(f"copy ({query}) to '{tmp}' (format parquet)")
+        os.replace(tmp, target)
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+
+def resolve_run(ref: str | Path, root: str | Path = DEFAULT_ROOT) -> Path:
+    """A run directory from a path or a bare run id under `root`."""
+    p = Path(ref)
+    if (p / "manifest.json").exists():
+        return p
+    run_id = validate_run_id(str(ref))
+    p = Path(root) / run_id
+    if not (p / "manifest.json").exists():
+        raise StoreError(f"no run {ref!r}: neither a run directory nor a run id under {root}")
+    return p
+
+
+def open_run(ref: str | Path, root: str | Path = DEFAULT_ROOT) -> Run:
+    """Open a stored run by directory or run id, for notebooks and the CLI."""
+    return Run(resolve_run(ref, root))
+
+
+def list_runs(root: str | Path = DEFAULT_ROOT) -> list[dict[str, Any]]:
+    """Every run's manifest (newest first) with `status` replaced by its effective status."""
+    rows: list[dict[str, Any]] = []
+    base = Path(root)
+    if not base.is_dir():
+        return rows
+    for d in base.iterdir():
+        mf = d / "manifest.json"
+        if not d.is_dir() or not RUN_ID_RE.match(d.name) or not mf.exists():
+            continue
+        try:
+            manifest = read_json(mf)
+        except StoreError:
+            manifest = {"run_id": d.name, "status": "error", "error": "unreadable manifest"}
+        manifest["recorded_status"] = manifest.get("status")
+        manifest["status"] = effective_status(manifest)
+        manifest["path"] = str(d)
+        for side_file in ("summary.json", "verdict.json"):
+            f = d / side_file
+            if f.exists():
+                with contextlib.suppress(StoreError):
+                    manifest[side_file.removesuffix(".json")] = read_json(f)
+        rows.append(manifest)
+    rows.sort(key=lambda m: str(m.get("started", "")), reverse=True)
+    return rows
