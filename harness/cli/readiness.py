@@ -1,0 +1,149 @@
+"""Rollout readiness: `gate` (verdict.json, junit.xml, exit code), `report`, `calibrate`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from harness.cli.app import cli, print_json
+from harness.cli.options import JudgeArgs, judge_options, runs_dir_option
+
+RUNS_HELP = "Where run ids live (the directory replay writes runs to)."
+
+
+@cli.command()
+@click.argument("run")
+@click.option("--phase", "phases", multiple=True, help="Rollout phase to gate (repeatable).")
+@click.option("--all", "all_phases", is_flag=True, help="Gate every rollout phase.")
+@judge_options("Judge the run with no accepted differences.")
+@click.option(
+    "--junit", type=click.Path(dir_okay=False), help="JUnit XML path (default RUN/junit.xml)."
+)
+@runs_dir_option(RUNS_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print verdict.json instead of tables.")
+def gate(
+    run: str,
+    phases: tuple[str, ...],
+    all_phases: bool,
+    judge: JudgeArgs,
+    junit: str | None,
+    runs_dir: str,
+    as_json: bool,
+) -> None:
+    """Gate RUN for rollout phases: table, verdict.json, junit.xml; exit 0 pass / 3 fail / 4 inconclusive."""
+    from harness.core.errors import ConfigError
+    from harness.core.files import remove
+    from harness.gates.engine import PHASES, gate_inputs, gate_run, overall
+    from harness.gates.verdict import verdict_document, write_junit, write_verdict
+    from harness.store.runs import resolve_run
+
+    if all_phases == bool(phases):
+        raise ConfigError("give --phase PHASE (repeatable) or --all")
+    selected = PHASES if all_phases else tuple(phases)
+    run_dir = resolve_run(run, runs_dir)
+    junit_target = Path(junit) if junit else run_dir / "junit.xml"
+    # an earlier verdict must not survive a gate that fails: nobody may read it as this one's
+    remove(run_dir / "verdict.json", junit_target)
+    evidence, results = gate_run(
+        run_dir, selected, accept=judge.accept_path, no_accept=judge.no_accept, today=judge.day
+    )
+    try:
+        rules_doc = evidence.rules_document()
+        inputs = gate_inputs(evidence, selected)
+        failed = evidence.failures()
+    finally:
+        evidence.close()
+    extra = {"accepted_differences": rules_doc, "inputs": inputs, "failures": failed}
+    verdict_path = write_verdict(run_dir / "verdict.json", results, extra)
+    junit_path = write_junit(junit_target, results, rules_doc, failed)
+    if as_json:
+        print_json(verdict_document(results, extra), indent=2, sort_keys=True)
+    else:
+        _print_gate(evidence, results, extra, (verdict_path, junit_path))
+    sys.exit(overall(results).exit_code)
+
+
+def _print_gate(evidence: object, results: list, extra: dict, paths: tuple) -> None:
+    """The gate's text output: rules, failures, one table per phase, expired rules, verdict."""
+    from harness.diff.summary import failure_lines
+    from harness.gates.engine import overall
+    from harness.gates.verdict import rules_lines, text_table
+
+    for line in rules_lines(extra["accepted_differences"]):
+        click.echo(line)
+    for line in failure_lines(extra["failures"]):
+        click.echo(line)
+    click.echo("")
+    for r in results:
+        click.echo(text_table(r))
+        click.echo("")
+    for rule in evidence.rules.expired(evidence.today):  # type: ignore[attr-defined]
+        click.echo(
+            f"expired rule {rule.id} (owner {rule.owner}, expired {rule.expires}) no longer applies"
+        )
+    verdict = overall(results)
+    click.echo(f"verdict: {verdict.value}  ({paths[0]}, {paths[1]})")
+
+
+@cli.command()
+@click.argument("run")
+@judge_options("Report with no accepted differences.")
+@runs_dir_option(RUNS_HELP)
+def report(run: str, judge: JudgeArgs, runs_dir: str) -> None:
+    """Write RUN/report.html (self-contained) and RUN/report.md with every phase's verdict."""
+    from harness.report.plot_worker import PlotWorker
+
+    # The figures' process starts before this one imports DuckDB, pandas and SciPy: matplotlib's
+    # import runs on the other core meanwhile (harness/report/plot_worker.py).
+    found = Path(run).is_dir() or (Path(runs_dir) / run).is_dir()
+    plots = PlotWorker.process() if found else None
+    try:
+        from harness.report.build import build_report
+        from harness.store.runs import resolve_run
+
+        run_dir = resolve_run(run, runs_dir)
+        files = build_report(
+            run_dir,
+            accept=judge.accept_path,
+            no_accept=judge.no_accept,
+            today=judge.day,
+            plots=plots,
+        )
+    finally:
+        if plots is not None:
+            plots.close()
+    for r in files.results:
+        click.echo(f"{r.phase:28s} {r.verdict.value}")
+    click.echo(f"report: {files.html} ({files.seconds:.2f} s); markdown: {files.markdown}")
+
+
+@cli.command()
+@click.argument("recording", type=click.Path(exists=True, file_okay=False))
+@click.option("--primary", default="tickstock.stacks:legacy", show_default=True)
+@click.option("--runs", "n_runs", default=3, show_default=True, help="A/A runs.")
+@click.option("--max-ticks", type=int, help="Replay only the first N ticks.")
+@click.option("--reports", default="reports", show_default=True, help="Reports directory.")
+def calibrate(
+    recording: str, primary: str, n_runs: int, max_ticks: int | None, reports: str
+) -> None:
+    """A/A-replay RECORDING to measure the latency noise floor the gates state and use."""
+    from harness.ci.regression import calibrate as run_calibration
+
+    cal, path = run_calibration(
+        Path(recording),
+        primary=primary,
+        runs=n_runs,
+        runs_root=Path(reports) / "runs",
+        reports_dir=Path(reports),
+        max_ticks=max_ticks,
+    )
+    for rid, r, lo, hi in zip(cal.runs, cal.ratios, cal.ci_lows, cal.ci_highs, strict=True):
+        click.echo(f"{rid}  ratio {r:.4f}  CI [{lo:.4f}, {hi:.4f}]")
+    click.echo(
+        f"noise floor {cal.floor:.4f}; A/A event differences {cal.event_differences} (must be 0)"
+    )
+    click.echo(f"stored: {path}")
+    if cal.event_differences:
+        sys.exit(3)

@@ -1,0 +1,182 @@
+"""`harness replay`: options → a `ReplayRequest` → the pipeline (or `--resume RUN`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harness.cli.app import cli, print_summary, require_complete
+from harness.cli.options import (
+    OutputArgs,
+    RunnerArgs,
+    StackArgs,
+    collect,
+    output_options,
+    runner_options,
+    stack_options,
+)
+from harness.cli.progress import progress_bar, wanted
+from harness.cli.types import PaceType, TickerListType
+from harness.core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SelectArgs:
+    """Which ticks of the recording, and how fast."""
+
+    mode: str
+    tickers: list[str] | None
+    from_: str | None
+    to: str | None
+    limit: int | None
+
+
+@dataclass(frozen=True)
+class ShardArgs:
+    """Sharded replay: where the shards run and how many there are."""
+
+    workers: int | None
+    scheduler: str | None
+    shards: int | None
+    shard_timeout: float | None
+
+
+@cli.command()
+@click.argument("recording", type=click.Path(exists=True, file_okay=False), required=False)
+@click.option(
+    "--resume",
+    "resume",
+    default=None,
+    metavar="RUN",
+    help="Finish a killed replay (run directory or id) from its last durable point; every "
+    "other input comes from the run's manifest.",
+)
+@stack_options
+@click.option(
+    "--mode", type=PaceType(), default="afap", show_default=True, help="afap, realtime or speed=N."
+)
+@click.option(
+    "--tickers", type=TickerListType(), default=None, help="Comma-separated tickers to replay."
+)
+@click.option("--from", "from_", default=None, help="Start time (ISO, UTC if naive; or ns).")
+@click.option("--to", "to", default=None, help="End time, exclusive (ISO or ns).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Replay at most N ticks.")
+@collect(SelectArgs, "select")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=65_536,
+    show_default=True,
+    help="Ticks per stored part: the unit a killed replay resumes from.",
+)
+@runner_options
+@output_options()
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Sharded replay on a local Dask cluster of N worker processes (0: shards in "
+    "this process). Default: one per core when the input has several shards.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Run the shards on an existing Dask cluster ('local': a private LocalCluster).",
+)
+@click.option(
+    "--shards",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Ticker buckets per day (default: 1 for small days, 16 for large ones).",
+)
+@click.option(
+    "--shard-timeout",
+    type=float,
+    default=None,
+    help="Seconds the sharded run may take before unfinished shards make it incomplete.",
+)
+@collect(ShardArgs, "sharding")
+def replay(
+    recording: str | None,
+    resume: str | None,
+    stacks: StackArgs,
+    select: SelectArgs,
+    batch_size: int,
+    runner: RunnerArgs,
+    output: OutputArgs,
+    sharding: ShardArgs,
+) -> None:
+    """Shadow-replay RECORDING through primary and candidate, diff their events, store the run.
+
+    Inputs with several shards (several days, or a large day) replay sharded on Dask by default.
+    `--resume RUN` finishes a replay that was killed, to the result an uninterrupted one gives.
+    """
+    show = wanted(output.progress, output.as_json)
+    if resume is not None:
+        from harness.pipeline.resume import resume_run
+        from harness.store.runs import resolve_run
+
+        if recording is not None:
+            raise ConfigError("--resume RUN takes its recording from the run: give no RECORDING")
+        run_dir = resolve_run(resume, output.runs_dir)
+        with progress_bar(None, show) as advance:
+            _done(resume_run(run_dir, advance), output.as_json)
+        return
+    if recording is None:
+        raise ConfigError("give a RECORDING to replay (or --resume RUN)")
+    from harness.pipeline.replay import expected_ticks
+    from harness.pipeline.replay import replay as replay_request
+    from harness.pipeline.sharded import sharded_plan
+
+    request = _request(Path(recording), stacks, select, batch_size, runner, output, sharding)
+    plan = sharded_plan(request)
+    total = expected_ticks(request, plan) if show else None
+    with progress_bar(total, show) as advance:
+        _done(replay_request(request, advance, plan), output.as_json)
+
+
+def _request(
+    recording: Path,
+    stacks: StackArgs,
+    select: SelectArgs,
+    batch_size: int,
+    runner: RunnerArgs,
+    output: OutputArgs,
+    sharding: ShardArgs,
+) -> Any:
+    from harness.pipeline.request import ReplayRequest
+    from harness.replay.shadow import StackSpec
+    from harness.replay.sources import parse_time
+
+    configs = stacks.configs()
+    candidate = stacks.candidate_or_none(configs)
+    names = select.tickers or None
+    return ReplayRequest(
+        recording,
+        StackSpec(stacks.primary, configs["primary"]),
+        None if candidate is None else StackSpec(candidate, configs["candidate"]),
+        runner.options(batch_size=batch_size),
+        runner.inject,
+        names,
+        parse_time(select.from_, "--from"),
+        parse_time(select.to, "--to"),
+        select.limit,
+        select.mode,
+        Path(output.runs_dir),
+        runner.diff(),
+        sharding.workers,
+        sharding.scheduler,
+        sharding.shards,
+        sharding.shard_timeout,
+        filters={"tickers": names, "from": select.from_, "to": select.to, "limit": select.limit},
+    )
+
+
+def _done(result: Any, as_json: bool) -> None:
+    """Print a finished replay's summary; an incomplete run is exit code 5."""
+    print_summary(result.summary, result.path, as_json)
+    require_complete(result)
