@@ -23,7 +23,7 @@ from harness.live.client import LiveConfig
 from harness.live.session import LiveRequest, RecordOptions, run_live
 from harness.pipeline.shadow import run_shadow
 from harness.recordings.reader import RecordingWriter, open_recording
-from harness.replay.runner import RunOptions
+from harness.replay.outcome import RunOptions
 from harness.replay.shadow import RunSpec
 
 TARGET_TICKS_PER_S = 4_000

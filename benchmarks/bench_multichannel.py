@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from harness.recordings.reader import open_recording
-from harness.recordings.synth import synthesize_day
+from harness.recordings.synth import SynthSpec, synthesize_day
 from tickstock.stacks import legacy, multichannel
 
 TARGET_RATIO = 1.05
@@ -81,7 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         label = f"recording {args.recording}"
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            synthesize_day(f"{tmp}/day", tickers=args.tickers, ticks=args.ticks, seed=args.seed)
+            synthesize_day(
+                f"{tmp}/day", SynthSpec(tickers=args.tickers, ticks=args.ticks, seed=args.seed)
+            )
             ticks = list(open_recording(f"{tmp}/day").ticks())
         label = f"synthetic day, {args.tickers} tickers, seed {args.seed}"
     if args.regular_only:

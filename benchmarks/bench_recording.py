@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from harness.recordings.reader import open_recording
-from harness.recordings.synth import synthesize_day
+from harness.recordings.synth import SynthSpec, synthesize_day
 
 
 def timed(fn: Callable[[], int]) -> tuple[int, float, float]:
@@ -50,7 +50,9 @@ def main() -> None:
     try:
         n, wall, cpu = timed(
             lambda: synthesize_day(
-                path, "2026-03-10", tickers=args.tickers, ticks=args.ticks, seed=7, overwrite=True
+                path,
+                SynthSpec("2026-03-10", tickers=args.tickers, ticks=args.ticks, seed=7),
+                overwrite=True,
             )["tick_count"]
         )
         line(f"synth {n:,} ticks", f"{wall:.1f} s (cpu {cpu:.1f} s)", "<= 60 s for 10M ticks")

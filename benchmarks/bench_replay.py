@@ -26,8 +26,8 @@ from pathlib import Path
 
 from harness.pipeline.lifecycle import RunSetup, finish_run, start_run
 from harness.recordings.reader import open_recording
-from harness.recordings.synth import synthesize_day
-from harness.replay.runner import RunOptions
+from harness.recordings.synth import SynthSpec, synthesize_day
+from harness.replay.outcome import RunOptions
 from harness.replay.shadow import RunSpec, StackSpec, load_pair, shadow_shard
 from harness.replay.stack_config import parse_sets
 
@@ -141,7 +141,9 @@ def main() -> None:
         for n in (args.ticks, args.small):
             days[n] = base / f"day-{n}"
             if not (days[n] / "recording.json").exists():
-                synthesize_day(days[n], tickers=args.tickers, ticks=n, seed=7, overwrite=True)
+                synthesize_day(
+                    days[n], SynthSpec(tickers=args.tickers, ticks=n, seed=7), overwrite=True
+                )
         big = _spawn(args, days[args.ticks], args.ticks, baselines=not args.rss_only)
         small = _spawn(args, days[args.small], args.small, baselines=False)
     if args.rss_only:

@@ -31,7 +31,7 @@ from harness.pipeline.lifecycle import RunSetup, start_run
 from harness.pipeline.request import ReplayRequest
 from harness.pipeline.sharded import replay_sharded
 from harness.recordings.reader import open_recording
-from harness.replay.runner import RunOptions
+from harness.replay.outcome import RunOptions
 from harness.replay.shadow import RunSpec, StackSpec
 from harness.replay.stack import load_stack
 from harness.scale.shards import Shard, plan_shards
@@ -52,12 +52,14 @@ SCALING = os.environ.get("BENCH_SCALING", "1") != "0"
 
 
 def _day() -> Path:
-    from harness.recordings.synth import synthesize_day
+    from harness.recordings.synth import SynthSpec, synthesize_day
 
     path = DATA / f"day-{TICKS}-{TICKERS}"
     if not (path / "recording.json").exists():
         t0 = time.perf_counter()
-        synthesize_day(path, "2026-03-10", tickers=TICKERS, ticks=TICKS, seed=7, overwrite=True)
+        synthesize_day(
+            path, SynthSpec("2026-03-10", tickers=TICKERS, ticks=TICKS, seed=7), overwrite=True
+        )
         print(
             f"synthesised {TICKS:,} ticks / {TICKERS:,} tickers in {time.perf_counter() - t0:.1f} s"
         )

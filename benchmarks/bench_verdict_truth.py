@@ -31,7 +31,7 @@ from harness.pipeline.lifecycle import RunSetup  # noqa: E402
 from harness.pipeline.shadow import shadow_run  # noqa: E402
 from harness.recordings.reader import open_recording  # noqa: E402
 from harness.replay.mutants import CASES, target_ticker  # noqa: E402
-from harness.replay.runner import RunOptions  # noqa: E402
+from harness.replay.outcome import RunOptions  # noqa: E402
 from harness.replay.shadow import RunSpec  # noqa: E402
 
 ACCEPT = ROOT / "accepted-differences.toml"

@@ -17,10 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from harness.ci.regression import gate_recording, gate_replayed, recording_dirs, replay_recording
+from harness.ci.regression import (
+    Judging,
+    gate_recording,
+    gate_replayed,
+    recording_dirs,
+    replay_recording,
+)
 from harness.core.identity import stack_identity
 from harness.gates.engine import Status, Verdict
-from harness.recordings.synth import synthesize_day
+from harness.recordings.synth import SynthSpec, synthesize_day
+from harness.replay.shadow import RunSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "recordings"
@@ -105,11 +112,9 @@ def test_a_changed_candidate_hidden_under_broad_rules_fails_on_rule_drift(tmp_pa
     out = gate_recording(
         rec,
         PHASE1,
-        primary=LEGACY,
-        candidate=MULTI,
-        candidate_config=changed,
+        RunSpec.of(primary=LEGACY, candidate=MULTI, candidate_config=changed),
         runs_root=tmp_path,
-        accept=ACCEPT,
+        judging=Judging(accept=ACCEPT),
         max_ticks=MAX_TICKS,
     )
     assert not out.ok and out.result.verdict is Verdict.FAIL
@@ -135,16 +140,18 @@ def test_a_changed_candidate_hidden_under_broad_rules_fails_on_rule_drift(tmp_pa
 
 def test_a_candidate_dropping_events_fails_ci_even_with_the_accepted_differences(tmp_path):
     day = tmp_path / "tiny-day"
-    synthesize_day(day, tickers=12, ticks=1_500, seed=11)
+    synthesize_day(day, SynthSpec(tickers=12, ticks=1_500, seed=11))
     out = gate_recording(
         day,
         PHASE1,
-        primary="harness.replay.stack:fake",
-        candidate="harness.replay.stack:fake",
-        primary_config={"seed": 3},
-        candidate_config={"seed": 3, "drop_rate": 0.2},
+        RunSpec.of(
+            primary="harness.replay.stack:fake",
+            candidate="harness.replay.stack:fake",
+            primary_config={"seed": 3},
+            candidate_config={"seed": 3, "drop_rate": 0.2},
+        ),
         runs_root=tmp_path / "runs",
-        accept=ACCEPT,
+        judging=Judging(accept=ACCEPT),
     )
     assert not out.ok
     assert _checks(out)["missing_events"].status is Status.FAIL or "declares no counts" in (
@@ -157,11 +164,11 @@ def test_bundled_recording_passes_the_phase_zero_gate(rec, tmp_path):
     out = gate_recording(
         rec,
         "phase_0_installation",
-        primary=LEGACY,
-        candidate=MULTI,
-        candidate_config={"phase": "phase_0_installation"},
+        RunSpec.of(
+            primary=LEGACY, candidate=MULTI, candidate_config={"phase": "phase_0_installation"}
+        ),
         runs_root=tmp_path,
-        accept=ACCEPT,
+        judging=Judging(accept=ACCEPT),
         max_ticks=3_000,
     )
     assert out.ok, out.message()
@@ -174,7 +181,7 @@ def test_bundled_recording_passes_the_phase_zero_gate(rec, tmp_path):
 
 def test_pytest_plugin_turns_recordings_into_gated_items(tmp_path):
     recs = tmp_path / "recs"
-    synthesize_day(recs / "tiny", tickers=6, ticks=600, seed=5)
+    synthesize_day(recs / "tiny", SynthSpec(tickers=6, ticks=600, seed=5))
     base = [sys.executable, "-m", "pytest", str(recs), "--shadow-recordings", str(recs),
             "--shadow-primary", "harness.replay.stack:fake", "--shadow-candidate", "harness.replay.stack:fake",
             "--shadow-phase", "phase_1_parallel_testing", "-p", "no:cacheprovider",

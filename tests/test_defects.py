@@ -6,7 +6,8 @@ import pytest
 
 from harness.ci.regression import gate_recording
 from harness.gates.engine import Status, Verdict
-from harness.recordings.synth import synthesize_day
+from harness.recordings.synth import SynthSpec, synthesize_day
+from harness.replay.shadow import RunSpec
 
 FAKE = "harness.replay.stack:fake"
 BASE = {"work_us": 20.0, "seed": 3}
@@ -16,7 +17,7 @@ PHASES = ("phase_0_installation", "phase_1_parallel_testing")
 @pytest.fixture(scope="module")
 def day(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("rec") / "tiny-day"
-    synthesize_day(path, tickers=12, ticks=1_500, seed=11)
+    synthesize_day(path, SynthSpec(tickers=12, ticks=1_500, seed=11))
     return path
 
 
@@ -24,10 +25,12 @@ def _gate(day, tmp_path, phase, knobs, candidate=FAKE, max_ticks=None):
     return gate_recording(
         day,
         phase,
-        primary=FAKE,
-        candidate=candidate,
-        primary_config=BASE,
-        candidate_config={**BASE, **knobs},
+        RunSpec.of(
+            primary=FAKE,
+            candidate=candidate,
+            primary_config=BASE,
+            candidate_config={**BASE, **knobs},
+        ),
         runs_root=tmp_path / "runs",
         max_ticks=max_ticks,
     )

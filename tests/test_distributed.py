@@ -13,7 +13,7 @@ from harness.pipeline.request import ReplayRequest
 from harness.pipeline.shadow import run_shadow
 from harness.pipeline.sharded import replay_sharded
 from harness.recordings.reader import RecordingWriter, open_recording
-from harness.replay.runner import RunOptions
+from harness.replay.outcome import RunOptions
 from harness.replay.shadow import StackSpec
 from harness.scale.cluster import local_cluster
 from harness.store.runs import open_run
@@ -335,7 +335,7 @@ def test_a_late_second_attempt_of_a_shard_never_changes_the_parts_the_run_reads(
     from harness.replay.shadow import RunSpec
     from harness.scale.shards import plan_shards
     from harness.scale.worker import run_shard
-    from harness.store.runs import ATTEMPTS_DIR, commit_attempt, discard_attempts
+    from harness.store.parts import ATTEMPTS_DIR, commit_attempt, discard_attempts
 
     shard = plan_shards(open_recording(one_day).manifest, 2).shards[0]
     spec = RunSpec(PRIMARY, CANDIDATE, OPTIONS)

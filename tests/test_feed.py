@@ -16,7 +16,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from harness.core.errors import ConfigError, RecordingError
-from harness.live.feed_server import FeedConfig, FeedThread, read_ticks
+from harness.live.feed_run import FeedThread
+from harness.live.feed_server import FeedConfig, read_ticks
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from harness.cli import cli
 from harness.core.errors import ConfigError, RecordingError
-from harness.recordings.importers.mapping import import_file, parse_mapping
+from harness.recordings.importers.importer import ImportSpec, import_file, parse_mapping
 from harness.recordings.reader import open_recording, validate_recording
 
 # The shared sample data sits beside the checkout (../shared), as on developer machines and in CI.
@@ -56,7 +56,7 @@ def test_csv_with_a_column_mapping_and_ms_timestamps_is_sorted_into_a_valid_reco
         ],
     )
     mapping = parse_mapping("ts=when,ticker=sym,price=p,volume=qty")
-    result = import_file(src, tmp_path / "rec", "csv", mapping=mapping, ts_unit="ms")
+    result = import_file(src, tmp_path / "rec", ImportSpec("csv", mapping=mapping, ts_unit="ms"))
     assert (result.rows_read, result.rows_written, result.rows_rejected) == (3, 3, 0)
     got = ticks(tmp_path / "rec")
     assert [(t.seq, t.ts, t.ticker, t.price, t.volume) for t in got] == [
@@ -74,11 +74,7 @@ def test_iso_timestamps_in_new_york_time_and_a_constant_ticker(tmp_path):
     import_file(
         src,
         tmp_path / "rec",
-        "csv",
-        mapping=mapping,
-        ts_unit="iso",
-        tz="America/New_York",
-        ticker="SPY",
+        ImportSpec("csv", mapping=mapping, ts_unit="iso", tz="America/New_York", ticker="SPY"),
     )
     (tick,) = ticks(tmp_path / "rec")
     assert tick.ts == T0_MS * 1_000_000 + 123 and tick.ticker == "SPY"
@@ -99,7 +95,7 @@ def test_parquet_with_mapping_keeps_source_order_for_equal_timestamps(tmp_path):
         src,
     )
     mapping = parse_mapping("ts=t,seq=n,ticker=s,price=p,volume=v")
-    import_file(src, tmp_path / "rec", "parquet", mapping=mapping, ts_unit="s")
+    import_file(src, tmp_path / "rec", ImportSpec("parquet", mapping=mapping, ts_unit="s"))
     assert [t.ticker for t in ticks(tmp_path / "rec")] == ["C", "B", "A"]
 
 
@@ -121,9 +117,9 @@ def test_bad_rows_fail_the_import_by_default_naming_the_input_row(tmp_path):
         import_file(
             src,
             tmp_path / "rec",
-            "csv",
-            mapping=parse_mapping("ts=t,ticker=s,price=p,volume=v"),
-            ts_unit="ms",
+            ImportSpec(
+                "csv", mapping=parse_mapping("ts=t,ticker=s,price=p,volume=v"), ts_unit="ms"
+            ),
         )
 
 
@@ -132,10 +128,12 @@ def test_bad_rows_are_skipped_and_reported_on_request(tmp_path):
     result = import_file(
         src,
         tmp_path / "rec",
-        "csv",
-        mapping=parse_mapping("ts=t,ticker=s,price=p,volume=v"),
-        ts_unit="ms",
-        on_bad_row="skip",
+        ImportSpec(
+            "csv",
+            mapping=parse_mapping("ts=t,ticker=s,price=p,volume=v"),
+            ts_unit="ms",
+            on_bad_row="skip",
+        ),
     )
     assert (result.rows_written, result.rows_rejected) == (1, 4)
     assert result.examples == (
@@ -156,7 +154,7 @@ def test_polygon_trades_flat_file_uses_sip_timestamp_and_sequence_number(tmp_pat
         f"MSFT,,0,11,3,{ns - 5},410.0,12,{ns},7,3,,",
     ]
     src = write_csv(tmp_path / "trades.csv.gz", header, rows, gz=True)
-    import_file(src, tmp_path / "rec", "polygon-trades")
+    import_file(src, tmp_path / "rec", ImportSpec("polygon-trades"))
     assert [(t.ticker, t.price, t.volume) for t in ticks(tmp_path / "rec")] == [
         ("AAPL", 250.2, 5),
         ("MSFT", 410.0, 7),
@@ -173,7 +171,7 @@ def test_polygon_minute_aggregates_get_day_fields_and_the_official_open(tmp_path
         f"AAPL,200,10.8,10.7,10.9,10.6,{start + 120_000_000_000},5",
     ]
     src = write_csv(tmp_path / "min.csv.gz", header, rows, gz=True)
-    import_file(src, tmp_path / "rec", "polygon-minute")
+    import_file(src, tmp_path / "rec", ImportSpec("polygon-minute"))
     got = ticks(tmp_path / "rec")
     assert [t.ts for t in got] == [start + k * 60_000_000_000 for k in (1, 2, 3)]
     assert [t.accumulated_volume for t in got] == [100, 400, 600]
@@ -189,7 +187,7 @@ def test_polygon_minute_aggregates_get_day_fields_and_the_official_open(tmp_path
 
 @pytest.mark.skipif(not LOBSTER.is_file(), reason="shared sample data not present")
 def test_lobster_trades_import_keeps_every_execution_with_its_quote_and_provenance(tmp_path):
-    result = import_file(LOBSTER, tmp_path / "rec", "lobster")
+    result = import_file(LOBSTER, tmp_path / "rec", ImportSpec("lobster"))
     rec = open_recording(tmp_path / "rec")
     assert result.rows_written == rec.tick_count == 65_252
     assert rec.tickers == ["AAPL", "AMZN", "GOOG", "MSFT"]
@@ -257,9 +255,7 @@ def test_csv_import_round_trips_any_rows_in_stable_time_order(tmp_path_factory, 
     import_file(
         src,
         tmp / "rec",
-        "csv",
-        mapping=parse_mapping("ts=t,ticker=s,price=p,volume=v"),
-        ts_unit="ms",
+        ImportSpec("csv", mapping=parse_mapping("ts=t,ticker=s,price=p,volume=v"), ts_unit="ms"),
     )
     order = sorted(range(len(rows)), key=lambda i: rows[i][0])  # stable: input order breaks ties
     expected = [
@@ -276,7 +272,7 @@ LOBSTER_RAW = SAMPLE_DATA / "lobster_aapl_20120621_L1"
 @pytest.mark.skipif(not LOBSTER_RAW.is_dir(), reason="shared sample data not present")
 def test_raw_lobster_message_and_orderbook_files_give_the_same_ticks_as_the_vendor_script(tmp_path):
     msg = LOBSTER_RAW / "AAPL_2012-06-21_34200000_57600000_message_1.csv.gz"
-    import_file(msg, tmp_path / "rec", "lobster-csv")
+    import_file(msg, tmp_path / "rec", ImportSpec("lobster-csv"))
     got = open_recording(tmp_path / "rec").table()
     ref = pq.read_table(LOBSTER_RAW.parent / "aapl_20120621_lobster_trades.parquet")
     assert got.num_rows == ref.num_rows == 34_990
@@ -290,7 +286,7 @@ def test_raw_lobster_message_and_orderbook_files_give_the_same_ticks_as_the_vend
 def test_raw_lobster_needs_a_lobster_file_name_or_explicit_options(tmp_path):
     src = write_csv(tmp_path / "messages.csv", "34200.1,4,1,100,5853300,1", [])
     with pytest.raises(ConfigError, match="not a LOBSTER file name"):
-        import_file(src, tmp_path / "rec", "lobster-csv")
+        import_file(src, tmp_path / "rec", ImportSpec("lobster-csv"))
 
 
 def _parquet_trades(path: Path, ts: list, seq: list[int] | None = None) -> Path:
@@ -309,8 +305,7 @@ def _parquet_trades(path: Path, ts: list, seq: list[int] | None = None) -> Path:
 def test_parquet_timestamp_column_imports_without_a_ts_unit(tmp_path):
     t0 = 1_773_151_200_000_000  # µs
     src = _parquet_trades(tmp_path / "t.parquet", [t0, t0 + 1, t0 + 2])
-    r = import_file(src, tmp_path / "rec", "parquet",
-                    mapping=parse_mapping("ts=time,ticker=sym,price=px,volume=qty"))  # fmt: skip
+    r = import_file(src, tmp_path / "rec", ImportSpec("parquet", mapping=parse_mapping("ts=time,ticker=sym,price=px,volume=qty")))  # fmt: skip
     assert r.rows_written == 3 and r.rows_reordered == 0
     assert [t.ts for t in ticks(tmp_path / "rec")] == [t0 * 1000, (t0 + 1) * 1000, (t0 + 2) * 1000]
 
@@ -321,8 +316,7 @@ def test_a_missing_source_column_is_a_clear_config_error(tmp_path):
         ConfigError,
         match=r"--map price=price: .* has no such column \(columns: time, sym, px, qty\)",
     ):
-        import_file(src, tmp_path / "rec", "parquet",
-                    mapping=parse_mapping("ts=time,ticker=sym,price=price,volume=qty"))  # fmt: skip
+        import_file(src, tmp_path / "rec", ImportSpec("parquet", mapping=parse_mapping("ts=time,ticker=sym,price=price,volume=qty")))  # fmt: skip
 
 
 def test_duplicated_prints_are_bad_rows_and_reordering_is_reported(tmp_path):
@@ -333,8 +327,8 @@ def test_duplicated_prints_are_bad_rows_and_reordering_is_reported(tmp_path):
     with pytest.raises(
         RecordingError, match=r"1 bad row\(s\) of 3; first: input row 3: duplicate of input row 1"
     ):
-        import_file(src, tmp_path / "rec", "parquet", mapping=spec)
-    r = import_file(src, tmp_path / "rec", "parquet", mapping=spec, on_bad_row="skip")
+        import_file(src, tmp_path / "rec", ImportSpec("parquet", mapping=spec))
+    r = import_file(src, tmp_path / "rec", ImportSpec("parquet", mapping=spec, on_bad_row="skip"))
     assert (r.rows_written, r.rows_rejected, r.rows_reordered) == (2, 1, 1)
     assert r.manifest["notes"]["rows_reordered"] == 1
     assert validate_recording(tmp_path / "rec") == []

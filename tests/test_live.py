@@ -13,7 +13,8 @@ from _livedata import sample_ticks, write_recording
 from harness.core.errors import ConfigError, LiveError
 from harness.core.model import Tick
 from harness.live.client import LiveConfig, LiveSource
-from harness.live.feed_server import Chaos, FeedConfig, FeedThread
+from harness.live.feed_run import FeedThread
+from harness.live.feed_server import Chaos, FeedConfig
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -19,6 +19,7 @@ from harness.recordings.reader import (
     repair_recording,
     validate_recording,
 )
+from harness.recordings.writer import PartLayout
 
 T0 = 1_773_149_400_000_000_000  # 2026-03-10 09:30 ET (13:30 UTC)
 SEC = 1_000_000_000
@@ -47,7 +48,9 @@ def write(path, table: pa.Table, **kw) -> dict:
 
 def test_written_recording_reads_back_identical_rows_in_order(tmp_path):
     table = make_table(5_000)
-    manifest = write(tmp_path / "r", table, rows_per_file=1_200, row_group_rows=500)
+    manifest = write(
+        tmp_path / "r", table, layout=PartLayout(rows_per_file=1_200, row_group_rows=500)
+    )
     assert [f["rows"] for f in manifest["files"]] == [1200, 1200, 1200, 1200, 200]
     assert manifest["tick_count"] == 5_000 and manifest["tickers"] == ["AAPL", "BRK.B", "MSFT"]
     rec = open_recording(tmp_path / "r")
@@ -67,7 +70,11 @@ def test_ticks_carry_int_nanosecond_ts_and_none_for_absent_columns(tmp_path):
 
 
 def test_ticker_and_time_filters_select_exactly_the_matching_rows(tmp_path):
-    write(tmp_path / "r", make_table(3_000), rows_per_file=1_000, row_group_rows=250)
+    write(
+        tmp_path / "r",
+        make_table(3_000),
+        layout=PartLayout(rows_per_file=1_000, row_group_rows=250),
+    )
     rec = open_recording(tmp_path / "r")
     aapl = [t.seq for t in rec.ticks(tickers=["AAPL"])]
     assert aapl == list(range(0, 3_000, 3))
@@ -114,7 +121,10 @@ def test_recording_sha256_is_stable_and_changes_with_content(tmp_path):
 
 def test_crashed_writer_leaves_a_detectable_recording_that_repair_recovers(tmp_path):
     path = tmp_path / "r"
-    with pytest.raises(RuntimeError), RecordingWriter(path, source="live", rows_per_file=400) as w:
+    with (
+        pytest.raises(RuntimeError),
+        RecordingWriter(path, source="live", layout=PartLayout(rows_per_file=400)) as w,
+    ):
         w.write_batch(make_table(1_000))
         raise RuntimeError("feed died")
     problems = validate_recording(path)
@@ -158,7 +168,9 @@ def test_round_trip_preserves_every_tick_for_any_input(
     rows = sorted(rows, key=lambda r: r[0])
     ticks = [Tick(i * 2 + 1, T0 + r[0], r[1], r[2], r[3], vwap=r[4]) for i, r in enumerate(rows)]
     path = tmp_path_factory.mktemp("rt") / "r"
-    with RecordingWriter(path, source="prop", rows_per_file=rows_per_file, columns=["vwap"]) as w:
+    with RecordingWriter(
+        path, source="prop", columns=["vwap"], layout=PartLayout(rows_per_file=rows_per_file)
+    ) as w:
         w.write_ticks(ticks, chunk=batch)
     rec = open_recording(path)
     assert list(rec.ticks(batch_size=batch)) == ticks

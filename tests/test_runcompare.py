@@ -11,7 +11,7 @@ from harness.core.errors import StoreError
 from harness.gates.calibration import calibration_path
 from harness.gates.engine import Status, Verdict, gate_run
 from harness.gates.run_vs_run import compare_runs
-from harness.recordings.synth import synthesize_day
+from harness.recordings.synth import SynthSpec, synthesize_day
 
 FAKE = "harness.replay.stack:fake"
 BASE = {"work_us": 20.0}
@@ -20,7 +20,7 @@ BASE = {"work_us": 20.0}
 @pytest.fixture(scope="module")
 def day(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("rec") / "cmp-day"
-    synthesize_day(path, tickers=8, ticks=800, seed=4)
+    synthesize_day(path, SynthSpec(tickers=8, ticks=800, seed=4))
     return path
 
 
@@ -45,7 +45,7 @@ def test_same_candidate_twice_is_unchanged_and_a_changed_one_fails(day, tmp_path
 
 def test_runs_of_different_recordings_are_refused(day, tmp_path):
     other = tmp_path / "other"
-    synthesize_day(other, tickers=8, ticks=800, seed=5)
+    synthesize_day(other, SynthSpec(tickers=8, ticks=800, seed=5))
     a = _run(day, tmp_path, {})
     b = replay_recording(other, FAKE, FAKE, BASE, BASE, tmp_path)
     with pytest.raises(StoreError, match="same recording"):

@@ -8,7 +8,8 @@ from tickgen import make_ticks
 from harness.core.errors import IncompleteRunError
 from harness.pipeline.shadow import run_shadow
 from harness.replay.faults import FaultSpec
-from harness.replay.runner import RunOptions, ShadowRunner
+from harness.replay.outcome import RunOptions
+from harness.replay.runner import ShadowRunner
 from harness.replay.stack import FakeStack
 from harness.store.runs import open_run
 

@@ -12,12 +12,13 @@ from click.testing import CliRunner
 
 from harness.cli import cli
 from harness.live.client import LiveConfig
-from harness.live.feed_server import Chaos, FeedConfig, FeedThread
+from harness.live.feed_run import FeedThread
+from harness.live.feed_server import Chaos, FeedConfig
 from harness.live.session import LiveRequest, RecordOptions, public_url, run_live
 from harness.pipeline.shadow import run_shadow
 from harness.recordings.reader import check_recording, open_recording
 from harness.replay.faults import FaultSpec
-from harness.replay.runner import RunOptions
+from harness.replay.outcome import RunOptions
 from harness.replay.shadow import RunSpec
 from harness.report.build import build_report
 

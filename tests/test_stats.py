@@ -7,13 +7,12 @@ import pytest
 from scipy import stats as sps
 
 from harness.gates.statistics import (
-    benjamini_hochberg,
     hodges_lehmann,
     latency_stats,
-    per_ticker_stats,
     seed_figures,
     wilcoxon_signed_rank,
 )
+from harness.gates.ticker_statistics import benjamini_hochberg, per_ticker_stats
 
 
 def _paired(n, factor, seed=1):

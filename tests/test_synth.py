@@ -9,7 +9,7 @@ import pytest
 from harness.core.errors import ConfigError
 from harness.recordings.describe import summarize_recording
 from harness.recordings.reader import open_recording, validate_recording
-from harness.recordings.synth import synthesize_day
+from harness.recordings.synth import SynthSpec, synthesize_day
 
 TICKS, TICKERS = 40_000, 40
 
@@ -17,7 +17,7 @@ TICKS, TICKERS = 40_000, 40
 @pytest.fixture(scope="module")
 def day(tmp_path_factory):
     path = tmp_path_factory.mktemp("synth") / "day"
-    synthesize_day(path, "2026-03-10", tickers=TICKERS, ticks=TICKS, seed=3)
+    synthesize_day(path, SynthSpec("2026-03-10", tickers=TICKERS, ticks=TICKS, seed=3))
     return path
 
 
@@ -38,8 +38,8 @@ def test_synthetic_day_is_valid_with_exact_tick_and_ticker_counts(day):
 
 
 def test_same_seed_gives_the_same_recording_and_another_seed_does_not(day, tmp_path):
-    synthesize_day(tmp_path / "a", "2026-03-10", tickers=TICKERS, ticks=TICKS, seed=3)
-    synthesize_day(tmp_path / "b", "2026-03-10", tickers=TICKERS, ticks=TICKS, seed=4)
+    synthesize_day(tmp_path / "a", SynthSpec("2026-03-10", tickers=TICKERS, ticks=TICKS, seed=3))
+    synthesize_day(tmp_path / "b", SynthSpec("2026-03-10", tickers=TICKERS, ticks=TICKS, seed=4))
     assert open_recording(tmp_path / "a").sha256 == open_recording(day).sha256
     assert open_recording(tmp_path / "b").sha256 != open_recording(day).sha256
 
@@ -103,6 +103,6 @@ def test_some_tickers_move_more_than_two_percent_within_twenty_seconds(frame):
 
 def test_weekend_dates_and_too_few_ticks_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="weekend"):
-        synthesize_day(tmp_path / "x", "2026-03-14", tickers=2, ticks=100)
+        synthesize_day(tmp_path / "x", SynthSpec("2026-03-14", tickers=2, ticks=100))
     with pytest.raises(ConfigError, match="need ticks"):
-        synthesize_day(tmp_path / "y", "2026-03-10", tickers=100, ticks=10)
+        synthesize_day(tmp_path / "y", SynthSpec("2026-03-10", tickers=100, ticks=10))

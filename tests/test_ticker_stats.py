@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from harness.core.errors import RecordingError
-from harness.recordings.synth import synthesize_day
+from harness.recordings.synth import SynthSpec, synthesize_day
 from harness.recordings.ticker_stats import ticker_stats
 from tickstock.multichannel.ticker_rollout import SmartTickerRollout
 
@@ -15,7 +15,7 @@ from tickstock.multichannel.ticker_rollout import SmartTickerRollout
 @pytest.fixture(scope="module")
 def day(tmp_path_factory):
     path = tmp_path_factory.mktemp("rec") / "day"
-    synthesize_day(path, tickers=6, ticks=3000, seed=2)
+    synthesize_day(path, SynthSpec(tickers=6, ticks=3000, seed=2))
     return path
 
 

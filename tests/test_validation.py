@@ -21,6 +21,7 @@ from harness.recordings.reader import (
     open_recording,
     validate_recording,
 )
+from harness.recordings.writer import PartLayout
 
 T0 = 1_773_151_200_000_000_000  # 2026-03-10 10:00 ET
 PART = "date=2026-03-10/part-00000.parquet"
@@ -351,7 +352,7 @@ def test_open_recording_refuses_a_missing_manifest_with_a_repair_hint(rec):
 
 def test_cli_validate_repair_finalises_a_crashed_recording(tmp_path):
     path = tmp_path / "live"
-    w = RecordingWriter(path, source="live", rows_per_file=5)
+    w = RecordingWriter(path, source="live", layout=PartLayout(rows_per_file=5))
     w.write_batch(base_table())
     w.close_unfinalised()
     runner = CliRunner()

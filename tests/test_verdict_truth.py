@@ -22,7 +22,7 @@ from harness.pipeline.lifecycle import RunSetup
 from harness.pipeline.shadow import shadow_run
 from harness.recordings.reader import open_recording
 from harness.replay.mutants import CASES, Case, target_ticker
-from harness.replay.runner import RunOptions
+from harness.replay.outcome import RunOptions
 from harness.replay.shadow import RunSpec, StackSpec
 
 ROOT = Path(__file__).resolve().parent.parent

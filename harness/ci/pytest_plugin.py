@@ -60,7 +60,8 @@ class ShadowItem(pytest.Item):
         self.recording = recording
 
     def runtest(self) -> None:
-        from harness.ci.regression import gate_recording
+        from harness.ci.regression import Judging, gate_recording
+        from harness.replay.shadow import RunSpec
 
         opt = self.config.getoption
         phase = opt("--shadow-phase")
@@ -70,13 +71,14 @@ class ShadowItem(pytest.Item):
         outcome = gate_recording(
             self.recording,
             phase,
-            primary=opt("--shadow-primary"),
-            candidate=opt("--shadow-candidate") or None,
-            primary_config=json.loads(opt("--shadow-primary-config")),
-            candidate_config=json.loads(cand_cfg) if cand_cfg else {"phase": phase},
+            RunSpec.of(
+                primary=opt("--shadow-primary"),
+                candidate=opt("--shadow-candidate") or None,
+                primary_config=json.loads(opt("--shadow-primary-config")),
+                candidate_config=json.loads(cand_cfg) if cand_cfg else {"phase": phase},
+            ),
             runs_root=Path(runs),
-            accept=Path(accept) if accept else None,
-            strict=opt("--shadow-strict"),
+            judging=Judging(accept=Path(accept) if accept else None, strict=opt("--shadow-strict")),
             max_ticks=opt("--shadow-max-ticks"),
         )
         self.user_properties.append(("verdict", outcome.result.verdict.value))

@@ -24,6 +24,7 @@ from harness.diff.rules import recording_name
 from harness.gates.calibration import Calibration, floor_from, save
 from harness.gates.engine import GateResult, Status, Verdict, gate_run
 from harness.gates.verdict import text_table, write_junit, write_verdict
+from harness.replay.shadow import RunSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +139,7 @@ def replay_recording(
     """
     from harness.pipeline.replay import replay
     from harness.pipeline.request import ReplayRequest
-    from harness.replay.runner import RunOptions
+    from harness.replay.outcome import RunOptions
     from harness.replay.shadow import StackSpec
 
     result = replay(
@@ -156,33 +157,39 @@ def replay_recording(
     return Path(result.path)
 
 
+@dataclass(frozen=True)
+class Judging:
+    """How CI judges a replayed run: by which rules, where reports go, how strictly, on which day
+    (rule expiry)."""
+
+    accept: Path | None = None
+    reports_dir: Path | None = None
+    strict: bool = False
+    today: dt.date | None = None
+
+
 def gate_recording(
     rec_dir: Path,
     phase: str,
+    stacks: RunSpec,
     *,
-    primary: str,
-    candidate: str | None,
-    primary_config: Mapping[str, Any] | None = None,
-    candidate_config: Mapping[str, Any] | None = None,
     runs_root: Path,
-    accept: Path | None = None,
-    reports_dir: Path | None = None,
-    strict: bool = False,
-    today: dt.date | None = None,
+    judging: Judging | None = None,
     max_ticks: int | None = None,
 ) -> Outcome:
     """Replay, gate and judge one recording; writes verdict.json and junit.xml into the run."""
     run_dir = replay_recording(
         rec_dir,
-        primary,
-        candidate,
-        primary_config or {},
-        candidate_config or {},
+        stacks.primary.factory,
+        stacks.candidate.factory,
+        stacks.primary.config,
+        stacks.candidate.config,
         runs_root,
         max_ticks=max_ticks,
     )
+    j = judging or Judging()
     return gate_replayed(
-        run_dir, phase, accept=accept, reports_dir=reports_dir, strict=strict, today=today
+        run_dir, phase, accept=j.accept, reports_dir=j.reports_dir, strict=j.strict, today=j.today
     )
 
 

@@ -82,7 +82,8 @@ class ChaosArgs:
 @collect(ChaosArgs, "chaos")
 def feed(recording: Path, serve: ServeArgs, once: bool, chaos: ChaosArgs) -> None:
     """Serve RECORDING over the Polygon stocks WebSocket protocol (ws://HOST:PORT/stocks)."""
-    from harness.live.feed_server import Chaos, FeedConfig, parse_speed, run_feed
+    from harness.live.feed_run import parse_speed, run_feed
+    from harness.live.feed_server import Chaos, FeedConfig
     from harness.recordings.reader import check_recording
 
     check_recording(recording)  # a client must never receive a broken recording's ticks

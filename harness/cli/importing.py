@@ -92,24 +92,26 @@ def import_cmd(src: str, out: str, args: ImportArgs) -> None:
     ok); lobster (the sample-data trades Parquet); lobster-csv (raw LOBSTER message file, its
     orderbook file found by name).
     """
-    from harness.recordings.importers.mapping import import_file, parse_mapping
+    from harness.recordings.importers.importer import ImportSpec, import_file, parse_mapping
 
     notes = {k: v for k, v in (("note", args.note), ("licence", args.licence)) if v}
     result = import_file(
         src,
         out,
-        args.fmt,
-        mapping=parse_mapping(args.mapping),
-        ts_unit=args.ts_unit,
-        tz=args.tz,
-        ticker=args.ticker,
-        orderbook=args.orderbook,
-        day=args.day,
-        on_bad_row=args.on_bad_row,
-        name=args.name,
-        notes=notes or None,
-        rows_per_file=args.rows_per_file,
-        overwrite=args.overwrite,
+        ImportSpec(
+            args.fmt,
+            mapping=parse_mapping(args.mapping),
+            ts_unit=args.ts_unit,
+            tz=args.tz,
+            ticker=args.ticker,
+            orderbook=args.orderbook,
+            day=args.day,
+            on_bad_row=args.on_bad_row,
+            name=args.name,
+            notes=notes or None,
+            rows_per_file=args.rows_per_file,
+            overwrite=args.overwrite,
+        ),
     )
     click.echo(
         f"imported {src} -> {out}: {result.rows_written:,} ticks written, "

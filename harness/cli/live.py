@@ -108,6 +108,7 @@ def live(
 ) -> None:
     """Shadow primary and candidate on a live Polygon-protocol feed and record the ticks."""
     from harness.core.errors import IncompleteRunError, LiveError
+    from harness.live.accounting import render_live
     from harness.live.session import public_url, run_live
 
     request = _request(feed, stacks, runner, recording, output)
@@ -130,7 +131,7 @@ def live(
         print_json({**summary, "path": str(result.run.path)}, indent=2)
     else:
         print_summary(result.run.summary, result.run.path, False)
-        click.echo(_live_lines(result.live.as_dict(), recording.record))
+        click.echo(render_live(result.live.as_dict(), recording.record))
     if report:
         _report(result.run.path, runner.seed, output.as_json)
     if result.live.error is not None:
@@ -180,26 +181,3 @@ def _report(run_path: Path, seed: int, as_json: bool) -> None:
     for r in files.results:
         click.echo(f"{r.phase:28s} {r.verdict.value}", err=as_json)
     click.echo(f"report: {files.html}", err=as_json)
-
-
-def _live_lines(live: dict[str, Any], record: Path | None) -> str:
-    """A few human lines about the feed side of a live session."""
-    lines = [
-        f"feed: {live['received']} ticks received, {live['delivered']} shadowed, {live['dropped']} dropped "
-        f"(queue max {live['queue_depth_max']}/{live['queue_size']}), {live['connects']} connection(s), "
-        f"ended by {live['ended_by']}",
-        f"lag: queue wait p50 {live['queue_wait']['p50_ms']:.2f} ms, p99 {live['queue_wait']['p99_ms']:.2f} ms, "
-        f"max {live['queue_wait']['max_ms']:.2f} ms",
-    ]
-    for gap in live["gaps"]:
-        lines.append(
-            f"gap: {gap['seconds']} s after seq {gap['last_seq']}, ticks possibly missed "
-            f"{gap['ticks_possibly_missed']} ({gap['reason']})"
-        )
-    if live["bad_messages"]:
-        lines.append(
-            "bad messages: " + ", ".join(f"{k} {v}" for k, v in live["bad_messages"].items())
-        )
-    if record is not None:
-        lines.append(f"recording: {record}")
-    return "\n".join(lines)

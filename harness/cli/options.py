@@ -7,7 +7,6 @@ import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -104,7 +103,7 @@ class RunnerArgs:
     diff_config: str | None
 
     def options(self, **more: Any) -> Any:
-        from harness.replay.runner import RunOptions
+        from harness.replay.outcome import RunOptions
 
         return RunOptions(
             seed=self.seed,
@@ -157,36 +156,6 @@ def runs_dir_option(help_text: str = "Where run directories go.") -> Callable[[F
         default="reports/runs",
         show_default=True,
         help=help_text,
-    )
-
-
-@dataclass(frozen=True)
-class JudgeArgs:
-    """Which accepted differences judge a run, and on which day (rule expiry)."""
-
-    accept: str | None
-    no_accept: bool
-    today: Any
-
-    @property
-    def accept_path(self) -> Path | None:
-        return Path(self.accept) if self.accept else None
-
-    @property
-    def day(self) -> Any:
-        return self.today.date() if self.today else None
-
-
-def judge_options(no_accept_help: str) -> Callable[[F], F]:
-    return compose(
-        click.option(
-            "--accept",
-            type=click.Path(dir_okay=False),
-            help="Accepted-differences TOML (default: the copy recorded with the run at replay).",
-        ),
-        click.option("--no-accept", is_flag=True, help=no_accept_help),
-        click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date for rule expiry."),
-        collect(JudgeArgs, "judge"),
     )
 
 

@@ -3,12 +3,46 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
 from harness.cli.app import cli, print_json
-from harness.cli.options import JudgeArgs, judge_options, runs_dir_option
+from harness.cli.options import collect, compose, runs_dir_option
+
+
+@dataclass(frozen=True)
+class JudgeArgs:
+    """Which accepted differences judge a run, and on which day (rule expiry)."""
+
+    accept: str | None
+    no_accept: bool
+    today: Any
+
+    @property
+    def accept_path(self) -> Path | None:
+        return Path(self.accept) if self.accept else None
+
+    @property
+    def day(self) -> Any:
+        return self.today.date() if self.today else None
+
+
+def judge_options(no_accept_help: str) -> Callable[[Any], Any]:
+    return compose(
+        click.option(
+            "--accept",
+            type=click.Path(dir_okay=False),
+            help="Accepted-differences TOML (default: the copy recorded with the run at replay).",
+        ),
+        click.option("--no-accept", is_flag=True, help=no_accept_help),
+        click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date for rule expiry."),
+        collect(JudgeArgs, "judge"),
+    )
+
 
 RUNS_HELP = "Where run ids live (the directory replay writes runs to)."
 

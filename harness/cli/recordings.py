@@ -114,19 +114,17 @@ def synth_cmd(
 
     from rich.progress import Progress
 
-    from harness.recordings.synth import synthesize_day
+    from harness.recordings.synth import SynthSpec, synthesize_day
+    from harness.recordings.writer import PartLayout
 
     started = time.perf_counter()
     with Progress(transient=True) as bar:
         task = bar.add_task("synth", total=1)
         manifest = synthesize_day(
             out,
-            day,
-            tickers=tickers,
-            ticks=ticks,
-            seed=seed,
+            SynthSpec(day, tickers=tickers, ticks=ticks, seed=seed),
             name=name,
-            rows_per_file=rows_per_file,
+            layout=PartLayout(rows_per_file=rows_per_file),
             overwrite=overwrite,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )

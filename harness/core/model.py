@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+#: The two sides of every comparison, in their canonical order.
+SIDES: tuple[str, str] = ("primary", "candidate")
+
 #: Required recording columns, in their canonical order (design.md §3).
 REQUIRED_COLUMNS: tuple[str, ...] = ("seq", "ts", "ticker", "price", "volume")
 

@@ -6,9 +6,8 @@ from typing import Any
 
 import duckdb
 
+from harness.core.model import SIDES
 from harness.diff.classify import class_counts
-
-SIDES = ("primary", "candidate")
 
 
 def latency(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, float | None]]:

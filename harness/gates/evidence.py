@@ -263,8 +263,9 @@ def open_evidence(
     pool = ThreadPoolExecutor(max_workers=1)
     try:
         diff_ready = pool.submit(_accepted_views, con, rules, today, on_views)
+        _rule_tables(con, manifest, rules, today)
         lat, fig, rollout_fig, paired = _tables_and_stats(
-            con, manifest, rd, rules, today, stack_stats, noise, obs_files, seed
+            con, manifest, rd, stack_stats, noise, obs_files, seed
         )
         diff_ready.result()
     finally:
@@ -296,18 +297,10 @@ def _accepted_views(
         on_views(con)
 
 
-def _tables_and_stats(
-    con: duckdb.DuckDBPyConnection,
-    manifest: Mapping[str, Any],
-    rd: Path,
-    rules: RuleSet,
-    today: dt.date,
-    stack_stats: Mapping[str, Any],
-    noise: NoiseFloor,
-    obs_files: list[Path],
-    seed: int,
-) -> tuple[LatencyStats, SeedFigures, SeedFigures | None, Paired]:
-    """The rule, run, stack and per-tick statistics tables gates read (all but `diff`)."""
+def _rule_tables(
+    con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any], rules: RuleSet, today: dt.date
+) -> None:
+    """The rules' tables gates read: scope decisions, expired rules, expectations, findings."""
     con.execute("CREATE TABLE rule_scope (id VARCHAR, scope VARCHAR, applies BOOLEAN, why VARCHAR)")
     if rules.decisions:
         con.executemany(
@@ -340,6 +333,17 @@ def _tables_and_stats(
             [lf.id, lf.max_ratio, lf.expires, lf.expired(today)],
         )
 
+
+def _tables_and_stats(
+    con: duckdb.DuckDBPyConnection,
+    manifest: Mapping[str, Any],
+    rd: Path,
+    stack_stats: Mapping[str, Any],
+    noise: NoiseFloor,
+    obs_files: list[Path],
+    seed: int,
+) -> tuple[LatencyStats, SeedFigures, SeedFigures | None, Paired]:
+    """The run, stack and per-tick statistics tables gates read (all but `diff` and the rules')."""
     raw_audit = manifest.get("audit")
     audit: Mapping[str, Any] = raw_audit if isinstance(raw_audit, Mapping) else {}
     observed = con.execute("SELECT count(*) FROM observations").fetchone()[0]  # type: ignore[index]
@@ -353,7 +357,7 @@ def _tables_and_stats(
             bool(audit.get("ok", False)),
             audit.get("read"),
             observed,
-            key,
+            run_key(manifest),
             candidate_phase(manifest),
         ],
     )

@@ -32,7 +32,8 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from harness.core.errors import ConfigError, LiveError
 from harness.core.model import Tick
-from harness.live.lag import LagMeter, LagSummary
+from harness.live.accounting import Gap, LiveSummary
+from harness.live.lag import LagMeter
 from harness.live.protocol import EXT_HEADER, MessageError, decode_message, wire_logger
 
 log = logging.getLogger("harness.live.client")
@@ -74,91 +75,6 @@ class LiveConfig:
             raise ConfigError(f"--url must be ws:// or wss://, got {self.url!r}")
         if self.duration_s is not None and self.duration_s <= 0:
             raise ConfigError(f"--duration must be > 0, got {self.duration_s}")
-
-
-@dataclass(frozen=True, slots=True)
-class Gap:
-    """A disconnect: when it started/ended (ns UTC), the last seq before it, what was missed."""
-
-    start_ns: int
-    end_ns: int | None
-    last_seq: int | None
-    ticks_possibly_missed: int | None
-    missed_exact: bool
-    reason: str
-
-    def as_dict(self) -> dict[str, Any]:
-        seconds = None if self.end_ns is None else (self.end_ns - self.start_ns) / 1e9
-        return {
-            "start_ns": self.start_ns,
-            "end_ns": self.end_ns,
-            "seconds": seconds,
-            "last_seq": self.last_seq,
-            "ticks_possibly_missed": self.ticks_possibly_missed,
-            "missed_exact": self.missed_exact,
-            "reason": self.reason,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class LiveSummary:
-    """What the live session saw: the figures the run manifest and report show."""
-
-    received: int
-    delivered: int
-    dropped: int
-    frames: int
-    connects: int
-    gaps: tuple[Gap, ...]
-    bad_messages: dict[str, int]
-    bad_samples: dict[str, list[str]]
-    queue_wait: LagSummary
-    feed_delay: LagSummary
-    queue_depth_max: int
-    queue_size: int
-    late: int
-    late_max_ms: float
-    ended_by: str
-    error: str | None
-
-    def bad_message_problem(self) -> str | None:
-        """The audit problem unreadable frames make: a frame we could not read may have been a
-        tick, so the run cannot claim it saw every tick."""
-        if not self.bad_messages:
-            return None
-        kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.bad_messages.items()))
-        first_kind = min(self.bad_messages)
-        sample = (self.bad_samples.get(first_kind) or ["?"])[0]
-        return (
-            f"{sum(self.bad_messages.values())} feed message(s) could not be read ({kinds}); "
-            f"e.g. {first_kind}: {sample}"
-        )
-
-    @property
-    def complete(self) -> bool:
-        """Nothing dropped on overflow and no fatal error; gaps alone do not make it incomplete."""
-        return self.dropped == 0 and self.error is None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "received": self.received,
-            "delivered": self.delivered,
-            "dropped": self.dropped,
-            "frames": self.frames,
-            "connects": self.connects,
-            "gaps": [g.as_dict() for g in self.gaps],
-            "bad_messages": dict(sorted(self.bad_messages.items())),
-            "bad_samples": dict(sorted(self.bad_samples.items())),
-            "queue_wait": self.queue_wait.as_dict(),
-            "feed_delay": self.feed_delay.as_dict(),
-            "queue_depth_max": self.queue_depth_max,
-            "queue_size": self.queue_size,
-            "late": self.late,
-            "late_max_ms": self.late_max_ms,
-            "ended_by": self.ended_by,
-            "error": self.error,
-            "complete": self.complete,
-        }
 
 
 class _Fatal(Exception):

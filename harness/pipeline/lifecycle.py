@@ -22,13 +22,14 @@ from typing import Any
 
 import harness
 from harness.core.errors import IncompleteRunError
+from harness.core.model import SIDES
 from harness.diff import rulebook
 from harness.diff.align import DiffConfig
 from harness.diff.classify import TickLookup, classify, event_hashes, first_divergence
 from harness.diff.rules import load_rules
 from harness.diff.summary import build
 from harness.replay.faults import FaultSpec
-from harness.replay.runner import SIDES, RunOptions, RunOutcome, StackCounts
+from harness.replay.outcome import RunOptions, RunOutcome, StackCounts
 from harness.replay.shadow import RunSpec, StackSpec
 from harness.store.runs import DEFAULT_ROOT, Run, RunWriter, require_finished
 

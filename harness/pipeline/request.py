@@ -15,7 +15,7 @@ from typing import Any
 from harness.diff.align import DiffConfig
 from harness.pipeline.lifecycle import recorded_spec
 from harness.replay.faults import FaultSpec
-from harness.replay.runner import RunOptions
+from harness.replay.outcome import RunOptions
 from harness.replay.shadow import RunSpec, StackSpec
 from harness.store.runs import DEFAULT_ROOT
 

@@ -29,7 +29,8 @@ from harness.pipeline.request import ReplayRequest
 from harness.pipeline.sharded import resume_sharded
 from harness.replay.shadow import load_pair, shadow_shard
 from harness.replay.sources import Pace, open_source, paced
-from harness.store.runs import RunWriter, committed_batches, read_json
+from harness.store.parts import committed_batches
+from harness.store.runs import RunWriter, read_json
 
 #: Files computed from the parts: stale once the parts change, recomputed by the resumed run.
 DERIVED = (

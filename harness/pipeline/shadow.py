@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.pipeline.lifecycle import RunResult, RunSetup, finish_run, running, start_run
 from harness.replay.faults import FaultSpec
-from harness.replay.runner import RunOptions
+from harness.replay.outcome import RunOptions
 from harness.replay.shadow import RunSpec, close_quietly, load_pair, shadow_shard
 from harness.store.runs import DEFAULT_ROOT
 

@@ -18,8 +18,8 @@ from harness.diff.days import add_day_breakdown
 from harness.pipeline.lifecycle import RunResult, RunSetup, finish_run, running, start_run
 from harness.pipeline.request import ReplayRequest
 from harness.recordings.reader import check_recording, open_recording
+from harness.replay.outcome import RunOutcome
 from harness.replay.pinning import pin_rollout
-from harness.replay.runner import RunOutcome
 from harness.replay.shadow import RunSpec
 from harness.scale.cluster import dask_client, executor_label
 from harness.scale.shards import GLOBAL_DECISIONS, ShardPlan, balance, expected_ticks, plan_shards
@@ -31,13 +31,8 @@ from harness.scale.worker import (
     run_on_dask,
     run_shard,
 )
-from harness.store.runs import (
-    RunWriter,
-    discard_attempts,
-    make_part_dirs,
-    read_json,
-    remove_shard_parts,
-)
+from harness.store.parts import discard_attempts, make_part_dirs, remove_shard_parts
+from harness.store.runs import RunWriter, read_json
 
 
 def sharded_plan(request: ReplayRequest) -> ShardPlan | None:

@@ -9,13 +9,14 @@ running values of the tick's (ticker, second) bucket, and day fields (accumulate
 market_open_price = first regular-session trade) are running per ticker. The day is generated
 in time chunks and written as it goes, so memory does not grow with the tick count.
 
-    synthesize_day("recordings/day", "2026-03-10", tickers=4000, ticks=10_000_000, seed=7)
+    synthesize_day("recordings/day", SynthSpec("2026-03-10", tickers=4000, ticks=10_000_000, seed=7))
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date as Date
 from datetime import datetime, time
 from typing import Any
@@ -25,8 +26,8 @@ import numpy as np
 import pyarrow as pa
 
 from harness.core.errors import ConfigError
-from harness.recordings.reader import RecordingWriter
 from harness.recordings.schema import TS_TYPE
+from harness.recordings.writer import PartLayout, RecordingWriter
 
 ET = ZoneInfo("America/New_York")
 DAY_SECONDS = 16 * 3600  # 04:00–20:00 ET
@@ -291,18 +292,28 @@ def _chunk(day: _Day, c: int) -> dict[str, np.ndarray] | None:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class SynthSpec:
+    """Which day to generate: same spec, same ticks (seeded)."""
+
+    date: str | Date = "2026-03-10"
+    tickers: int = 4000
+    ticks: int = 10_000_000
+    seed: int = 0
+
+
 def synthesize_day(
     path: str | os.PathLike[str],
-    date: str | Date = "2026-03-10",
-    tickers: int = 4000,
-    ticks: int = 10_000_000,
-    seed: int = 0,
+    spec: SynthSpec | None = None,
+    *,
     name: str | None = None,
-    rows_per_file: int = 2_000_000,
     overwrite: bool = False,
+    layout: PartLayout | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Generate one seeded market day into a recording at `path`; return its manifest."""
+    spec = spec or SynthSpec()
+    date, tickers, ticks, seed = spec.date, spec.tickers, spec.ticks, spec.seed
     day_date = Date.fromisoformat(date) if isinstance(date, str) else date
     if day_date.weekday() >= 5:
         raise ConfigError(f"--date {day_date} is a weekend; pick a trading day (Mon–Fri)")
@@ -325,9 +336,9 @@ def synthesize_day(
         name=name,
         source="synthetic",
         notes=notes,
-        rows_per_file=rows_per_file,
         columns=COLUMNS,
         overwrite=overwrite,
+        layout=layout,
     ) as writer:
         for c in range(nchunks):
             cols = _chunk(day, c)

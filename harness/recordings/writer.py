@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,15 @@ from harness.recordings.schema import canonical_schema, conform, day_text, parti
 _DELTA = ("seq", "ts")
 
 
+@dataclass(frozen=True, slots=True)
+class PartLayout:
+    """How a recording's rows are cut into Parquet part files and row groups."""
+
+    rows_per_file: int = 2_000_000
+    row_group_rows: int = 256 * 1024
+    compression: str = "lz4"
+
+
 class RecordingWriter:
     """Stream ticks into a recording; rows must arrive in (ts, seq) order (it checks).
 
@@ -47,11 +57,9 @@ class RecordingWriter:
         name: str | None = None,
         source: str = "unknown",
         notes: Any = None,
-        rows_per_file: int = 2_000_000,
-        row_group_rows: int = 256 * 1024,
         columns: Sequence[str] | None = None,
-        compression: str = "lz4",
         overwrite: bool = False,
+        layout: PartLayout | None = None,
     ) -> None:
         self.path = Path(path)
         if self.path.exists() and any(self.path.iterdir()):
@@ -61,8 +69,9 @@ class RecordingWriter:
         self.path.mkdir(parents=True, exist_ok=True)
         self.name = name or self.path.name
         self.source, self.notes = source, notes
-        self.rows_per_file, self.row_group_rows = rows_per_file, row_group_rows
-        self.compression = compression
+        layout = layout or PartLayout()
+        self.rows_per_file, self.row_group_rows = layout.rows_per_file, layout.row_group_rows
+        self.compression = layout.compression
         self.created = utc_now_iso()
         self._schema = canonical_schema(list(columns)) if columns is not None else None
         self._buffer: list[pa.Table] = []

@@ -18,102 +18,21 @@ import time
 import tracemalloc
 from array import array
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-import pyarrow as pa
-
+from harness.replay.outcome import RunOptions, RunOutcome, Sink, StackCounts
 from harness.replay.watchdog import TickTimeout, Watchdog
 from harness.store.batches import (
-    EVENT_SCHEMA,
-    OBSERVATION_SCHEMA,
     BatchTape,
     EventColumns,
     SideTape,
     observations_table,
 )
 
-__all__ = [
-    "EVENT_SCHEMA",
-    "OBSERVATION_SCHEMA",
-    "RunOptions",
-    "RunOutcome",
-    "ShadowRunner",
-    "Sink",
-    "StackCounts",
-    "TickTimeout",
-]
-
-SIDES = ("primary", "candidate")
 #: Per-tick call modes: plain, with thread CPU time, with the memory probe.
 PLAIN, CPU, PROBE = 0, 1, 2
 #: Calls with events a side collects before encoding them (soon after emission, still in cache).
 CHUNK = 32
-
-
-class Sink(Protocol):
-    """Where batches go: the run store writes each as one Parquet part file."""
-
-    def write_observations(self, table: pa.Table) -> None: ...
-
-    def write_events(self, side: str, table: pa.Table) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class RunOptions:
-    """Knobs of one shadow run; all recorded in the manifest."""
-
-    seed: int = 0
-    tick_timeout_s: float | None = 5.0
-    max_hangs: int = 3  # consecutive timeouts on one ticker that abort the run
-    batch_size: int = 65_536
-    flush_interval_s: float = 5.0  # write a partial batch at least this often (live feeds)
-    cpu_sample: int = 16  # measure CPU time on every Nth tick (0 = never, 1 = every tick)
-    memory_probe: int = 64  # measure the bytes each stack keeps on every Nth tick (0 = never)
-    gc_between_batches: bool = True  # collect garbage between batches, never inside a timed call
-    shard: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class StackCounts:
-    """What the harness saw one stack do."""
-
-    processed: int
-    errored: int
-    timed_out: int
-    events: int
-
-
-@dataclass(frozen=True, slots=True)
-class RunOutcome:
-    """The runner's account of a run: conservation audit, stats, why it stopped early (if so)."""
-
-    read: int
-    primary: StackCounts
-    candidate: StackCounts
-    stats: dict[str, Any]
-    wall_ns: int
-    aborted: str | None = None
-    audit_problems: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def audit_ok(self) -> bool:
-        return not self.audit_problems and self.aborted is None
-
-    def audit(self) -> dict[str, Any]:
-        """The manifest's `audit` block: ticks read = processed + errored + timed_out, per stack."""
-        out: dict[str, Any] = {"read": self.read}
-        for side in SIDES:
-            c: StackCounts = getattr(self, side)
-            out[side] = {
-                "processed": c.processed,
-                "errored": c.errored,
-                "timed_out": c.timed_out,
-                "events": c.events,
-            }
-        out["ok"] = self.audit_ok
-        out["problems"] = list(self.audit_problems)
-        return out
 
 
 class _Side:

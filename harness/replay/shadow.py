@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.replay.faults import FaultSpec, FaultyStack
-from harness.replay.runner import RunOptions, RunOutcome, ShadowRunner
+from harness.replay.outcome import RunOptions, RunOutcome
+from harness.replay.runner import ShadowRunner
 from harness.replay.stack import load_stack
-from harness.store.runs import PartSink
+from harness.store.parts import PartSink
 
 
 @dataclass(frozen=True, slots=True)

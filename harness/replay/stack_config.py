@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import ConfigError
-
-SIDES = ("primary", "candidate")
+from harness.core.model import SIDES
 
 
 def parse_value(text: str) -> Any:

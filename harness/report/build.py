@@ -32,7 +32,8 @@ from harness.gates.engine import (
     open_run_evidence,
 )
 from harness.gates.evidence import Evidence
-from harness.gates.statistics import per_ticker_stats, subsample_index
+from harness.gates.statistics import subsample_index
+from harness.gates.ticker_statistics import per_ticker_stats
 from harness.gates.verdict import table_rows
 from harness.report import breakdowns
 from harness.report.plot_worker import PlotWorker

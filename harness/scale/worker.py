@@ -24,10 +24,11 @@ from typing import Any
 import pyarrow as pa
 
 from harness.recordings.reader import open_recording
-from harness.replay.runner import RunOutcome, StackCounts
+from harness.replay.outcome import RunOutcome, StackCounts
 from harness.replay.shadow import RunSpec, shadow_shard
 from harness.scale.shards import Shard
-from harness.store.runs import atomic_write_json, attempt_dir, commit_attempt
+from harness.store.parts import attempt_dir, commit_attempt
+from harness.store.runs import atomic_write_json
 
 #: One commit record per shard whose parts are in the run (written after they moved in).
 SHARDS_DIR = "shards"

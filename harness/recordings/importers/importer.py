@@ -6,13 +6,12 @@ crash), classifies bad rows, sorts by (ts, source order) out of core, and hands 
 the RecordingWriter. `on_bad_row="fail"` (default) refuses the import when any row is bad;
 `"skip"` drops them and reports how many, with examples.
 
-    import_file("trades.csv.gz", "recordings/x", fmt="csv", mapping={"ts": "t", "price": "p", ...})
+    import_file("trades.csv.gz", "recordings/x", ImportSpec("csv", mapping={"ts": "t", "price": "p", ...}))
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,24 +19,19 @@ from typing import Any
 
 from harness.core.errors import ConfigError, RecordingError
 from harness.core.model import TICK_FIELDS
+from harness.recordings.importers.formats import (
+    BAD_ROW_SQL,
+    FORMATS,
+    ColumnMapping,
+    generic_mapping,
+    minute_sql,
+    preset_mapping,
+    reader_sql,
+)
 from harness.recordings.importers.lobster import lobster_exprs, lobster_inputs, lobster_reader_sql
 from harness.recordings.manifest import file_sha256
-from harness.recordings.reader import RecordingWriter
-from harness.recordings.schema import TICKER_MAX_LEN
 from harness.recordings.validation import check_recording
-
-FORMATS = ("csv", "parquet", "polygon-trades", "polygon-minute", "lobster", "lobster-csv")
-TS_UNITS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
-_SQL_TYPES = {
-    "seq": "BIGINT",
-    "price": "DOUBLE",
-    "volume": "BIGINT",
-    "ticker": "VARCHAR",
-    "source": "VARCHAR",
-}
-_INT_COLUMNS = {"tick_volume", "accumulated_volume"}
-_IDENT = re.compile(r"^[^\"\x00]+$")
-MINUTE_NS = 60_000_000_000
+from harness.recordings.writer import PartLayout, RecordingWriter
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +48,21 @@ class ImportResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Mapping_:
-    """A resolved format: recording column → SQL expression over the source columns."""
+class ImportSpec:
+    """How one input file is read (format, mapping, time unit) and what the recording records."""
 
-    exprs: dict[str, str]
-    order: str  # SQL tie-breaker after ts (source order), then the input row
+    fmt: str
+    mapping: Mapping[str, str] | None = None
+    ts_unit: str = "ns"
+    tz: str = "UTC"
+    ticker: str | None = None  # for every row of a file without a ticker column
+    orderbook: str | None = None  # lobster-csv: the orderbook file (default: by name)
+    day: str | None = None  # lobster-csv: the trading day (default: from the name)
+    on_bad_row: str = "fail"  # or "skip": drop bad rows and report them
+    name: str | None = None
+    notes: Mapping[str, Any] | None = None
+    rows_per_file: int = 2_000_000
+    overwrite: bool = False
 
 
 def parse_mapping(text: str | None) -> dict[str, str]:
@@ -81,161 +85,17 @@ def parse_mapping(text: str | None) -> dict[str, str]:
     return out
 
 
-def _q(name: str) -> str:
-    if not _IDENT.match(name):
-        raise ConfigError(f"bad source column name {name!r}")
-    return '"' + name + '"'
-
-
-def _ts_expr(col: str, unit: str, tz: str, typ: str = "") -> str:
-    """SQL giving int ns UTC from a source column of integers (unit) or timestamp text (tz).
-
-    A column that already is a timestamp (Parquet, typed CSV) is taken as it is, whatever
-    `--ts-unit` says: with a zone it is an instant; without one it is local time in `tz`."""
-    typ = typ.upper()
-    if typ.startswith("TIMESTAMP") and "TIME ZONE" in typ:
-        return f"epoch_ns({col})"
-    if typ.startswith("TIMESTAMP") or typ == "DATE":
-        if tz.upper() == "UTC":
-            return f"epoch_ns(CAST({col} AS TIMESTAMP_NS))"
-        local = f"CAST({col} AS TIMESTAMP)"
-        return f"(epoch_ns(CAST({col} AS TIMESTAMP_NS)) + (epoch_ns(timezone('{tz}', {local})) - epoch_ns({local})))"
-    if unit in TS_UNITS:
-        return f"(TRY_CAST({col} AS BIGINT) * {TS_UNITS[unit]})"
-    if unit != "iso":
-        raise ConfigError(f"--ts-unit must be one of s, ms, us, ns, iso; got {unit!r}")
-    if tz.upper() == "UTC":
-        return f"epoch_ns(TRY_CAST({col} AS TIMESTAMP_NS))"
-    # Timestamp text without offset, in a local zone: ns-precise value plus the zone's offset.
-    local = f"TRY_CAST({col} AS TIMESTAMP)"
-    offset = f"(epoch_ns(timezone('{tz}', {local})) - epoch_ns({local}))"
-    return f"(epoch_ns(TRY_CAST({col} AS TIMESTAMP_NS)) + {offset})"
-
-
-def _generic(
-    mapping: Mapping[str, str],
-    ts_unit: str,
-    tz: str,
-    ticker: str | None,
-    types: Mapping[str, str],
-    source: Path,
-) -> Mapping_:
-    missing = [c for c in ("ts", "price", "volume") if c not in mapping]
-    if "ticker" not in mapping and ticker is None:
-        missing.append("ticker (or --ticker)")
-    if missing:
-        raise ConfigError(f"--map must name source columns for: {', '.join(missing)}")
-    absent = [f"{k}={v}" for k, v in mapping.items() if v not in types]
-    if absent:
-        raise ConfigError(
-            f"--map {', '.join(absent)}: {source} has no such column (columns: {', '.join(types)})"
-        )
-    exprs: dict[str, str] = {}
-    for key, src in mapping.items():
-        col = _q(src)
-        if key in ("ts", "recv_ts"):
-            typ = types.get(src, "")
-            numeric = typ.upper() in ("BIGINT", "INTEGER", "HUGEINT", "UBIGINT", "DOUBLE")
-            if ts_unit == "iso" and numeric:
-                raise ConfigError(
-                    f"--map {key}={src}: the column holds numbers ({typ}); give --ts-unit "
-                    "s, ms, us or ns"
-                )
-            exprs[key] = _ts_expr(col, ts_unit, tz, typ)
-        elif key == "seq":
-            continue
-        else:
-            typ = _SQL_TYPES.get(key, "BIGINT" if key in _INT_COLUMNS else "DOUBLE")
-            exprs[key] = f"TRY_CAST({col} AS {typ})"
-    if ticker is not None:
-        exprs["ticker"] = "'" + ticker.replace("'", "''") + "'"
-    order = f"TRY_CAST({_q(mapping['seq'])} AS BIGINT)" if "seq" in mapping else "NULL"
-    return Mapping_(exprs, order)
-
-
-def _preset(fmt: str, columns: list[str]) -> Mapping_:
-    if fmt == "lobster":
-        order = "global_seq" if "global_seq" in columns else "seq"
-        exprs = {
-            "ts": "ts",
-            "ticker": "ticker",
-            "price": "price",
-            "volume": "size",
-            "bid": "bid",
-            "ask": "ask",
-        }
-        return Mapping_(
-            {
-                k: f"TRY_CAST({v} AS {_SQL_TYPES.get(k, 'DOUBLE')})"
-                if k != "ts"
-                else "TRY_CAST(ts AS BIGINT)"
-                for k, v in exprs.items()
-            },
-            order,
-        )
-    if fmt == "polygon-trades":
-        exprs = {
-            "ts": "TRY_CAST(sip_timestamp AS BIGINT)",
-            "ticker": "CAST(ticker AS VARCHAR)",
-            "price": "TRY_CAST(price AS DOUBLE)",
-            "volume": "TRY_CAST(size AS BIGINT)",
-        }
-        return Mapping_(exprs, "TRY_CAST(sequence_number AS BIGINT)")
-    # polygon-minute: one tick per bar at its end time; day fields accumulate per ticker.
-    end = f"(TRY_CAST(window_start AS BIGINT) + {MINUTE_NS})"
-    exprs = {
-        "ts": end,
-        "ticker": "CAST(ticker AS VARCHAR)",
-        "price": "TRY_CAST(close AS DOUBLE)",
-        "volume": "TRY_CAST(volume AS BIGINT)",
-        "tick_open": "TRY_CAST(open AS DOUBLE)",
-        "tick_high": "TRY_CAST(high AS DOUBLE)",
-        "tick_low": "TRY_CAST(low AS DOUBLE)",
-        "tick_close": "TRY_CAST(close AS DOUBLE)",
-        "tick_volume": "TRY_CAST(volume AS BIGINT)",
-    }
-    return Mapping_(exprs, "CAST(ticker AS VARCHAR)")
-
-
-_BAD = f"""CASE
-  WHEN ts IS NULL THEN 'ts missing or unparseable'
-  WHEN ticker IS NULL OR ticker = '' THEN 'ticker missing'
-  WHEN length(ticker) > {TICKER_MAX_LEN} THEN 'ticker longer than {TICKER_MAX_LEN}'
-  WHEN NOT regexp_full_match(ticker, '[A-Za-z0-9][A-Za-z0-9.\\-/:^_]*') THEN 'ticker has illegal characters'
-  WHEN price IS NULL THEN 'price missing or unparseable'
-  WHEN isnan(price) OR isinf(price) OR price <= 0 THEN 'price ' || CAST(price AS VARCHAR) || ' (expected finite > 0)'
-  WHEN volume IS NULL THEN 'volume missing or unparseable'
-  WHEN volume < 0 THEN 'volume ' || CAST(volume AS VARCHAR) || ' (expected >= 0)'
-  {{extra}}
-  ELSE NULL END"""
-
-
-def _reader_sql(path: Path, fmt: str) -> str:
-    p = str(path).replace("'", "''")
-    if fmt in ("csv", "polygon-trades", "polygon-minute"):
-        return f"read_csv('{p}', header=true, all_varchar=true)"
-    return f"read_parquet('{p}')"
-
-
 def import_file(
     src: str | os.PathLike[str],
     out: str | os.PathLike[str],
-    fmt: str,
-    mapping: Mapping[str, str] | None = None,
-    ts_unit: str = "ns",
-    tz: str = "UTC",
-    ticker: str | None = None,
-    orderbook: str | None = None,
-    day: str | None = None,
-    on_bad_row: str = "fail",
-    name: str | None = None,
-    notes: Mapping[str, Any] | None = None,
-    rows_per_file: int = 2_000_000,
-    overwrite: bool = False,
+    spec: ImportSpec,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Import one file into a new recording at `out`; return counts and rejected examples."""
     import duckdb
+
+    fmt, mapping, ts_unit, tz = spec.fmt, spec.mapping, spec.ts_unit, spec.tz
+    ticker, on_bad_row, notes = spec.ticker, spec.on_bad_row, spec.notes
 
     src_path = Path(src)
     if fmt not in FORMATS:
@@ -246,10 +106,10 @@ def import_file(
         raise RecordingError(f"{src_path}: input file not found")
     con = duckdb.connect()
     con.execute("SET memory_limit='1GB'; SET preserve_insertion_order=true")
-    reader = _reader_sql(src_path, fmt)
+    reader = reader_sql(src_path, fmt)
     lobster_csv: tuple[str, int] | None = None
     if fmt == "lobster-csv":
-        book, ticker_name, midnight = lobster_inputs(src_path, orderbook, ticker, day)
+        book, ticker_name, midnight = lobster_inputs(src_path, spec.orderbook, ticker, spec.day)
         reader, lobster_csv = lobster_reader_sql(src_path, book), (ticker_name, midnight)
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
@@ -260,18 +120,18 @@ def import_file(
             f"{src_path}: cannot read as {fmt}: {' '.join(str(exc).split())[:300]}"
         ) from None
     if lobster_csv is not None:
-        m = Mapping_(lobster_exprs(*lobster_csv), "msg_row")
+        m = ColumnMapping(lobster_exprs(*lobster_csv), "msg_row")
     elif fmt in ("csv", "parquet"):
-        m = _generic(mapping or {}, ts_unit, tz, ticker, types, src_path)
+        m = generic_mapping(mapping or {}, ts_unit, tz, ticker, types, src_path)
     else:
-        m = _preset(fmt, columns)
+        m = preset_mapping(fmt, columns)
     select = ", ".join(f"{expr} AS {key}" for key, expr in m.exprs.items())
     extra = "WHEN bid > ask THEN 'bid > ask'" if {"bid", "ask"} <= m.exprs.keys() else ""
     # a row equal to an earlier one in every mapped column and in its source sequence number is
     # the same print twice (`validate` rejects duplicate sequence numbers): a bad row like any
     # other. Without a sequence column, equal rows can be two real trades and both stay.
     fields = ", ".join([*m.exprs, "_tie"])
-    base = f"""SELECT *, coalesce({_BAD.replace("{extra}", extra)},
+    base = f"""SELECT *, coalesce({BAD_ROW_SQL.replace("{extra}", extra)},
             CASE WHEN _tie IS NOT NULL AND _first < _row
                  THEN 'duplicate of input row ' || _first END) AS _bad
         FROM (SELECT *, min(_row) OVER (PARTITION BY {fields}) AS _first FROM (
@@ -309,7 +169,7 @@ def import_file(
         "FROM mapped WHERE _bad IS NULL ORDER BY ts, _tie, _row"
     )
     if fmt == "polygon-minute":
-        sql = _minute_sql(cols)
+        sql = minute_sql(cols)
     meta = {
         "origin": str(src_path.resolve()),
         "original_sha256": file_sha256(src_path),
@@ -325,11 +185,11 @@ def import_file(
     written = 0
     with RecordingWriter(
         out,
-        name=name,
+        name=spec.name,
         source=f"import:{fmt}",
         notes=meta,
-        rows_per_file=rows_per_file,
-        overwrite=overwrite,
+        overwrite=spec.overwrite,
+        layout=PartLayout(rows_per_file=spec.rows_per_file),
     ) as writer:
         batches = con.sql(sql).to_arrow_reader(256 * 1024)
         for batch in batches:
@@ -386,21 +246,3 @@ def _provenance(src: Path) -> dict[str, Any]:
                         "sha256": f.get("sha256"),
                     }
     return out
-
-
-def _minute_sql(cols: str) -> str:
-    """Minute bars with per-ticker day fields: accumulated volume, VWAP, official open."""
-    local = "timezone('America/New_York', to_timestamp(ts // 1000000000))"
-    bar_start = f"(hour({local}) * 60 + minute({local}) - 1)"
-    return f"""
-    WITH b AS (SELECT {cols}, _tie, _row, {bar_start} >= 570 AS regular, CAST({local} AS DATE) AS day
-               FROM mapped WHERE _bad IS NULL)
-    SELECT row_number() OVER (ORDER BY ts, _tie, _row) - 1 AS seq, {cols},
-      sum(volume) OVER w AS accumulated_volume,
-      round(sum((tick_high + tick_low + tick_close) / 3 * volume) OVER w / nullif(sum(volume) OVER w, 0), 4) AS vwap,
-      CASE WHEN regular THEN first_value(CASE WHEN regular THEN tick_open END IGNORE NULLS) OVER w END
-        AS market_open_price
-    FROM b
-    WINDOW w AS (PARTITION BY ticker, day ORDER BY ts, _row
-                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-    ORDER BY ts, _tie, _row"""
