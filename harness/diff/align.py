@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 
 from harness.core.errors import ConfigError
+from harness.core.sqlfiles import statement
 
 STORED = ("ticker", "type", "direction", "tick_seq")
 DEFAULT_KEY = ("ticker", "type", "direction", "tick_seq")
@@ -160,18 +161,10 @@ def align(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
     parts = ", ".join(f"k_{i}" for i in range(len(key)))
     for side, view in (("p", "events_primary"), ("c", "events_candidate")):
         keys = ", ".join(f"{_key_sql(k)} as k_{i}" for i, k in enumerate(key))
-        con.execute(
-            f"""create or replace temp table _{side} as
-            select *, row_number() over (partition by {parts} order by eid) as occ
-            from (select {EID} as eid, tick_seq, emit_index, emit_pos, shard, ticker, type,
-                         direction, {keys} from {view})"""
-        )
+        con.execute(_sql("side_keys", side=side, view=view, eid=EID, keys=keys, parts=parts))
     on = " and ".join(f"p.k_{i} is not distinct from c.k_{i}" for i in range(len(key)))
-    con.execute(
-        f"""create or replace temp table _fo as
-        select p.eid as pid, c.eid as cid from _p p full outer join _c c on {on} and p.occ = c.occ"""
-    )
-    pairs = "select pid, cid from _fo"
+    con.execute(_sql("exact", on=on))
+    pairs = _sql("exact_pairs")
     if cfg.tick_seq_tolerance:
         loose = [k for k in key if k != "tick_seq"]
         on_loose = (
@@ -180,32 +173,10 @@ def align(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
             )
             or "true"
         )
-        con.execute(
-            f"""create or replace temp table _near as
-            with lp as (select p.* from _fo join _p p on p.eid = _fo.pid where _fo.cid is null),
-                 lc as (select c.* from _fo join _c c on c.eid = _fo.cid where _fo.pid is null),
-                 cand as (select p.eid as pid, c.eid as cid, abs(p.tick_seq - c.tick_seq) as d
-                          from lp p join lc c on {on_loose}
-                          where abs(p.tick_seq - c.tick_seq) <= {int(cfg.tick_seq_tolerance)}),
-                 best_p as (select * from cand qualify row_number() over
-                            (partition by pid order by d, cid) = 1)
-            select pid, cid from best_p qualify row_number() over (partition by cid order by d, pid) = 1"""
-        )
-        pairs = """select pid, cid from _fo where pid is not null and cid is not null
-            union all select pid, cid from _near
-            union all select pid, null from _fo
-                where cid is null and pid not in (select pid from _near)
-            union all select null, cid from _fo
-                where pid is null and cid not in (select cid from _near)"""
-    con.execute(
-        f"""create or replace temp table _pairs as
-        select j.pid, j.cid,
-               coalesce(p.ticker, c.ticker) as ticker, coalesce(p.type, c.type) as type,
-               coalesce(p.direction, c.direction) as direction,
-               coalesce(p.tick_seq, c.tick_seq) as tick_seq,
-               p.tick_seq as primary_tick_seq, c.tick_seq as candidate_tick_seq,
-               p.emit_index as primary_index, c.emit_index as candidate_index,
-               p.emit_pos as primary_pos, c.emit_pos as candidate_pos,
-               coalesce(p.shard, c.shard) as shard
-        from ({pairs}) j left join _p p on p.eid = j.pid left join _c c on c.eid = j.cid"""
-    )
+        con.execute(_sql("near", on_loose=on_loose, tolerance=int(cfg.tick_seq_tolerance)))
+        pairs = _sql("near_pairs")
+    con.execute(_sql("pairs", pairs=pairs))
+
+
+def _sql(name: str, **params: object) -> str:
+    return statement("harness.diff", "align", name, **params)

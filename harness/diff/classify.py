@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from harness.core.sqlfiles import statement
 from harness.diff.align import EID, DiffConfig, align, ignore_patch
 from harness.diff.fields import field_differences
 
@@ -44,14 +45,8 @@ def strip_events(con: duckdb.DuckDBPyConnection, ignore: tuple[str, ...]) -> Non
     """
     patch = ignore_patch(ignore)
     for side, view in (("p", "events_primary"), ("c", "events_candidate")):
-        con.execute(
-            f"""create or replace temp table _{side}j as
-            select eid, s, md5_number(tick_seq::varchar || ' ' || emit_seq::varchar || ' '
-                       || (case when emit_seq < 0 then -1 else emit_index end)::varchar
-                       || ' ' || s) as h
-            from (select {EID} as eid, tick_seq, emit_seq, emit_index,
-                         {_strip("event_json", patch, ignore)} as s from {view})"""
-        )
+        strip = _strip("event_json", patch, ignore)
+        con.execute(_sql("stripped", side=side, view=view, eid=EID, strip=strip))
     con.execute("create or replace temp table _strip_ignore as select ?::varchar as patch", [patch])
 
 
@@ -71,60 +66,18 @@ def _tick_times(con: duckdb.DuckDBPyConnection) -> None:
             "create or replace temp table _tick_ts (seq bigint, ts timestamp with time zone)"
         )
         return
-    con.execute(
-        """create or replace temp table _tick_ts as
-        select seq, min(ts) as ts from observations
-        where seq in (select tick_seq from _cmp) group by seq"""
-    )
+    con.execute(_sql("tick_times"))
 
 
 def classify(con: duckdb.DuckDBPyConnection, cfg: DiffConfig) -> None:
     """Align the events and create temp table `diff`: one row per event pair or unpaired event."""
     align(con, cfg)
     strip_events(con, cfg.ignore)
-    # pair_id: an event is in at most one pair and eids are ≥ 0, so this is unique without a
-    # row_number() window (which runs single-threaded)
-    con.execute(
-        "create or replace temp table _cmp as select coalesce(pid, -1 - cid) as pair_id, * from _pairs"
-    )
-    # stripped JSON equal ⇒ match without further work; only pairs still unequal are compared
-    # field by field (harness/diff/fields.py, which reads this view once: no copy of the JSON)
-    con.execute(
-        """create or replace temp view _todo as
-        select x.pair_id, pj.s as p_s, cj.s as c_s
-        from _cmp x join _pj pj on pj.eid = x.pid join _cj cj on cj.eid = x.cid
-        where pj.s <> cj.s"""
-    )
+    con.execute(_sql("compared"))
+    con.execute(_sql("todo"))
     field_differences(con, cfg)
     _tick_times(con)
-    con.execute(
-        """create or replace temp table diff as
-        with base as (
-          select c.*, f.fields,
-                 case when c.pid is null then 'extra'
-                      when c.cid is null then 'missing'
-                      when f.fields is not null then 'field_mismatch'
-                      else 'match' end as base_class
-          from _cmp c left join _fields f using (pair_id)),
-        -- emission order only matters where a tick has several matched events: rank just those
-        multi as (select shard, tick_seq from base where base_class = 'match'
-                  group by all having count(*) > 1),
-        ranked as (
-          select b.pair_id,
-                 row_number() over (partition by b.shard, b.tick_seq order by b.primary_pos) as p_rank,
-                 row_number() over (partition by b.shard, b.tick_seq order by b.candidate_pos) as c_rank
-          from base b semi join multi m on m.shard = b.shard and m.tick_seq = b.tick_seq
-          where b.base_class = 'match')
-        select ticker, type, direction, tick_seq, primary_tick_seq, candidate_tick_seq,
-               primary_index, candidate_index, primary_pos, candidate_pos, shard,
-               case when r.p_rank <> r.c_rank then 'order' else base_class end as class,
-               coalesce(fields, []::struct(path varchar, "primary" varchar, candidate varchar)[])
-                 as fields,
-               null::varchar as accepted_by,
-               t.ts as tick_ts
-        from base left join ranked r using (pair_id)
-        left join _tick_ts t on t.seq = base.tick_seq"""
-    )
+    con.execute(_sql("diff"))
 
 
 def class_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -157,6 +110,10 @@ def event_hashes(con: duckdb.DuckDBPyConnection, ignore: tuple[str, ...]) -> dic
     return out
 
 
+def _sql(name: str, **params: object) -> str:
+    return statement("harness.diff", "classify", name, **params)
+
+
 TickLookup = Callable[[str, int, int], list[dict[str, Any]]]
 
 
@@ -168,35 +125,21 @@ def first_divergence(
     `ticks(ticker, start_ns, end_ns)` may supply the full ticks (prices, volumes) of the window
     from the recording; without it the window holds the observation rows.
     """
-    row = con.execute(
-        """select tick_seq, ticker, class from diff where class <> 'match'
-           order by tick_seq, coalesce(primary_pos, candidate_pos) limit 1"""
-    ).fetchone()
+    row = con.execute(_sql("first_divergence")).fetchone()
     if row is None:
         return None
     seq, ticker, klass = row
-    rows = con.execute(
-        """(select * from observations where ticker = $t and seq < $s order by seq desc limit $w)
-           union all
-           (select * from observations where ticker = $t and seq >= $s order by seq limit $w + 1)
-           order by seq""",
-        {"t": ticker, "s": seq, "w": window},
-    ).df()
+    rows = con.execute(_sql("tick_window"), {"t": ticker, "s": seq, "w": window}).df()
     obs = json.loads(rows.to_json(orient="records", date_format="iso"))
     lo = int(rows["seq"].min()) if len(rows) else seq
     hi = int(rows["seq"].max()) if len(rows) else seq
     events = {}
     for side in ("primary", "candidate"):
         found = con.execute(
-            f"""select event_json from events_{side}
-                where ticker = $t and tick_seq between $lo and $hi order by shard, emit_pos""",
-            {"t": ticker, "lo": lo, "hi": hi},
+            _sql("window_events", side=side), {"t": ticker, "lo": lo, "hi": hi}
         ).fetchall()
         events[side] = [json.loads(r[0]) for r in found]
-    diffs = con.execute(
-        "select type, direction, class, fields from diff where tick_seq = $s and class <> 'match'",
-        {"s": seq},
-    ).fetchall()
+    diffs = con.execute(_sql("divergence_rows"), {"s": seq}).fetchall()
     out: dict[str, Any] = {
         "seq": int(seq),
         "ticker": ticker,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.core.sqlfiles import statement
 from harness.store.runs import Run
 
 
@@ -26,19 +27,12 @@ def day_breakdown(run: Run) -> list[dict[str, Any]]:
         con.executemany(
             "insert into _days values (?, ?)", [(int(k), v or "-") for k, v in dates.items()]
         )
-        obs = con.execute(
-            """select d.date, count(*), count(o.primary_error), count(o.candidate_error),
-                      sum(o.primary_events), sum(o.candidate_events),
-                      quantile_cont(o.primary_ns, 0.5) filter (where o.primary_error is null),
-                      quantile_cont(o.candidate_ns, 0.5) filter (where o.candidate_error is null)
-               from observations o join _days d using (shard) group by 1 order by 1"""
-        ).fetchall()
+        obs = con.execute(statement("harness.diff", "summary", "day_observations")).fetchall()
         has_diff = (run.path / "diff.parquet").exists()
         classes: dict[str, dict[str, int]] = {}
         if has_diff:
-            for date, klass, n in con.execute(
-                "select d.date, class, count(*) from diff join _days d using (shard) group by 1, 2"
-            ).fetchall():
+            sql = statement("harness.diff", "summary", "day_classes")
+            for date, klass, n in con.execute(sql).fetchall():
                 classes.setdefault(date, {})[klass] = int(n)
     finally:
         con.close()

@@ -7,7 +7,12 @@ from typing import Any
 import duckdb
 
 from harness.core.model import SIDES
+from harness.core.sqlfiles import statement
 from harness.diff.classify import class_counts
+
+
+def _sql(name: str, **params: object) -> str:
+    return statement("harness.diff", "summary", name, **params)
 
 
 def latency(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, float | None]]:
@@ -15,14 +20,7 @@ def latency(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, float | None]
 
     One scan of the observations for both stacks (a FILTER per stack, not a query each).
     """
-    cols = ", ".join(
-        f"""quantile_cont({side}_ns, [0.5, 0.9, 0.99]) filter (where {side}_error is null),
-            avg({side}_ns) filter (where {side}_error is null),
-            quantile_cont({side}_cpu_ns, 0.5) filter (where {side}_error is null),
-            count(*) filter (where {side}_error is null)"""
-        for side in SIDES
-    )
-    row = con.execute(f"select {cols} from observations").fetchone()
+    row = con.execute(_sql("latency", sides=SIDES)).fetchone()
     assert row is not None
 
     def us(v):
@@ -45,9 +43,7 @@ def latency(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, float | None]
 def events_by_type(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
     out = {}
     for side in SIDES:
-        rows = con.execute(
-            f"select coalesce(type, '?'), count(*) from events_{side} group by 1 order by 1"
-        ).fetchall()
+        rows = con.execute(_sql("events_by_type", side=side)).fetchall()
         out[side] = {str(t): int(n) for t, n in rows}
     return out
 
@@ -59,22 +55,10 @@ def failures(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     report, verdict.json, JUnit), not only in the observation parts."""
     out: dict[str, dict[str, Any]] = {}
     for side in SIDES:
-        err, tmo = f"{side}_error", f"{side}_timeout"
-        row = con.execute(
-            f"""select count(*) filter (where {err} is not null and not coalesce({tmo}, false)),
-                       count(*) filter (where coalesce({tmo}, false))
-                from observations"""
-        ).fetchone()
+        row = con.execute(_sql("failure_counts", side=side)).fetchone()
         assert row is not None
-        first = con.execute(
-            f"""select ticker, seq, strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ'), {err},
-                       coalesce({tmo}, false)
-                from observations where {err} is not null order by ts, seq limit 1"""
-        ).fetchone()
-        types = con.execute(
-            f"""select split_part({err}, ':', 1) as t, count(*) from observations
-                where {err} is not null group by 1 order by 2 desc, 1 limit 5"""
-        ).fetchall()
+        first = con.execute(_sql("first_failure", side=side)).fetchone()
+        types = con.execute(_sql("failure_types", side=side)).fetchall()
         out[side] = {
             "errors": int(row[0]),
             "timeouts": int(row[1]),
@@ -118,11 +102,7 @@ def build(
     """The summary dict; `con` has the run's views and the `diff` table."""
     counts = class_counts(con)
     total = sum(counts.values())
-    errors = con.execute(
-        """select count(primary_error), count(candidate_error),
-                  count(*) filter (where primary_timeout), count(*) filter (where candidate_timeout)
-           from observations"""
-    ).fetchone()
+    errors = con.execute(_sql("error_counts")).fetchone()
     assert errors is not None
     ratio = None
     lat = latency(con)

@@ -1,0 +1,84 @@
+-- Classification (harness/diff/classify.py): every aligned pair or unpaired event becomes one
+-- diff row — match, field_mismatch, missing, extra or order (design.md §6).
+
+{# each event's JSON minus the ignored fields (`s`) and its hash (`h`), in one pass #}
+{% macro stripped(side, view, eid, strip) -%}
+create or replace temp table _{{ side }}j as
+select eid, s, md5_number(tick_seq::varchar || ' ' || emit_seq::varchar || ' '
+           || (case when emit_seq < 0 then -1 else emit_index end)::varchar
+           || ' ' || s) as h
+from (select {{ eid }} as eid, tick_seq, emit_seq, emit_index,
+             {{ strip }} as s from {{ view }})
+{%- endmacro %}
+
+{% macro tick_times() -%}
+create or replace temp table _tick_ts as
+select seq, min(ts) as ts from observations
+where seq in (select tick_seq from _cmp) group by seq
+{%- endmacro %}
+
+{# pair_id: an event is in at most one pair and eids are >= 0, so this is unique without a
+   row_number() window (which runs single-threaded) #}
+{% macro compared() -%}
+create or replace temp table _cmp as select coalesce(pid, -1 - cid) as pair_id, * from _pairs
+{%- endmacro %}
+
+{# stripped JSON equal => match without further work; only pairs still unequal are compared
+   field by field (fields.sql, which reads this view once: no copy of the JSON) #}
+{% macro todo() -%}
+create or replace temp view _todo as
+select x.pair_id, pj.s as p_s, cj.s as c_s
+from _cmp x join _pj pj on pj.eid = x.pid join _cj cj on cj.eid = x.cid
+where pj.s <> cj.s
+{%- endmacro %}
+
+{% macro diff() -%}
+create or replace temp table diff as
+with base as (
+  select c.*, f.fields,
+         case when c.pid is null then 'extra'
+              when c.cid is null then 'missing'
+              when f.fields is not null then 'field_mismatch'
+              else 'match' end as base_class
+  from _cmp c left join _fields f using (pair_id)),
+-- emission order only matters where a tick has several matched events: rank just those
+multi as (select shard, tick_seq from base where base_class = 'match'
+          group by all having count(*) > 1),
+ranked as (
+  select b.pair_id,
+         row_number() over (partition by b.shard, b.tick_seq order by b.primary_pos) as p_rank,
+         row_number() over (partition by b.shard, b.tick_seq order by b.candidate_pos) as c_rank
+  from base b semi join multi m on m.shard = b.shard and m.tick_seq = b.tick_seq
+  where b.base_class = 'match')
+select ticker, type, direction, tick_seq, primary_tick_seq, candidate_tick_seq,
+       primary_index, candidate_index, primary_pos, candidate_pos, shard,
+       case when r.p_rank <> r.c_rank then 'order' else base_class end as class,
+       coalesce(fields, []::struct(path varchar, "primary" varchar, candidate varchar)[])
+         as fields,
+       null::varchar as accepted_by,
+       t.ts as tick_ts
+from base left join ranked r using (pair_id)
+left join _tick_ts t on t.seq = base.tick_seq
+{%- endmacro %}
+
+{% macro first_divergence() -%}
+select tick_seq, ticker, class from diff where class <> 'match'
+order by tick_seq, coalesce(primary_pos, candidate_pos) limit 1
+{%- endmacro %}
+
+{# the ticker's ticks around the first divergence: `$w` before it, it and `$w` after #}
+{% macro tick_window() -%}
+(select * from observations where ticker = $t and seq < $s order by seq desc limit $w)
+union all
+(select * from observations where ticker = $t and seq >= $s order by seq limit $w + 1)
+order by seq
+{%- endmacro %}
+
+{% macro window_events(side) -%}
+select event_json from events_{{ side }}
+where ticker = $t and tick_seq between $lo and $hi order by shard, emit_pos
+{%- endmacro %}
+
+{% macro divergence_rows() -%}
+select type, direction, class, fields from diff where tick_seq = $s and class <> 'match'
+{%- endmacro %}
