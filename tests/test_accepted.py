@@ -8,7 +8,7 @@ import pytest
 from readiness_fixtures import make_run, scoped
 
 from harness.diff.accepted import TICK_TS, time_source
-from harness.diff.rules import load_rules
+from harness.diff.rules_file import load_rules
 from harness.gates.evidence import open_evidence
 
 TODAY = dt.date(2026, 11, 25)

@@ -7,7 +7,8 @@ import pytest
 from readiness_fixtures import make_run, scoped
 
 from harness.core.errors import ConfigError
-from harness.diff.rules import load_rules, run_key
+from harness.diff.rules import run_key
+from harness.diff.rules_file import load_rules
 from harness.gates.engine import Status, Verdict, evaluate
 from harness.gates.evidence import open_evidence
 

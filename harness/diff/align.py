@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 import duckdb
 
+from harness.core.config import ConfigModel, checked
 from harness.core.errors import ConfigError
 from harness.core.sqlfiles import statement
 
@@ -89,47 +90,72 @@ class DiffConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], origin: str = "diff config") -> DiffConfig:
-        _only(data, {"key", "ignore", "tolerance"}, origin)
-        key = dict(data.get("key", {}))
-        _only(key, {"fields", "tick_seq_tolerance"}, f"{origin} [key]")
-        ign = dict(data.get("ignore", {}))
-        _only(ign, {"fields"}, f"{origin} [ignore]")
-        tol = dict(data.get("tolerance", {}))
-        _only(tol, {"default", "fields"}, f"{origin} [tolerance]")
-        try:
-            return cls(
-                key=tuple(key.get("fields", DEFAULT_KEY)),
-                tick_seq_tolerance=int(key.get("tick_seq_tolerance", 0)),
-                ignore=tuple(ign.get("fields", DEFAULT_IGNORE)),
-                default_tolerance=_tolerance(
-                    tol.get("default", {"abs": 1e-9, "rel": 1e-9}), origin
-                ),
-                tolerances={
-                    k: _tolerance(v, origin) for k, v in dict(tol.get("fields", {})).items()
-                },
-            )
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{origin}: {exc}") from exc
+        f = _DiffFile.parse(data, origin)
+        key = _KeySection.parse(f.key, f"{origin} [key]")
+        ign = _IgnoreSection.parse(f.ignore, f"{origin} [ignore]")
+        tol = _ToleranceSection.parse(f.tolerance, f"{origin} [tolerance]")
+        return cls(
+            key=key.fields,
+            tick_seq_tolerance=key.tick_seq_tolerance,
+            ignore=ign.fields,
+            default_tolerance=_tolerance(tol.default, origin),
+            tolerances={k: _tolerance(v, origin) for k, v in tol.fields.items()},
+        )
 
 
-def _only(section: Mapping[str, Any], allowed: set[str], origin: str) -> None:
-    unknown = sorted(set(section) - allowed)
-    if unknown:
-        raise ConfigError(f"{origin}: unknown keys {unknown}; allowed {sorted(allowed)}")
+class _Section(ConfigModel):
+    """A table of the diff config file; unknown keys are worded as the diff config always did."""
+
+    unknown: ClassVar[Callable[[Iterable[str], Iterable[str]], str]] = staticmethod(
+        lambda keys, allowed: f"unknown keys {sorted(keys)}; allowed {sorted(allowed)}"
+    )
+
+
+class _DiffFile(_Section):
+    key: dict[str, Any] = {}
+    ignore: dict[str, Any] = {}
+    tolerance: dict[str, Any] = {}
+
+
+class _KeySection(_Section):
+    fields: tuple[str, ...] = DEFAULT_KEY
+    tick_seq_tolerance: int = 0
+
+
+class _IgnoreSection(_Section):
+    fields: tuple[str, ...] = DEFAULT_IGNORE
+
+
+class _ToleranceSection(_Section):
+    default: Any = {"abs": 1e-9, "rel": 1e-9}
+    fields: dict[str, Any] = {}
+
+
+def _number(key: str) -> Any:
+    def check(v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ValueError(f"tolerance {key} = {v!r}: expected a number")
+        if v < 0:
+            raise ValueError("tolerances must be ≥ 0")
+        return float(v)
+
+    return checked(check)
+
+
+class _ToleranceTable(_Section):
+    unknown: ClassVar[Callable[[Iterable[str], Iterable[str]], str]] = staticmethod(
+        lambda keys, allowed: f"tolerance: unknown keys {sorted(keys)}; allowed {sorted(allowed)}"
+    )
+
+    abs: Annotated[float, _number("abs")] = 0.0
+    rel: Annotated[float, _number("rel")] = 0.0
 
 
 def _tolerance(value: Any, origin: str) -> Tolerance:
     if not isinstance(value, Mapping):
         raise ConfigError(f"{origin}: a tolerance must be a table like {{abs = 0.01, rel = 0}}")
-    _only(value, {"abs", "rel"}, f"{origin} tolerance")
-    for key in ("abs", "rel"):
-        v = value.get(key, 0.0)
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise ConfigError(f"{origin}: tolerance {key} = {v!r}: expected a number")
-    t = Tolerance(abs=float(value.get("abs", 0.0)), rel=float(value.get("rel", 0.0)))
-    if t.abs < 0 or t.rel < 0:
-        raise ConfigError(f"{origin}: tolerances must be ≥ 0")
-    return t
+    t = _ToleranceTable.parse(value, origin)
+    return Tolerance(abs=t.abs, rel=t.rel)
 
 
 def ignore_patch(ignore: Iterable[str]) -> str | None:

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import ConfigError
-from harness.diff.rules import EMPTY, RuleSet, load_rules
+from harness.diff.rules import EMPTY, RuleSet
+from harness.diff.rules_file import load_rules
 
 RULES_FILE = "accepted-differences.toml"
 

@@ -26,7 +26,7 @@ from harness.core.model import SIDES
 from harness.diff import rulebook
 from harness.diff.align import DiffConfig
 from harness.diff.classify import TickLookup, classify, event_hashes, first_divergence
-from harness.diff.rules import load_rules
+from harness.diff.rules_file import load_rules
 from harness.diff.summary import build
 from harness.replay.faults import FaultSpec
 from harness.replay.outcome import RunOptions, RunOutcome, StackCounts

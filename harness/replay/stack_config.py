@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from harness.core.config import ConfigModel
 from harness.core.errors import ConfigError
 from harness.core.model import SIDES
 
@@ -73,12 +74,20 @@ def load_toml(path: str | Path) -> dict[str, dict[str, Any]]:
         raise ConfigError(f"stack config {p}: no such file") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"stack config {p}: invalid TOML: {exc}") from exc
-    unknown = sorted(set(data) - set(SIDES))
-    if unknown:
-        raise ConfigError(
-            f"stack config {p}: unknown tables {unknown}; expected [primary]/[candidate]"
-        )
-    return {side: dict(data.get(side, {})) for side in SIDES}
+    tables = StackConfigFile.parse(data, f"stack config {p}")
+    return {"primary": dict(tables.primary), "candidate": dict(tables.candidate)}
+
+
+class StackConfigFile(ConfigModel):
+    """A stack config TOML: `[primary]` and `[candidate]` tables, each handed to its factory
+    (which checks its own keys), and nothing else."""
+
+    unknown: ClassVar[Callable[[Iterable[str], Iterable[str]], str]] = staticmethod(
+        lambda keys, allowed: f"unknown tables {sorted(keys)}; expected [primary]/[candidate]"
+    )
+
+    primary: dict[str, Any] = {}
+    candidate: dict[str, Any] = {}
 
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
