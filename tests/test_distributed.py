@@ -91,7 +91,13 @@ def test_sequential_in_process_one_worker_and_two_workers_give_the_same_hash_and
 ):
     rec = open_recording(one_day)
     seq = run_shadow(
-        rec.ticks(), FAKE, FAKE, PRIMARY.config, CANDIDATE.config, OPTIONS, root=tmp_path
+        rec.ticks(),
+        FAKE,
+        FAKE,
+        primary_config=PRIMARY.config,
+        candidate_config=CANDIDATE.config,
+        options=OPTIONS,
+        root=tmp_path,
     )
     local = replay_recording(
         one_day, PRIMARY, CANDIDATE, OPTIONS, root=tmp_path, workers=0, buckets=4

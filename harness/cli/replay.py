@@ -130,33 +130,16 @@ def replay(
         raise ConfigError("give a RECORDING to replay (or --resume RUN)")
     from harness.pipeline.replay import expected_ticks
     from harness.pipeline.replay import replay as replay_request
-    from harness.pipeline.sharded import sharded_plan
-
-    request = _request(Path(recording), stacks, select, batch_size, runner, output, sharding)
-    plan = sharded_plan(request)
-    total = expected_ticks(request, plan) if show else None
-    with progress_bar(total, show) as advance:
-        _done(replay_request(request, advance, plan), output.as_json)
-
-
-def _request(
-    recording: Path,
-    stacks: StackArgs,
-    select: SelectArgs,
-    batch_size: int,
-    runner: RunnerArgs,
-    output: OutputArgs,
-    sharding: ShardArgs,
-) -> Any:
     from harness.pipeline.request import ReplayRequest
+    from harness.pipeline.sharded import sharded_plan
     from harness.replay.shadow import StackSpec
     from harness.replay.sources import parse_time
 
     configs = stacks.configs()
     candidate = stacks.candidate_or_none(configs)
     names = select.tickers or None
-    return ReplayRequest(
-        recording,
+    request = ReplayRequest(
+        Path(recording),
         StackSpec(stacks.primary, configs["primary"]),
         None if candidate is None else StackSpec(candidate, configs["candidate"]),
         runner.options(batch_size=batch_size),
@@ -174,6 +157,10 @@ def _request(
         sharding.shard_timeout,
         filters={"tickers": names, "from": select.from_, "to": select.to, "limit": select.limit},
     )
+    plan = sharded_plan(request)
+    total = expected_ticks(request, plan) if show else None
+    with progress_bar(total, show) as advance:
+        _done(replay_request(request, advance, plan), output.as_json)
 
 
 def _done(result: Any, as_json: bool) -> None:

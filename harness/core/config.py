@@ -9,7 +9,9 @@ a user should read; `unknown` / `missing` say how a model words those two cases.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
@@ -65,6 +67,17 @@ class ConfigModel(BaseModel):
             return str(error)
         key = ".".join(str(x) for x in first["loc"])
         return f"'{key}': {first['msg']}"
+
+
+def read_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """A TOML file's tables; a missing or malformed file is one line naming `what` and the path."""
+    p = Path(path)
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{what} {p}: no such file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{what} {p}: invalid TOML: {exc}") from exc
 
 
 def checked(check: Callable[[Any], Any]) -> BeforeValidator:

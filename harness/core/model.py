@@ -28,6 +28,10 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
 )
 
 TICK_FIELDS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+#: The optional columns a market feed provides (not the receiver's `recv_ts` / `source`).
+MARKET_COLUMNS: tuple[str, ...] = OPTIONAL_COLUMNS[: OPTIONAL_COLUMNS.index("recv_ts")]
+#: Tick columns that make a tick an aggregate (Polygon ``A``) rather than a trade (``T``).
+AGGREGATE_FIELDS: tuple[str, ...] = tuple(c for c in MARKET_COLUMNS if c not in ("bid", "ask"))
 
 
 class Tick(NamedTuple):

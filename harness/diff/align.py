@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Annotated, Any, ClassVar
 
 import duckdb
 
-from harness.core.config import ConfigModel, checked
+from harness.core.config import ConfigModel, checked, read_toml
 from harness.core.errors import ConfigError
 from harness.core.sqlfiles import statement
 
@@ -79,14 +78,7 @@ class DiffConfig:
         """Parse a TOML diff config; missing sections keep the defaults, unknown keys are errors."""
         if path is None:
             return cls()
-        p = Path(path)
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"diff config {p}: no such file") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"diff config {p}: invalid TOML: {exc}") from exc
-        return cls.from_dict(data, str(p))
+        return cls.from_dict(read_toml(path, "diff config"), str(path))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], origin: str = "diff config") -> DiffConfig:

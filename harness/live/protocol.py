@@ -28,7 +28,7 @@ import math
 import re
 from typing import Any
 
-from harness.core.model import Tick
+from harness.core.model import AGGREGATE_FIELDS, Tick
 
 #: Request header by which the harness's live client asks the feed for the ``hx`` extension.
 EXT_HEADER = "X-Harness-Ext"
@@ -38,18 +38,6 @@ EXT_KEY = "hx"
 
 NS_PER_MS = 1_000_000
 
-#: Tick columns that make a tick an aggregate (``A``) rather than a trade (``T``).
-AGGREGATE_FIELDS: tuple[str, ...] = (
-    "tick_open",
-    "tick_high",
-    "tick_low",
-    "tick_close",
-    "tick_vwap",
-    "tick_volume",
-    "accumulated_volume",
-    "vwap",
-    "market_open_price",
-)
 
 #: Tick fields the ``hx`` extension may carry (seq, recv_ts and source belong to the receiver).
 EXT_FIELDS: tuple[str, ...] = tuple(

@@ -8,13 +8,11 @@ result.status, result.path, result.summary
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from harness.pipeline.lifecycle import RunResult, RunSetup, finish_run, running, start_run
-from harness.replay.faults import FaultSpec
-from harness.replay.outcome import RunOptions
 from harness.replay.shadow import RunSpec, close_quietly, load_pair, shadow_shard
 from harness.store.runs import DEFAULT_ROOT
 
@@ -42,15 +40,14 @@ def run_shadow(
     ticks: Iterable[Any],
     primary: str,
     candidate: str | None = None,
-    primary_config: Mapping[str, Any] | None = None,
-    candidate_config: Mapping[str, Any] | None = None,
-    options: RunOptions | None = None,
-    inject: FaultSpec | None = None,
+    *,
     root: str | Path = DEFAULT_ROOT,
+    **stacks: Any,
 ) -> RunResult:
     """Shadow primary and candidate (the primary again when None: A/A) over any tick iterable.
 
-    The notebook-friendly form of `shadow_run`; recordings go through `harness.pipeline.replay`
+    `stacks`: primary_config, candidate_config, options, inject, as `RunSpec.of` takes them. The
+    notebook-friendly form of `shadow_run`; recordings go through `harness.pipeline.replay`
     (validation, sharding, resume)."""
-    spec = RunSpec.of(primary, candidate, primary_config, candidate_config, options, inject)
+    spec = RunSpec.of(primary, candidate, **stacks)
     return shadow_run(ticks, spec, RunSetup(runs_dir=root))

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from harness.core.errors import ConfigError
+from harness.core.model import MARKET_COLUMNS
 from harness.recordings.schema import TS_TYPE
 from harness.recordings.writer import PartLayout, RecordingWriter
 
@@ -36,19 +37,7 @@ REGULAR_END = 12 * 3600  # 16:00 ET
 CHUNK = 300  # seconds per generated chunk; surge windows never straddle one
 SURGE_WINDOW = 30
 MIN_TICKS_PER_TICKER = 5
-COLUMNS = [
-    "bid",
-    "ask",
-    "tick_open",
-    "tick_high",
-    "tick_low",
-    "tick_close",
-    "tick_vwap",
-    "tick_volume",
-    "accumulated_volume",
-    "vwap",
-    "market_open_price",
-]
+COLUMNS = list(MARKET_COLUMNS)
 #: Well-known names for the most active tickers, with plausible price levels.
 FAMOUS = [
     ("NVDA", 180),

@@ -10,12 +10,11 @@ Values are typed like TOML scalars: integers, floats, true/false, JSON lists/obj
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from harness.core.config import ConfigModel
+from harness.core.config import ConfigModel, read_toml
 from harness.core.errors import ConfigError
 from harness.core.model import SIDES
 
@@ -67,14 +66,7 @@ def parse_sets(items: Iterable[str]) -> dict[str, dict[str, Any]]:
 
 def load_toml(path: str | Path) -> dict[str, dict[str, Any]]:
     """Read a TOML file with optional `[primary]` and `[candidate]` tables (nothing else)."""
-    p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"stack config {p}: no such file") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"stack config {p}: invalid TOML: {exc}") from exc
-    tables = StackConfigFile.parse(data, f"stack config {p}")
+    tables = StackConfigFile.parse(read_toml(path, "stack config"), f"stack config {path}")
     return {"primary": dict(tables.primary), "candidate": dict(tables.candidate)}
 
 
