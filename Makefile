@@ -26,7 +26,7 @@ check: $(STAMP)
 	$(VENV)/bin/ruff check tickstock harness tests benchmarks
 	$(VENV)/bin/ruff format --check tickstock harness tests benchmarks
 	$(VENV)/bin/mypy tickstock harness
-	$(PY) -m harness.layers
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
