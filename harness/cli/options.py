@@ -147,13 +147,27 @@ runner_options = compose(
 )
 
 
+class _OldNameHidden(click.Option):
+    """An option whose later names are old spellings: accepted, but not shown in --help."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        if record is None:
+            return None
+        names, text = record
+        return names.replace(", " + ", ".join(self.opts[1:]), ""), text
+
+
 def runs_dir_option(help_text: str = "Where run directories go.") -> Callable[[F], F]:
-    """`--runs-dir` (the one name for the runs directory; `--runs-root` kept for a release)."""
+    """`--runs-dir`, the one name for the runs directory (`--runs-root` accepted for a release)."""
+    from harness.store.runs import DEFAULT_ROOT
+
     return click.option(
         "--runs-dir",
         "--runs-root",
         "runs_dir",
-        default="reports/runs",
+        cls=_OldNameHidden,
+        default=str(DEFAULT_ROOT),
         show_default=True,
         help=help_text,
     )

@@ -44,10 +44,6 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     atomic_write_json(path, obj, indent=1, sort_keys=False)
 
 
-def utc_now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def ns_to_iso(ns: int | None) -> str | None:
     if ns is None:
         return None

@@ -19,12 +19,12 @@ import pyarrow.parquet as pq
 
 from harness.core.errors import RecordingError
 from harness.core.model import OPTIONAL_COLUMNS, Tick
+from harness.core.wallclock import utc_now
 from harness.recordings.manifest import (
     MANIFEST_NAME,
     WRITING_MARKER,
     build_manifest,
     file_sha256,
-    utc_now_iso,
     write_json_atomic,
 )
 from harness.recordings.schema import canonical_schema, conform, day_text, partition_dates
@@ -72,7 +72,7 @@ class RecordingWriter:
         layout = layout or PartLayout()
         self.rows_per_file, self.row_group_rows = layout.rows_per_file, layout.row_group_rows
         self.compression = layout.compression
-        self.created = utc_now_iso()
+        self.created = utc_now(seconds_only=True)
         self._schema = canonical_schema(list(columns)) if columns is not None else None
         self._buffer: list[pa.Table] = []
         self._buffered = 0
