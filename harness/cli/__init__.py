@@ -10,6 +10,3 @@ from harness.cli import feed, importing, live, readiness, recordings, replay, ru
 from harness.cli.app import cli, main
 
 __all__ = ["cli", "main"]
-
-if __name__ == "__main__":
-    main()
