@@ -8,6 +8,9 @@ removed. An optimisation must leave every digest byte-identical.
     .venv/bin/python benchmarks/check_event_hash.py            # prints the digests
     .venv/bin/python benchmarks/check_event_hash.py --save F   # also writes them to F (json)
     .venv/bin/python benchmarks/check_event_hash.py --check F  # exits 1 if any differs from F
+    .venv/bin/python benchmarks/check_event_hash.py --fixes --events-only --check F
+                                   # every opt-in fix on: the events from before the stack was
+                                   # made faithful (issue 19; F = the digests saved before it)
 """
 
 from __future__ import annotations
@@ -56,11 +59,24 @@ def _inputs() -> dict[str, Callable[[], Iterable[Any]]]:
     }
 
 
-def digests() -> dict[str, dict[str, Any]]:
+#: every opt-in fix of docs/tickstock-semantics.md on: the legacy stack's behaviour before it was
+#: made faithful to the real pipeline (issue 19), which `--fixes --check` compares with. The
+#: multi-channel candidate answers detector keys from its channel file only (tickstock/multichannel/
+#: config.py), so these global keys leave its channel detectors faithful: its digests move.
+FIXES = {
+    "FIX_STORE_MARKET_OPEN_PRICE": True,
+    "FIX_HIGHLOW_CURRENT_LOW": True,
+    "FIX_TREND_MISSING_VWAP": True,
+    "EVENT_TIMESTAMP_FIELD": True,
+}
+
+
+def digests(fixes: bool = False) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
+    extra = {"tickstock": FIXES} if fixes else {}
     for input_name, make_ticks in _inputs().items():
         for stack_name, factory, config in STACKS:
-            stack = factory({"environment": False, **config})
+            stack = factory({"environment": False, **config, **extra})
             h = hashlib.sha256()
             n = 0
             for tick in make_ticks():
@@ -88,15 +104,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--save", help="write the digests to this json file")
     parser.add_argument("--check", help="compare with digests saved in this json file")
+    parser.add_argument("--fixes", action="store_true", help="run with every opt-in fix on")
+    parser.add_argument(
+        "--events-only", action="store_true", help="compare events only (not the stats digest)"
+    )
     args = parser.parse_args()
-    got = digests()
+    got = digests(args.fixes)
     if args.save:
         with open(args.save, "w") as fh:
             json.dump(got, fh, indent=1, sort_keys=True)
     if args.check:
         with open(args.check) as fh:
             want = json.load(fh)
-        bad = [k for k in want if want[k] != got.get(k)]
+        fields = ("events", "events_sha256") if args.events_only else None
+        bad = [
+            k
+            for k in want
+            if (want[k] if fields is None else {f: want[k][f] for f in fields})
+            != (got.get(k) if fields is None else {f: (got.get(k) or {}).get(f) for f in fields})
+        ]
         print("IDENTICAL" if not bad else f"DIFFERENT: {bad}")
         sys.exit(1 if bad else 0)
 

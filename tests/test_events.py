@@ -33,7 +33,6 @@ COMMON = {
     "rel_volume",
     "label",
     "event_specific_data",
-    "timestamp",
 }
 
 
@@ -123,7 +122,8 @@ def test_highlow_transport_dict_has_the_converter_keys_and_an_eastern_time_strin
     }
     assert set(d) == expected
     assert d["time"] == "10:30:05"
-    assert d["timestamp"] == T
+    assert "timestamp" not in d  # TickStock's transport dict has none (reference §9)
+    assert e.to_transport_dict(with_timestamp=True)["timestamp"] == T  # EVENT_TIMESTAMP_FIELD
     assert d["last_update"] == T - 0.5
     assert d["event_id"] == "id1"
     assert d["event_specific_data"]["highlow_session_high"] == 101.0

@@ -140,7 +140,15 @@ def test_pipeline_seeding_sets_the_bounds_before_the_first_tick() -> None:
     )  # fmt: skip
     out = replay(det.detect_highlow, [tick(50.05, ET_1030, market_open_price=50.0)], clock)
     (e,) = out[0]
-    assert e.previous_high == 50.0 and e.current_low == 50.0 and not e.is_initial
+    # TickStock's current_low starts as None and a high reads it as it is (reference §9)
+    assert e.previous_high == 50.0 and e.current_low is None and not e.is_initial
+    fixed = HighLowDetector({"FIX_HIGHLOW_CURRENT_LOW": True}, clock)
+    fixed.initialize_highlow_event_data(
+        "ACME", session_high=50.0, session_low=50.0, market_status="REGULAR", last_price=50.0,
+        market_open_price=50.0,
+    )  # fmt: skip
+    (f,) = replay(fixed.detect_highlow, [tick(50.05, ET_1030, market_open_price=50.0)], clock)[0]
+    assert f.current_low == 50.0
 
 
 def test_the_running_volume_total_gives_the_average_of_the_last_20_volumes_exactly() -> None:

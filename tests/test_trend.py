@@ -10,10 +10,10 @@ from tickstock.legacy.detectors import TrendDetector
 from tickstock.legacy.detectors.utils import get_price_bucket
 
 
-def steady(step: float, n: int = 200, vwap: bool = True):
+def steady(step: float, n: int = 200, vwap: bool = True, **config: object):
     """One tick a second, price × (1 + step) each second from $100 (MIDDAY, Profile 2)."""
     clock = TickClock()
-    det = TrendDetector(ConfigManager(), clock)
+    det = TrendDetector(ConfigManager(dict(config)), clock)
     ticks = []
     price = 100.0
     for i in range(n):
@@ -51,10 +51,19 @@ def test_a_flat_price_gives_no_trend() -> None:
     assert events == []
 
 
-def test_a_missing_vwap_does_not_crash_the_event() -> None:
-    _, events = steady(0.001, n=100, vwap=False)
+def test_a_missing_vwap_loses_the_trend_and_counts_the_swallowed_error_as_tickstock_does() -> None:
+    # reference §9: `price > vwap` with vwap None raises TypeError, caught inside detect_trend
+    det, events = steady(0.001, n=100, vwap=False)
+    assert events == []
+    assert det.errors_swallowed >= 1 and "NoneType" in (det.last_swallowed or "")
+    with_vwap, found = steady(0.001, n=100)
+    assert found and with_vwap.errors_swallowed == 0  # the same ticks with a VWAP do trend
+
+
+def test_the_opt_in_fix_takes_the_price_for_a_missing_vwap() -> None:
+    det, events = steady(0.001, n=100, vwap=False, FIX_TREND_MISSING_VWAP=True)
     assert events and events[0][1].trend_vwap_position == "below"
-    assert events[0][1].vwap is None
+    assert events[0][1].vwap is None and det.errors_swallowed == 0
 
 
 def test_dynamic_thresholds_take_the_period_then_the_bucket_minimum_then_volatility() -> None:

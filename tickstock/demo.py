@@ -47,13 +47,18 @@ def demo_ticks(seconds: int = 900) -> list[GeneratedTick]:
     merged = [(t.ts, t.ticker, t.price, t.volume) for t in walkers] + scripted
     merged.sort()
     opens: dict[str, float] = {}
+    traded: dict[str, tuple[float, int]] = {}  # price × volume and volume so far: the day VWAP
     out = []
     for seq, (ts, ticker, price, volume) in enumerate(merged):
         op = opens.setdefault(ticker, price)
+        pv, vol = traded.get(ticker, (0.0, 0))
+        pv, vol = pv + price * volume, vol + volume
+        traded[ticker] = (pv, vol)
         out.append(
             GeneratedTick(
                 seq, ts, ticker, price, volume, tick_close=price, tick_vwap=price,
-                tick_volume=volume, market_open_price=op, source="demo",
+                tick_volume=volume, vwap=round(pv / vol, 4), market_open_price=op,
+                source="demo",
             )
         )  # fmt: skip
     return out

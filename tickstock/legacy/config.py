@@ -180,7 +180,24 @@ _PIPELINE: dict[str, Any] = {
     "API_HEALTH_RESPONSE_HISTORY": 10,
 }
 
-DEFAULTS: Mapping[str, Any] = {**_HIGHLOW, **_TREND, **_SURGE, **_PIPELINE}
+# Deliberate fixes of what the real pipeline does (tickstock-reference.md §9), each OFF by default:
+# the legacy stack is the reference users trust, so it reproduces the original unless asked not
+# to. Why each exists: docs/tickstock-semantics.md, "Opt-in fixes".
+_FIXES: dict[str, Any] = {
+    # the processor stores the tick's market open price on StockData, so Trend's and Surge's
+    # percent_change are measured from the open in the regular session (the original never
+    # stores it: their base falls back to the previous price)
+    "FIX_STORE_MARKET_OPEN_PRICE": False,
+    # a high before any low reports the session low as current_low (the original: None)
+    "FIX_HIGHLOW_CURRENT_LOW": False,
+    # a tick without VWAP takes its price for the trend's VWAP position (the original raises a
+    # TypeError inside detect_trend, swallows it and emits no trend)
+    "FIX_TREND_MISSING_VWAP": False,
+    # transport dicts carry a top-level `timestamp` (= event time); the original's have none
+    "EVENT_TIMESTAMP_FIELD": False,
+}
+
+DEFAULTS: Mapping[str, Any] = {**_HIGHLOW, **_TREND, **_SURGE, **_PIPELINE, **_FIXES}
 
 # Keys Profile 2 leaves unset but detectors probe with a default: settable, with their type.
 OPTIONAL_KEYS: Mapping[str, type] = {

@@ -3,8 +3,8 @@
 Faithful to `src/core/domain/events/` of TickStock generation A, with the replay fixes of
 docs/tickstock-semantics.md ("Detectors and events"): `event_id` is derived from ticker, type,
 tick time and a per-detector counter (no uuid, no wall clock); the transport `time` string is the
-tick time in US/Eastern (not the server's zone); every transport dict also carries the float
-`timestamp`; `surge_age` is computed from a caller-supplied `now` (its Clock), 0.0 without one.
+tick time in US/Eastern (not the server's zone); like TickStock's, a transport dict has no
+top-level `timestamp` unless EVENT_TIMESTAMP_FIELD asks for it; `surge_age` is computed from a caller-supplied `now` (its Clock), 0.0 without one.
 """
 
 from __future__ import annotations
@@ -92,10 +92,16 @@ class BaseEvent:
             "event_specific_data": self.get_event_specific_data(),
         }
 
-    def to_transport_dict(self, now: float | None = None) -> dict[str, Any]:
-        """What the worker puts on the display queue; `now` only matters for surge_age."""
+    def to_transport_dict(
+        self, now: float | None = None, with_timestamp: bool = False
+    ) -> dict[str, Any]:
+        """What the worker puts on the display queue; `now` only matters for surge_age.
+
+        TickStock's transport dict has no top-level `timestamp` (§9); `with_timestamp`
+        (EVENT_TIMESTAMP_FIELD) adds one, equal to the event time."""
         d = self.to_dict()
-        d["timestamp"] = self.time
+        if with_timestamp:
+            d["timestamp"] = self.time
         return d
 
 
@@ -177,8 +183,10 @@ class HighLowEvent(BaseEvent):
             },
         }
 
-    def to_transport_dict(self, now: float | None = None) -> dict[str, Any]:
-        d = BaseEvent.to_transport_dict(self, now)
+    def to_transport_dict(
+        self, now: float | None = None, with_timestamp: bool = False
+    ) -> dict[str, Any]:
+        d = BaseEvent.to_transport_dict(self, now, with_timestamp)
         d.update(
             {
                 "current_high": self.current_high,
@@ -240,8 +248,10 @@ class TrendEvent(BaseEvent):
             "trend_age": self.trend_age,
         }
 
-    def to_transport_dict(self, now: float | None = None) -> dict[str, Any]:
-        d = BaseEvent.to_transport_dict(self, now)
+    def to_transport_dict(
+        self, now: float | None = None, with_timestamp: bool = False
+    ) -> dict[str, Any]:
+        d = BaseEvent.to_transport_dict(self, now, with_timestamp)
         d.update(
             {
                 "trend_strength": self.trend_strength,
@@ -300,9 +310,11 @@ class SurgeEvent(BaseEvent):
             "surge_age": self.surge_age,
         }
 
-    def to_transport_dict(self, now: float | None = None) -> dict[str, Any]:
+    def to_transport_dict(
+        self, now: float | None = None, with_timestamp: bool = False
+    ) -> dict[str, Any]:
         """`surge_age` = now − time with the caller's clock reading, 0.0 when none is given."""
-        d = BaseEvent.to_transport_dict(self, now)
+        d = BaseEvent.to_transport_dict(self, now, with_timestamp)
         d.update(
             {
                 "magnitude": self.surge_magnitude,

@@ -57,6 +57,8 @@ class EventProcessor:
         self.stock_details = stock_details
         self.priority_manager = priority_manager
         self.detector = detector if detector is not None else EventDetector(config, clock)
+        #: TickStock never copies the market open price into StockData (§9): opt-in fix only
+        self.copy_open_price = bool(config.get("FIX_STORE_MARKET_OPEN_PRICE", False))
         core = config.get("CORE_UNIVERSE")
         self.core_universe: frozenset[str] | None = frozenset(core) if core else None
         self.tick_processor = TickProcessor()
@@ -81,7 +83,7 @@ class EventProcessor:
         queued = 0
         if events:
             queued = self._process_events(events, stock)
-        self._update_stock_details_typed(stock, tick)
+        self._update_stock_details_typed(stock, tick, self.copy_open_price)
         return queued
 
     def _process_events(self, events: list[BaseEvent], stock: StockData) -> int:
@@ -100,8 +102,13 @@ class EventProcessor:
         return queued
 
     @staticmethod
-    def _update_stock_details_typed(stock: StockData, tick: TickData) -> None:
-        """StockData summary after detection: price, vwap, volume, session range, % and vwap stats."""
+    def _update_stock_details_typed(
+        stock: StockData, tick: TickData, copy_open_price: bool = False
+    ) -> None:
+        """StockData summary after detection: price, vwap, volume, session range, % and vwap stats.
+
+        The % change is against the tick's market open price, but (as in TickStock) the open
+        price itself is not stored on StockData unless `copy_open_price` (FIX_STORE_MARKET_OPEN_PRICE)."""
         price = tick.price
         stock.last_price = price
         stock.last_update = tick.timestamp
@@ -117,7 +124,8 @@ class EventProcessor:
             stock.session_low = price
         open_price = tick.market_open_price
         if open_price and open_price > 0:
-            stock.market_open_price = open_price
+            if copy_open_price:
+                stock.market_open_price = open_price
             stock.percent_change = (price - open_price) / open_price * 100
         if vwap and vwap > 0:
             stock.vwap_divergence = (price - vwap) / vwap * 100

@@ -276,6 +276,9 @@ class MarketDataService:
             "ticks_outside_core_universe": proc.ticks_outside_universe,
             "invalid_ticks": dict(sorted(self.invalid.items())),
             "events_detected": dict(sorted(proc.events_detected.items())),
+            # detector errors, raised (a detector lost its events for a tick) or swallowed inside
+            # a detector as TickStock does (the trend detector on a tick without VWAP)
+            "detector": _detector_stats(proc.detector),
             "events_queued": proc.events_queued,
             "priority_queue": self.priority_manager.stats(),
             "workers": self.worker_pool.stats(),
@@ -293,3 +296,13 @@ class MarketDataService:
             "tickers": len(self.stock_details),
             "api_health": {"status": health["status"], "failures": health["failures"]},
         }
+
+
+def _detector_stats(detector: Any) -> dict[str, Any]:
+    """The EventDetector's error counters (a stand-in detector without them reports none)."""
+    get = getattr(detector, "get_stats", None)
+    if get is None:
+        return {}
+    s = get()
+    keys = ("detection_errors", "last_error", "trend_errors_swallowed", "trend_last_swallowed")
+    return {k: s[k] for k in keys if k in s}

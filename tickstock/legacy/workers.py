@@ -89,6 +89,8 @@ class WorkerPoolManager:
         )
         self.batch_size: int = config.get("WORKER_EVENT_BATCH_SIZE")
         self._timeout = float(config.get("WORKER_COLLECTION_TIMEOUT"))
+        #: TickStock's transport dict has no top-level timestamp; EVENT_TIMESTAMP_FIELD adds one
+        self.with_timestamp = bool(config.get("EVENT_TIMESTAMP_FIELD", False))
         self.changed_tickers: set[str] = set()
         self.processed: Counter[str] = Counter()
         self.errors = 0
@@ -98,6 +100,7 @@ class WorkerPoolManager:
 
     def _handle(self, batch: list[tuple[str, BaseEvent]]) -> None:
         now = self._clock.now()
+        with_timestamp = self.with_timestamp
         put = self._display.put
         done: dict[str, int] = {}  # a plain dict: Counter's __missing__ costs per event
         errors = 0
@@ -112,7 +115,7 @@ class WorkerPoolManager:
                     with self._lock:
                         stock.add_event(event)
                         self.changed_tickers.add(event.ticker)
-                put((event_type, event.to_transport_dict(now)))
+                put((event_type, event.to_transport_dict(now, with_timestamp)))
                 done[event_type] = done.get(event_type, 0) + 1
             except Exception:
                 # A malformed event must not kill a worker (TickStock logs and continues).

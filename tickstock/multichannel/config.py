@@ -33,6 +33,8 @@ DETECTOR_KEYS: dict[str, dict[str, str]] = {
         "min_price_change": "HIGHLOW_MIN_PRICE_CHANGE",
         "min_percent_change": "HIGHLOW_MIN_PERCENT_CHANGE",
         "cooldown_seconds": "HIGHLOW_COOLDOWN_SECONDS",
+        # opt-in fix (docs/tickstock-semantics.md): a high before any low reports the session low
+        "fill_current_low": "FIX_HIGHLOW_CURRENT_LOW",
     },
     "trend_detection": {
         "direction_threshold": "TREND_DIRECTION_THRESHOLD_{P}",
@@ -42,6 +44,8 @@ DETECTOR_KEYS: dict[str, dict[str, str]] = {
         "warmup_period_seconds": "TREND_WARMUP_PERIOD_SECONDS_{P}",
         "retracement_threshold": "TREND_RETRACEMENT_THRESHOLD_{P}",
         "min_emission_interval": "TREND_MIN_EMISSION_INTERVAL_{P}",
+        # opt-in fix (docs/tickstock-semantics.md): a tick without VWAP uses its price
+        "fill_missing_vwap": "FIX_TREND_MISSING_VWAP",
     },
     "surge_detection": {
         "threshold_multiplier": "SURGE_THRESHOLD_MULTIPLIER_{P}",

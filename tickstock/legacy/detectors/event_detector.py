@@ -72,4 +72,11 @@ class EventDetector:
 
     def get_stats(self) -> dict[str, Any]:
         """Counters for the stack's stats() (JSON-serialisable)."""
-        return {**self.stats, "last_error": self.last_error}
+        trend = self.trend_detector
+        return {
+            **self.stats,
+            "last_error": self.last_error,
+            # errors the trend detector catches itself, as TickStock's logs would show them
+            "trend_errors_swallowed": trend.errors_swallowed,
+            "trend_last_swallowed": trend.last_swallowed,
+        }

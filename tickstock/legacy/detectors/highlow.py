@@ -84,6 +84,8 @@ class HighLowDetector:
         self.enable_significance = g("HIGHLOW_SIGNIFICANCE_SCORING", True)
         self.volume_weight = float(g("HIGHLOW_SIGNIFICANCE_VOLUME_WEIGHT", 0.5))
         self.track_reversals = g("HIGHLOW_TRACK_REVERSALS", True)
+        # TickStock's state starts with current_low None, and a high reads it as it is (§9)
+        self.fill_current_low = bool(g("FIX_HIGHLOW_CURRENT_LOW", False))
         self.reversal_window = float(g("HIGHLOW_REVERSAL_WINDOW", 300))
         self.ticker_data: dict[str, HighLowState] = {}
         self.checks = LightweightChecks(config)
@@ -151,7 +153,7 @@ class HighLowDetector:
         state.initial_seed_price = initial
         state.session_start_time = tick.timestamp
         state.current_high = initial
-        state.current_low = initial
+        state.current_low = initial if self.fill_current_low else None
         state.volume = tick.volume
         state.vwap = tick.vwap
         return state
@@ -290,7 +292,11 @@ class HighLowDetector:
             rel_volume=calculate_relative_volume(volume, avg),
             label=f"HIGH #{count}" if high else f" LOW #{count}",
             current_high=price if high else _or(state.current_high, sh),
-            current_low=_or(state.current_low, sl) if high else price,
+            current_low=(
+                (_or(state.current_low, sl) if self.fill_current_low else state.current_low)
+                if high
+                else price
+            ),
             previous_high=prev_value if high else state.previous_high,
             previous_low=state.previous_low if high else prev_value,
             period="session",

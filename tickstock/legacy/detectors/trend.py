@@ -3,8 +3,12 @@
 Kept on purpose: retracement also fires when a trend strengthens, `should_emit_event` (weak-trend
 suppression) is ignored, the 300-point history caps the long window. Fixed: tick times are used
 as epoch seconds (TickStock localised server-local time as US/Eastern), the period comes from the
-tick time in US/Eastern, and a None VWAP no longer crashes the vwap-position expression (price
-is the fallback). Dynamic thresholds depend only on (period, bucket, volatility) and are memoised.
+tick time in US/Eastern. Faithful by default (tickstock-reference.md §9): a None VWAP makes the
+vwap-position expression raise TypeError, which detect_trend swallows — no trend, the error
+counted (`errors_swallowed`); FIX_TREND_MISSING_VWAP uses the price instead. The base price of
+`percent_change` comes from StockData, whose market open price TickStock never sets (see
+FIX_STORE_MARKET_OPEN_PRICE). Dynamic thresholds depend only on (period, bucket, volatility) and are
+memoised.
 """
 
 from __future__ import annotations
@@ -62,6 +66,11 @@ class TrendDetector:
         self.params = trend_engine.TrendParams.from_config(config)
         self._spans = self.params.spans
         self.dynamic_retracement = config.get("TREND_DYNAMIC_RETRACEMENT", True)
+        # TickStock compares price > vwap with vwap None and swallows the TypeError (§9): the
+        # trend is lost and the error counted, unless the opt-in fix uses the price instead
+        self.fill_missing_vwap = bool(config.get("FIX_TREND_MISSING_VWAP", False))
+        self.errors_swallowed = 0
+        self.last_swallowed: str | None = None
         self.trend_counts: dict[str, dict[str, int]] = {}
         self.last_trend_direction: dict[str, str] = {}
         self.last_trend_emission: dict[str, float] = {}
@@ -175,11 +184,15 @@ class TrendDetector:
                     reversal = "down-now-up"
                 counts[direction] += 1
                 self.last_trend_direction[ticker] = direction
-                events.append(
-                    self._event(
+                try:
+                    event = self._event(
                         tick, stock_data, direction, strength, score, trend, reversal, retr, now
                     )
-                )
+                except TypeError as exc:  # TickStock: caught and logged inside detect_trend
+                    self.errors_swallowed += 1
+                    self.last_swallowed = f"{ticker}: {exc}"
+                    return []
+                events.append(event)
                 self.last_trend_emission[ticker] = tick_time
         elif ticker not in self.trend_counts:
             self.trend_counts[ticker] = {"up": 0, "down": 0}
@@ -222,7 +235,11 @@ class TrendDetector:
         base, _ = get_base_price(
             stock_data, stock_data.market_status, stock_data.market_open_price, price
         )
-        position_vwap = vwap if vwap is not None else price  # TickStock raised TypeError on None
+        position_vwap = vwap if vwap is not None or not self.fill_missing_vwap else price
+        # TickStock's expression: with vwap None, `price > None` raises TypeError here (§9)
+        vwap_position = (
+            "above" if price > position_vwap else "below" if position_vwap else "unknown"  # type: ignore[operator]
+        )
         self._emitted += 1
         return TrendEvent(
             ticker=tick.ticker,
@@ -246,9 +263,7 @@ class TrendDetector:
             trend_short_score=trend.short_score,
             trend_medium_score=trend.medium_score,
             trend_long_score=trend.long_score,
-            trend_vwap_position=(
-                "above" if price > position_vwap else "below" if position_vwap else "unknown"
-            ),
+            trend_vwap_position=vwap_position,
             trend_age=0,
             trend_calc_transparency={
                 "trend_windows": {
