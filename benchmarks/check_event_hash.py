@@ -8,9 +8,11 @@ removed. An optimisation must leave every digest byte-identical.
     .venv/bin/python benchmarks/check_event_hash.py            # prints the digests
     .venv/bin/python benchmarks/check_event_hash.py --save F   # also writes them to F (json)
     .venv/bin/python benchmarks/check_event_hash.py --check F  # exits 1 if any differs from F
-    .venv/bin/python benchmarks/check_event_hash.py --fixes --events-only --check F
-                                   # every opt-in fix on: the events from before the stack was
-                                   # made faithful (issue 19; F = the digests saved before it)
+    .venv/bin/python benchmarks/check_event_hash.py --fixes --events-only \
+        --check benchmarks/event_hashes_before_fidelity.json
+                                   # every opt-in fix on: the legacy stack's events from before
+                                   # it was made faithful (issue 19) — IDENTICAL for legacy; the
+                                   # phase_1 (channel-observed) digests move (see FIXES below)
 """
 
 from __future__ import annotations
