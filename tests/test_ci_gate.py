@@ -66,7 +66,9 @@ def test_bundled_recording_passes_phase_one_ci_with_exactly_the_known_difference
     assert checks["unexplained_differences"].observed == 0
     counts = [c for name, c in checks.items() if name.startswith("accepted_rows[")]
     assert len(counts) >= 4 and all(c.status is Status.PASS for c in counts), out.message()
-    assert sum(c.observed or 0 for c in counts) > 1_000  # the known divergences are really there
+    # the known divergences are really there (docs/known-divergences.md D: 6,723 rows on
+    # sample-day[:40000], 297 on lobster[:40000] since the legacy stack emits no trend without VWAP)
+    assert sum(c.observed or 0 for c in counts) > 250
     assert checks["accepted_rows_undeclared"].status is Status.PASS
     assert checks["latency_known_finding[KL-phase1-channel-overhead]"].status is not Status.FAIL
     if out.result.verdict is not Verdict.PASS:  # honest: CI never turns the verdict into a pass
