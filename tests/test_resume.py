@@ -153,7 +153,7 @@ def test_a_complete_run_or_one_without_a_replay_request_is_not_resumed(tmp_path)
     (bare / "manifest.json").write_text(json.dumps({**m, "status": "running", "pid": 2**22 + 1}))
     p = harness("replay", "--resume", str(bare))
     assert p.returncode == 5 and "records no replay request" in p.stderr
-    run, _ = reference(ONE_PROCESS, tmp_path)
+    run, _ = reference(ONE_PROCESS, tmp_path / "ref")  # its own directory: runs holds one run
     p = harness("replay", "--resume", str(run))
     assert p.returncode == 5 and "complete: nothing to resume" in p.stderr
     p = harness("replay", REC, "--resume", str(run))
@@ -161,7 +161,7 @@ def test_a_complete_run_or_one_without_a_replay_request_is_not_resumed(tmp_path)
 
 
 def test_a_gate_killed_at_any_moment_leaves_no_half_verdict_and_gates_again_the_same(tmp_path):
-    run, _ = reference(ONE_PROCESS, tmp_path)
+    run, _ = reference(ONE_PROCESS, tmp_path / "ref")  # its own directory: runs holds one run
     t0 = time.perf_counter()
     expected = outcome(run)["verdict"]
     wall = time.perf_counter() - t0
