@@ -9,16 +9,8 @@ from typing import Any
 
 import click
 
+from harness.cli import options as opt
 from harness.cli.app import cli, print_json, print_summary
-from harness.cli.options import (
-    OutputArgs,
-    RunnerArgs,
-    StackArgs,
-    collect,
-    output_options,
-    runner_options,
-    stack_options,
-)
 from harness.cli.progress import progress_bar, wanted
 from harness.cli.types import DurationType
 
@@ -57,8 +49,8 @@ class RecordArgs:
 @click.option(
     "--subscribe", "subscriptions", default="A.*,T.*", show_default=True, help="Polygon topics."
 )
-@stack_options
-@runner_options
+@opt.stack_options
+@opt.runner_options
 @click.option(
     "--duration",
     type=DurationType(),
@@ -82,7 +74,7 @@ class RecordArgs:
 @click.option(
     "--flush-seconds", type=float, default=10.0, show_default=True, help="… or every T seconds."
 )
-@collect(RecordArgs, "recording")
+@opt.collect(RecordArgs, "recording")
 @click.option(
     "--queue-size",
     type=click.IntRange(min=1),
@@ -90,8 +82,8 @@ class RecordArgs:
     show_default=True,
     help="Bounded queue between socket and stacks; overflow is counted and makes the run incomplete.",
 )
-@collect(FeedArgs, "feed")
-@output_options("Progress line")
+@opt.collect(FeedArgs, "feed")
+@opt.output_options("Progress line")
 @click.option(
     "--report/--no-report",
     default=True,
@@ -100,10 +92,10 @@ class RecordArgs:
 )
 def live(
     feed: FeedArgs,
-    stacks: StackArgs,
-    runner: RunnerArgs,
+    stacks: opt.StackArgs,
+    runner: opt.RunnerArgs,
     recording: RecordArgs,
-    output: OutputArgs,
+    output: opt.OutputArgs,
     report: bool,
 ) -> None:
     """Shadow primary and candidate on a live Polygon-protocol feed and record the ticks."""
@@ -143,7 +135,11 @@ def live(
 
 
 def _request(
-    feed: FeedArgs, stacks: StackArgs, runner: RunnerArgs, rec: RecordArgs, output: OutputArgs
+    feed: FeedArgs,
+    stacks: opt.StackArgs,
+    runner: opt.RunnerArgs,
+    rec: RecordArgs,
+    output: opt.OutputArgs,
 ) -> Any:
     from harness.live.client import LiveConfig
     from harness.live.session import LiveRequest, RecordOptions
