@@ -160,14 +160,14 @@ class _OldNameHidden(click.Option):
 
 def runs_dir_option(help_text: str = "Where run directories go.") -> Callable[[F], F]:
     """`--runs-dir`, the one name for the runs directory (`--runs-root` accepted for a release)."""
-    from harness.store.runs import DEFAULT_ROOT
+    from harness.core.model import DEFAULT_RUNS_DIR  # not the store: the CLI starts light
 
     return click.option(
         "--runs-dir",
         "--runs-root",
         "runs_dir",
         cls=_OldNameHidden,
-        default=str(DEFAULT_ROOT),
+        default=str(DEFAULT_RUNS_DIR),
         show_default=True,
         help=help_text,
     )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
+
+#: Where run directories go unless told otherwise (design.md §7); the one spelling of it.
+DEFAULT_RUNS_DIR = Path("reports/runs")
 
 #: The two sides of every comparison, in their canonical order.
 SIDES: tuple[str, str] = ("primary", "candidate")

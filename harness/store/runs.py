@@ -31,11 +31,12 @@ import pyarrow as pa
 
 from harness.core import files
 from harness.core.errors import IncompleteRunError, StoreError
+from harness.core.model import DEFAULT_RUNS_DIR
 from harness.core.wallclock import utc_now
 from harness.store.batches import EVENT_SCHEMA, OBSERVATION_SCHEMA
 from harness.store.parts import EVENT_DIRS, PartSink
 
-DEFAULT_ROOT = Path("reports/runs")
+DEFAULT_ROOT = DEFAULT_RUNS_DIR
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 STALE_AFTER_S = 60.0  # a `running` run whose heartbeat is older than this is shown as incomplete
 HEARTBEAT_S = 5.0
