@@ -55,15 +55,39 @@ def outcome(run: Path) -> dict[str, object]:
     con.close()
     gate = harness("gate", str(run), "--phase", PHASE, "--json")
     verdict = json.loads(gate.stdout)
+    checks = verdict["checks"]
+    timed = sorted((c["check"], c["status"]) for c in checks if _timed(c["check"]))
     return {
         "event_hash": summary["event_hash"],
         "diff": summary["diff"],
         "diff_rows": rows,
         "candidate_events": events,
         "audit_ok": summary.get("audit", {}).get("ok", True),
-        "verdict": (gate.returncode, verdict["verdict"],
-                    sorted((c["check"], c["status"]) for c in verdict["checks"])),
+        # every check that does not read a clock is identical; the timed ones are measured again
+        # on resume (README "--resume": a verdict within noise of a latency bar may flip), so only
+        # their names are compared, and the verdict only when their statuses agree
+        "checks": sorted((c["check"], c["status"]) for c in checks if not _timed(c["check"])),
+        "timed_checks": [name for name, _ in timed],
+        "verdict": (gate.returncode, verdict["verdict"], timed),
     }  # fmt: skip
+
+
+#: Checks computed from wall-clock timings (latency, the channel's time-based win rate, its
+#: dashboard ladder and routing-latency alert): the only ones a resume measures again.
+_TIMED = ("latency_", "performance_", "win_rate", "dashboard_recommendation", "alert_routing")
+
+
+def _timed(check: str) -> bool:
+    return check.startswith(_TIMED)
+
+
+def same_outcome(got: dict[str, object], expected: dict[str, object]) -> bool:
+    """Equal in everything deterministic; the verdict too unless a timed check flipped."""
+    keys = [k for k in expected if k != "verdict"]
+    if any(got[k] != expected[k] for k in keys):
+        return False
+    timed_equal = got["verdict"][2] == expected["verdict"][2]  # type: ignore[index]
+    return got["verdict"] == expected["verdict"] or not timed_equal
 
 
 def killed_run(args: list[str], runs: Path, delay: float) -> Path | None:
@@ -104,7 +128,7 @@ def check_resumes(args: list[str], tmp: Path, points: int, seed: int) -> list[st
             notes.append(f"{delay:.2f}s: before the run directory existed")
             continue
         if json.loads((run / "manifest.json").read_text())["status"] == "complete":
-            assert outcome(run) == expected  # killed while printing: nothing was lost
+            assert same_outcome(outcome(run), expected)  # killed while printing: nothing lost
             notes.append(f"{delay:.2f}s: after the run completed")
             continue
         for cmd in (["gate", str(run), "--phase", PHASE], ["report", str(run)], ["diff", str(run)]):
@@ -118,7 +142,7 @@ def check_resumes(args: list[str], tmp: Path, points: int, seed: int) -> list[st
             assert victim == run
         if json.loads((run / "manifest.json").read_text())["status"] != "complete":
             harness("replay", "--resume", str(run), check=True)
-        assert outcome(run) == expected, f"kill point {i} at {delay:.2f} s"
+        assert same_outcome(outcome(run), expected), f"kill point {i} at {delay:.2f} s"
         m = json.loads((run / "manifest.json").read_text())
         assert m["status"] == "complete" and m["resumed"]
         notes.append(f"{delay:.2f}s: resumed {m['resumed'][-1]}")
