@@ -235,11 +235,12 @@ class TrendDetector:
         base, _ = get_base_price(
             stock_data, stock_data.market_status, stock_data.market_open_price, price
         )
-        position_vwap = vwap if vwap is not None or not self.fill_missing_vwap else price
-        # TickStock's expression: with vwap None, `price > None` raises TypeError here (§9)
-        vwap_position = (
-            "above" if price > position_vwap else "below" if position_vwap else "unknown"  # type: ignore[operator]
-        )
+        if vwap is None:
+            if not self.fill_missing_vwap:  # TickStock's `price > None`: TypeError (§9)
+                raise TypeError(f"'>' not supported between 'float' and 'NoneType' ({tick.ticker})")
+            vwap_position = "below"  # the price stands in: `price > price` is False
+        else:
+            vwap_position = "above" if price > vwap else "below" if vwap else "unknown"
         self._emitted += 1
         return TrendEvent(
             ticker=tick.ticker,
