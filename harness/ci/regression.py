@@ -21,7 +21,7 @@ from typing import Any
 
 from harness.core.errors import RecordingError
 from harness.diff.rules import recording_name
-from harness.gates.calibration import Calibration, floor_from, save
+from harness.gates.calibration import Calibration
 from harness.gates.engine import GateResult, Status, Verdict, gate_run
 from harness.gates.verdict import text_table, write_junit, write_verdict
 from harness.replay.shadow import RunSpec
@@ -234,38 +234,22 @@ def calibrate(
     max_ticks: int | None = None,
 ) -> tuple[Calibration, Path]:
     """A/A-replay a recording `runs` times; store the latency noise floor (and any event diffs)."""
-    import platform
+    from harness.gates.calibration import measure_aa, store_runs
 
-    from harness.gates.evidence import open_evidence
-
-    ratios, lows, highs, run_ids, diffs = [], [], [], [], 0
-    sha = name = ""
-    for i in range(runs):
-        run_dir = replay_recording(
-            rec_dir, primary, None, primary_config or {}, {}, runs_root, seed=i, max_ticks=max_ticks
+    measured = [
+        measure_aa(
+            replay_recording(
+                rec_dir,
+                primary,
+                None,
+                primary_config or {},
+                {},
+                runs_root,
+                seed=i,
+                max_ticks=max_ticks,
+            ),
+            seed=i,
         )
-        ev = open_evidence(run_dir, seed=i)
-        try:
-            iv = ev.latency.ratio_median
-            ratios.append(iv.point)
-            lows.append(iv.low)
-            highs.append(iv.high)
-            diffs += int(ev.con.execute("SELECT count(*) FROM unexplained").fetchone()[0])  # type: ignore[index]
-            rec = ev.manifest.get("recording") or {}
-            sha, name = str(rec.get("sha256", "")), str(rec.get("name", rec_dir.name))
-            run_ids.append(ev.run_id)
-        finally:
-            ev.close()
-    cal = Calibration(
-        recording=name,
-        recording_sha256=sha,
-        runs=tuple(run_ids),
-        ratios=tuple(ratios),
-        ci_lows=tuple(lows),
-        ci_highs=tuple(highs),
-        event_differences=diffs,
-        floor=floor_from(ratios, lows, highs),
-        host=platform.node(),
-        created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    )
-    return cal, save(reports_dir, cal)
+        for i in range(runs)
+    ]
+    return store_runs(reports_dir, measured, merge=False)

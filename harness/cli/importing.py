@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import click
 
 from harness.cli.app import cli
 from harness.cli.options import collect
+from harness.cli.progress import progress_bar, wanted
 
 
 @dataclass(frozen=True)
@@ -95,24 +97,26 @@ def import_cmd(src: str, out: str, args: ImportArgs) -> None:
     from harness.recordings.importers.importer import ImportSpec, import_file, parse_mapping
 
     notes = {k: v for k, v in (("note", args.note), ("licence", args.licence)) if v}
-    result = import_file(
-        src,
-        out,
-        ImportSpec(
-            args.fmt,
-            mapping=parse_mapping(args.mapping),
-            ts_unit=args.ts_unit,
-            tz=args.tz,
-            ticker=args.ticker,
-            orderbook=args.orderbook,
-            day=args.day,
-            on_bad_row=args.on_bad_row,
-            name=args.name,
-            notes=notes or None,
-            rows_per_file=args.rows_per_file,
-            overwrite=args.overwrite,
-        ),
-    )
+    with progress_bar(None, wanted(None, False), what="import", unit="rows") as advance:
+        result = import_file(
+            src,
+            out,
+            ImportSpec(
+                args.fmt,
+                mapping=parse_mapping(args.mapping),
+                ts_unit=args.ts_unit,
+                tz=args.tz,
+                ticker=args.ticker,
+                orderbook=args.orderbook,
+                day=args.day,
+                on_bad_row=args.on_bad_row,
+                name=args.name,
+                notes=notes or None,
+                rows_per_file=args.rows_per_file,
+                overwrite=args.overwrite,
+            ),
+            progress=_deltas(advance),
+        )
     click.echo(
         f"imported {src} -> {out}: {result.rows_written:,} ticks written, "
         f"{result.rows_rejected:,} bad row(s) skipped of {result.rows_read:,}"
@@ -124,3 +128,16 @@ def import_cmd(src: str, out: str, args: ImportArgs) -> None:
             f"  repaired order: {result.rows_reordered:,} row(s) came after a later time in the "
             "input; written in time order"
         )
+
+
+def _deltas(advance: Any) -> Any:
+    """import_file reports rows written so far; the progress display wants increments."""
+    if advance is None:
+        return None
+    shown = [0]
+
+    def progress(written: int) -> None:
+        advance(written - shown[0])
+        shown[0] = written
+
+    return progress

@@ -12,6 +12,7 @@ import click
 
 from harness.cli.app import cli, print_json
 from harness.cli.options import collect, compose, runs_dir_option
+from harness.cli.progress import step, wanted
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,10 @@ def gate(
     junit_target = Path(junit) if junit else run_dir / "junit.xml"
     # an earlier verdict must not survive a gate that fails: nobody may read it as this one's
     remove(run_dir / "verdict.json", junit_target)
-    evidence, results = gate_run(
-        run_dir, selected, accept=judge.accept_path, no_accept=judge.no_accept, today=judge.day
-    )
+    with step(f"gate {run_dir.name}", wanted(None, as_json)):
+        evidence, results = gate_run(
+            run_dir, selected, accept=judge.accept_path, no_accept=judge.no_accept, today=judge.day
+        )
     try:
         rules_doc = evidence.rules_document()
         inputs = gate_inputs(evidence, selected)
@@ -138,13 +140,14 @@ def report(run: str, judge: JudgeArgs, runs_dir: str) -> None:
         from harness.store.runs import resolve_run
 
         run_dir = resolve_run(run, runs_dir)
-        files = build_report(
-            run_dir,
-            accept=judge.accept_path,
-            no_accept=judge.no_accept,
-            today=judge.day,
-            plots=plots,
-        )
+        with step(f"report {run_dir.name}", wanted(None, False)):
+            files = build_report(
+                run_dir,
+                accept=judge.accept_path,
+                no_accept=judge.no_accept,
+                today=judge.day,
+                plots=plots,
+            )
     finally:
         if plots is not None:
             plots.close()
@@ -159,20 +162,35 @@ def report(run: str, judge: JudgeArgs, runs_dir: str) -> None:
 @click.option("--runs", "n_runs", default=3, show_default=True, help="A/A runs.")
 @click.option("--max-ticks", type=int, help="Replay only the first N ticks.")
 @click.option("--reports", default="reports", show_default=True, help="Reports directory.")
+@click.option(
+    "--reuse",
+    is_flag=True,
+    help="Keep the stored calibration of RECORDING if there is one (measure only when missing).",
+)
 def calibrate(
-    recording: str, primary: str, n_runs: int, max_ticks: int | None, reports: str
+    recording: str, primary: str, n_runs: int, max_ticks: int | None, reports: str, reuse: bool
 ) -> None:
     """A/A-replay RECORDING to measure the latency noise floor the gates state and use."""
     from harness.ci.regression import calibrate as run_calibration
+    from harness.gates.calibration import stored_for
+    from harness.recordings.reader import open_recording
 
-    cal, path = run_calibration(
-        Path(recording),
-        primary=primary,
-        runs=n_runs,
-        runs_root=Path(reports) / "runs",
-        reports_dir=Path(reports),
-        max_ticks=max_ticks,
-    )
+    if reuse and (found := stored_for(Path(reports), open_recording(recording).sha256)):
+        cal, path = found
+        click.echo(
+            f"reusing {path}: noise floor {cal.floor:.4f} from {len(cal.runs)} A/A run(s) on "
+            f"{cal.host or '?'} ({cal.created})"
+        )
+        return
+    with step(f"calibrate {recording}: {n_runs} A/A run(s)", wanted(None, False)):
+        cal, path = run_calibration(
+            Path(recording),
+            primary=primary,
+            runs=n_runs,
+            runs_root=Path(reports) / "runs",
+            reports_dir=Path(reports),
+            max_ticks=max_ticks,
+        )
     for rid, r, lo, hi in zip(cal.runs, cal.ratios, cal.ci_lows, cal.ci_highs, strict=True):
         click.echo(f"{rid}  ratio {r:.4f}  CI [{lo:.4f}, {hi:.4f}]")
     click.echo(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from harness.cli.app import cli, print_json
+from harness.cli.progress import progress_bar, step, wanted
 
 
 @cli.command("info")
@@ -56,7 +57,8 @@ def validate_cmd(recording: str, repair: bool, max_problems: int, as_json: bool)
             f"repaired {recording}: kept {len(manifest['files'])} part file(s), "
             f"{manifest['tick_count']:,} ticks; set aside {len(removed)}: {', '.join(removed) or '-'}"
         )
-    problems = validate_recording(recording, max_problems=max_problems)
+    with step(f"validate {recording}", wanted(None, as_json)):
+        problems = validate_recording(recording, max_problems=max_problems)
     if as_json:
         print_json(
             [
@@ -112,21 +114,25 @@ def synth_cmd(
     """Generate a seeded synthetic market day (pre-market, regular, after-hours) as a recording."""
     import time
 
-    from rich.progress import Progress
-
     from harness.recordings.synth import SynthSpec, synthesize_day
     from harness.recordings.writer import PartLayout
 
     started = time.perf_counter()
-    with Progress(transient=True) as bar:
-        task = bar.add_task("synth", total=1)
+    shown = [0]
+
+    def progress(chunks_done: int, chunks: int) -> None:
+        done = ticks * chunks_done // max(chunks, 1)
+        advance(done - shown[0])
+        shown[0] = done
+
+    with progress_bar(ticks, wanted(None, False), what="synth") as advance:
         manifest = synthesize_day(
             out,
             SynthSpec(day, tickers=tickers, ticks=ticks, seed=seed),
             name=name,
             layout=PartLayout(rows_per_file=rows_per_file),
             overwrite=overwrite,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=progress if advance else None,
         )
     secs = time.perf_counter() - started
     click.echo(

@@ -164,6 +164,21 @@ def replay(
 
 
 def _done(result: Any, as_json: bool) -> None:
-    """Print a finished replay's summary; an incomplete run is exit code 5."""
+    """Print a finished replay's summary; an incomplete run is exit code 5.
+
+    A complete A/A run also adds its latency ratio to the recording's stored noise floor (the
+    file the gates read), and says so: `--aa` measures the noise floor of this machine."""
     print_summary(result.summary, result.path, as_json)
     require_complete(result)
+    from harness.store.runs import load_manifest
+
+    run_dir = Path(result.path)
+    if load_manifest(run_dir).get("aa"):
+        from harness.gates.calibration import measure_aa, store_runs
+
+        cal, path = store_runs(run_dir.resolve().parent.parent, [measure_aa(run_dir)], merge=True)
+        click.echo(
+            f"A/A noise floor: {cal.floor:.4f} over {len(cal.runs)} run(s), stored in {path} "
+            "(the latency gates of this recording cite and use it)",
+            err=as_json,
+        )

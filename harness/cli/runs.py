@@ -41,15 +41,29 @@ def runs(runs_dir: str, limit: int | None, as_json: bool) -> None:
     if not rows:
         click.echo(f"no runs under {runs_dir}")
         return
-    header = f"{'run_id':<27} {'status':<10} {'recording':<16} {'ticks':>9} {'match':>9} {'verdict':<12} stacks"
+    header = (
+        f"{'run_id':<27} {'status':<10} {'recording':<16} {'ticks':>9} {'match':>9} "
+        f"{'verdict (phase)':<40} stacks"
+    )
     click.echo(header)
     for r in rows:
         match = "-" if r["match_rate"] is None else f"{100 * r['match_rate']:.2f}%"
         click.echo(
             f"{r['run_id']:<27} {r['status']:<10} {str(r['recording'] or '-'):<16} "
             f"{str(r['ticks'] if r['ticks'] is not None else '-'):>9} {match:>9} "
-            f"{str(r['verdict'] or '-'):<12} {r['primary']} vs {r['candidate']}"
+            f"{verdict_with_phase(r['verdict'], r['verdict_phases']):<40} "
+            f"{r['primary']} vs {r['candidate']}"
         )
+
+
+def verdict_with_phase(verdict: str | None, phases: str | None) -> str:
+    """`fail @ phase_1_parallel_testing`, `pass @ 5 phases`, or `-` when never gated."""
+    if not verdict:
+        return "-"
+    names = [p for p in (phases or "").split(",") if p]
+    if not names:
+        return verdict
+    return f"{verdict} @ {names[0] if len(names) == 1 else f'{len(names)} phases'}"
 
 
 @cli.command()

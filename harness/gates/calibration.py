@@ -2,7 +2,9 @@
 
 Latency gates use the floor only to refuse a FAIL the machine's own noise could explain (the
 check becomes INCONCLUSIVE, never PASS), and every latency check states the floor and its source.
-Files live at `<reports>/calibration/<recording sha256[:16]>.json`.
+Files live at `<reports>/calibration/<recording sha256[:16]>.json`. `harness calibrate` writes a
+fresh one; every `harness replay --aa` adds its run to it (the newest MAX_RUNS are kept), so the
+A/A runs people make anyway keep the floor current.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from typing import Any
 from harness.core.errors import StoreError
 from harness.core.files import atomic_write_json
 from harness.gates.evidence import DEFAULT_NOISE_FLOOR, NoiseFloor
+
+#: A/A runs a stored calibration keeps (the newest), so an old quiet machine state ages out.
+MAX_RUNS = 10
 
 #: Never trust a floor below this: a quiet calibration run must not make a noisy CI run flaky.
 MIN_NOISE_FLOOR = 0.02
@@ -39,6 +44,87 @@ class Calibration:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class AARun:
+    """One A/A run's latency ratio (point and 95% CI) and its event differences (must be 0)."""
+
+    run_id: str
+    ratio: float
+    low: float
+    high: float
+    event_differences: int
+    recording: str
+    recording_sha256: str
+
+
+def measure_aa(run_dir: Path, seed: int = 0) -> AARun:
+    """Read an A/A run's median latency ratio and unexplained differences from its evidence."""
+    from harness.gates.evidence import open_evidence
+
+    ev = open_evidence(run_dir, seed=seed)
+    try:
+        if not ev.manifest.get("aa"):
+            raise StoreError(f"{run_dir}: not an A/A run (replay --aa); it cannot calibrate")
+        iv = ev.latency.ratio_median
+        diffs = int(ev.con.execute("SELECT count(*) FROM unexplained").fetchone()[0])  # type: ignore[index]
+        rec = ev.manifest.get("recording") or {}
+        return AARun(
+            ev.run_id,
+            iv.point,
+            iv.low,
+            iv.high,
+            diffs,
+            str(rec.get("name", "")),
+            str(rec.get("sha256", "")),
+        )
+    finally:
+        ev.close()
+
+
+def store_runs(
+    reports_dir: Path, runs: Sequence[AARun], *, merge: bool
+) -> tuple[Calibration, Path]:
+    """Store a calibration made of `runs` (added to the stored one's when `merge`); the floor is
+    recomputed over all the runs kept."""
+    import datetime as dt
+    import platform
+
+    if not runs:
+        raise StoreError("no A/A runs to calibrate from")
+    sha, name = runs[-1].recording_sha256, runs[-1].recording
+    kept: list[tuple[str, float, float, float]] = []
+    diffs = 0
+    path = calibration_path(reports_dir, sha)
+    if merge and path.is_file():
+        old = load(path)
+        kept = list(zip(old.runs, old.ratios, old.ci_lows, old.ci_highs, strict=True))
+        diffs = old.event_differences
+    new_ids = {r.run_id for r in runs}
+    kept = [k for k in kept if k[0] not in new_ids]
+    kept += [(r.run_id, r.ratio, r.low, r.high) for r in runs]
+    kept = kept[-MAX_RUNS:]
+    ids, ratios, lows, highs = (tuple(col) for col in zip(*kept, strict=True))
+    cal = Calibration(
+        recording=name,
+        recording_sha256=sha,
+        runs=ids,  # type: ignore[arg-type]
+        ratios=ratios,  # type: ignore[arg-type]
+        ci_lows=lows,  # type: ignore[arg-type]
+        ci_highs=highs,  # type: ignore[arg-type]
+        event_differences=diffs + sum(r.event_differences for r in runs),
+        floor=floor_from(ratios, lows, highs),  # type: ignore[arg-type]
+        host=platform.node(),
+        created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    return cal, save(reports_dir, cal)
+
+
+def stored_for(reports_dir: Path, sha256: str) -> tuple[Calibration, Path] | None:
+    """The stored calibration of a recording (by its manifest sha256), if one exists."""
+    path = calibration_path(reports_dir, sha256)
+    return (load(path), path) if path.is_file() else None
 
 
 def floor_from(ratios: Sequence[float], lows: Sequence[float], highs: Sequence[float]) -> float:

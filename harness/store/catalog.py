@@ -34,6 +34,7 @@ RUN_COLUMNS = (
     "extra",
     "field_mismatch",
     "verdict",
+    "verdict_phases",
     "seed",
     "mode",
     "started",
@@ -69,6 +70,10 @@ def run_rows(root: str | Path = DEFAULT_ROOT) -> list[dict[str, Any]]:
                 "extra": diff.get("extra"),
                 "field_mismatch": diff.get("field_mismatch"),
                 "verdict": verdict.get("verdict") if isinstance(verdict, dict) else verdict,
+                # the phases the stored verdict judged: a verdict means nothing without its phase
+                "verdict_phases": ",".join(verdict.get("phases") or {})
+                if isinstance(verdict, dict)
+                else None,
                 "seed": m.get("seed"),
                 "mode": m.get("mode"),
                 "started": m.get("started"),
