@@ -1,4 +1,4 @@
-"""`harness import`: CSV, Parquet, Polygon flat files and LOBSTER into a validated recording."""
+"""`harness import`: CSV, Parquet, Polygon flat files, LOBSTER and Databento DBN into a validated recording."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class ImportArgs:
     "fmt",
     required=True,
     type=click.Choice(
-        ["csv", "parquet", "polygon-trades", "polygon-minute", "lobster", "lobster-csv"]
+        ["csv", "parquet", "polygon-trades", "polygon-minute", "lobster", "lobster-csv", "dbn"]
     ),
     help="Input format (csv/parquet need --map).",
 )
@@ -88,11 +88,11 @@ class ImportArgs:
 @click.option("--overwrite", is_flag=True, help="Replace an existing recording at OUT.")
 @collect(ImportArgs, "args")
 def import_cmd(src: str, out: str, args: ImportArgs) -> None:
-    """Import SRC (CSV, Parquet, Polygon flat file, LOBSTER) into a validated recording OUT.
+    """Import SRC (CSV, Parquet, Polygon flat file, LOBSTER, Databento DBN) into a validated recording OUT.
 
     Formats: csv / parquet with --map; polygon-trades and polygon-minute (flat-file CSV, .gz
     ok); lobster (the sample-data trades Parquet); lobster-csv (raw LOBSTER message file, its
-    orderbook file found by name).
+    orderbook file found by name); dbn (Databento trades, MBP-1 or TBBO; .dbn or .dbn.zst).
     """
     from harness.recordings.importers.importer import ImportSpec, import_file, parse_mapping
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from harness.core.errors import ConfigError
 from harness.recordings.schema import TICKER_MAX_LEN
 
-FORMATS = ("csv", "parquet", "polygon-trades", "polygon-minute", "lobster", "lobster-csv")
+FORMATS = ("csv", "parquet", "polygon-trades", "polygon-minute", "lobster", "lobster-csv", "dbn")
 TS_UNITS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _SQL_TYPES = {
     "seq": "BIGINT",

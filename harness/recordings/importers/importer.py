@@ -12,6 +12,7 @@ the RecordingWriter. `on_bad_row="fail"` (default) refuses the import when any r
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,12 @@ from typing import Any
 
 from harness.core.errors import ConfigError, RecordingError
 from harness.core.model import TICK_FIELDS
+from harness.recordings.importers.dbn import (
+    dbn_counts_sql,
+    dbn_exprs,
+    dbn_reader_sql,
+    transcode_to_csv,
+)
 from harness.recordings.importers.formats import (
     BAD_ROW_SQL,
     FORMATS,
@@ -92,18 +99,31 @@ def import_file(
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Import one file into a new recording at `out`; return counts and rejected examples."""
-    import duckdb
-
-    fmt, mapping, ts_unit, tz = spec.fmt, spec.mapping, spec.ts_unit, spec.tz
-    ticker, on_bad_row, notes = spec.ticker, spec.on_bad_row, spec.notes
-
-    src_path = Path(src)
+    fmt, on_bad_row, src_path = spec.fmt, spec.on_bad_row, Path(src)
     if fmt not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")
     if on_bad_row not in ("fail", "skip"):
         raise ConfigError(f"--on-bad-row must be skip or fail; got {on_bad_row!r}")
     if not src_path.is_file():
         raise RecordingError(f"{src_path}: input file not found")
+    if fmt == "dbn":  # decoded by databento-dbn into a scratch CSV that lives for the import
+        with tempfile.TemporaryDirectory(prefix="harness-dbn-") as scratch:
+            csv, about = transcode_to_csv(src_path, Path(scratch))
+            return _import(src_path, out, spec, progress, (csv, about))
+    return _import(src_path, out, spec, progress, None)
+
+
+def _import(
+    src_path: Path,
+    out: str | os.PathLike[str],
+    spec: ImportSpec,
+    progress: Callable[[int], None] | None,
+    dbn_csv: tuple[Path, dict[str, Any]] | None,
+) -> ImportResult:
+    import duckdb
+
+    fmt, mapping, ts_unit, tz = spec.fmt, spec.mapping, spec.ts_unit, spec.tz
+    ticker, on_bad_row, notes = spec.ticker, spec.on_bad_row, spec.notes
     con = duckdb.connect()
     con.execute("SET memory_limit='1GB'; SET preserve_insertion_order=true")
     reader = reader_sql(src_path, fmt)
@@ -111,6 +131,15 @@ def import_file(
     if fmt == "lobster-csv":
         book, ticker_name, midnight = lobster_inputs(src_path, spec.orderbook, ticker, spec.day)
         reader, lobster_csv = lobster_reader_sql(src_path, book), (ticker_name, midnight)
+    if dbn_csv is not None:
+        reader = dbn_reader_sql(dbn_csv[0])
+        records, non_trades = con.execute(dbn_counts_sql(dbn_csv[0])).fetchone() or (0, 0)
+        notes = {
+            **dbn_csv[1],
+            "dbn_records": records,
+            "dbn_non_trade_records": non_trades,
+            **(dict(notes) if notes else {}),
+        }
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
         columns = [r[0] for r in described]
@@ -121,6 +150,8 @@ def import_file(
         ) from None
     if lobster_csv is not None:
         m = ColumnMapping(lobster_exprs(*lobster_csv), "msg_row")
+    elif dbn_csv is not None:
+        m = ColumnMapping(dbn_exprs(columns), "TRY_CAST(sequence AS BIGINT)")
     elif fmt in ("csv", "parquet"):
         m = generic_mapping(mapping or {}, ts_unit, tz, ticker, types, src_path)
     else:
