@@ -3,10 +3,19 @@
 `app` holds the group and its error handling, `options` the shared options, `types` the
 parameter types, `progress` the progress bar;
 the commands: `recordings` (info, validate, synth), `importing` (import), `replay`, `runs` (diff,
-runs, compare), `readiness` (gate, report, calibrate), `feed`, `live`.
+runs, compare), `readiness` (gate, report, calibrate), `feed`, `live`, `serve`.
 """
 
-from harness.cli import feed, importing, live, readiness, recordings, replay, runs  # noqa: F401
+from harness.cli import (  # noqa: F401
+    feed,
+    importing,
+    live,
+    readiness,
+    recordings,
+    replay,
+    runs,
+    serve,
+)
 from harness.cli.app import cli, main
 
 __all__ = ["cli", "main"]

@@ -69,35 +69,30 @@ def gate(
 ) -> None:
     """Gate RUN for rollout phases: table, verdict.json, junit.xml; exit 0 pass / 3 fail / 4 inconclusive."""
     from harness.core.errors import ConfigError
-    from harness.core.files import remove
-    from harness.gates.engine import PHASES, gate_inputs, gate_run, overall
-    from harness.gates.verdict import verdict_document, write_junit, write_verdict
+    from harness.gates.engine import PHASES, overall
+    from harness.gates.verdict import judge_run
     from harness.store.runs import resolve_run
 
     if all_phases == bool(phases):
         raise ConfigError("give --phase PHASE (repeatable) or --all")
     selected = PHASES if all_phases else tuple(phases)
     run_dir = resolve_run(run, runs_dir)
-    junit_target = Path(junit) if junit else run_dir / "junit.xml"
-    # an earlier verdict must not survive a gate that fails: nobody may read it as this one's
-    remove(run_dir / "verdict.json", junit_target)
     with step(f"gate {run_dir.name}", wanted(None, as_json)):
-        evidence, results = gate_run(
-            run_dir, selected, accept=judge.accept_path, no_accept=judge.no_accept, today=judge.day
+        judged = judge_run(
+            run_dir,
+            selected,
+            accept=judge.accept_path,
+            no_accept=judge.no_accept,
+            today=judge.day,
+            junit=Path(junit) if junit else None,
         )
-    try:
-        rules_doc = evidence.rules_document()
-        inputs = gate_inputs(evidence, selected)
-        failed = evidence.failures()
-    finally:
-        evidence.close()
-    extra = {"accepted_differences": rules_doc, "inputs": inputs, "failures": failed}
-    verdict_path = write_verdict(run_dir / "verdict.json", results, extra)
-    junit_path = write_junit(junit_target, results, rules_doc, failed)
+    results = judged.results
     if as_json:
-        print_json(verdict_document(results, extra), indent=2, sort_keys=True)
+        print_json(judged.document, indent=2, sort_keys=True)
     else:
-        _print_gate(evidence, results, extra, (verdict_path, junit_path))
+        _print_gate(
+            judged.evidence, results, judged.document, (judged.verdict_path, judged.junit_path)
+        )
     sys.exit(overall(results).exit_code)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +166,44 @@ def text_table(result: GateResult) -> str:
     return "\n".join(
         [head, *lines, f"recommendation: {result.recommendation}", f"dashboard: {result.dashboard}"]
     )
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A gate's whole outcome: per-phase results, the verdict document and the files written."""
+
+    results: list[GateResult]
+    document: dict[str, Any]
+    verdict_path: Path
+    junit_path: Path
+    evidence: Any  # the closed Evidence (rules, today) for the text output
+
+
+def judge_run(
+    run_dir: Path,
+    phases: tuple[str, ...],
+    *,
+    accept: Path | None = None,
+    no_accept: bool = False,
+    today: Any = None,
+    junit: Path | None = None,
+) -> Judgement:
+    """Gate a run for `phases` and write verdict.json and junit.xml: `harness gate` and
+    `harness serve` alike. An earlier verdict is removed first: if this gate fails half-way,
+    nobody may read the old one as its answer."""
+    from harness.core.files import remove
+    from harness.gates.engine import gate_inputs, gate_run
+
+    junit_target = junit or run_dir / "junit.xml"
+    remove(run_dir / "verdict.json", junit_target)
+    evidence, results = gate_run(run_dir, phases, accept=accept, no_accept=no_accept, today=today)
+    try:
+        rules_doc = evidence.rules_document()
+        inputs = gate_inputs(evidence, phases)
+        failed = evidence.failures()
+    finally:
+        evidence.close()
+    extra = {"accepted_differences": rules_doc, "inputs": inputs, "failures": failed}
+    verdict_path = write_verdict(run_dir / "verdict.json", results, extra)
+    junit_path = write_junit(junit_target, results, rules_doc, failed)
+    return Judgement(results, verdict_document(results, extra), verdict_path, junit_path, evidence)

@@ -387,5 +387,5 @@ def list_runs(root: str | Path = DEFAULT_ROOT) -> list[dict[str, Any]]:
                 with contextlib.suppress(StoreError):
                     manifest[side_file.removesuffix(".json")] = read_json(f)
         rows.append(manifest)
-    rows.sort(key=lambda m: str(m.get("started", "")), reverse=True)
+    rows.sort(key=lambda m: (str(m.get("started", "")), str(m.get("run_id", ""))), reverse=True)
     return rows
