@@ -37,7 +37,7 @@ def test_report_is_self_contained_and_states_verdicts_and_both_figures(tmp_path)
     assert "81" in html  # reported win rate next to the measured one
     assert "noise floor" in html.lower()
     md = files.markdown.read_text()
-    assert "| latency_ratio_ci_upper |" in md and "First divergence: seq 0" in md
+    assert "| latency_ratio_ci_upper |" in md and "First divergence: tick seq 0" in md
     assert {p.name for p in files.plots} == {
         "latency_cdf.png",
         "ticker_ratios.png",

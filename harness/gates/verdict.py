@@ -7,6 +7,7 @@ a Flagger webhook directly; JUnit has one testcase per check so CI shows each re
 from __future__ import annotations
 
 import json
+import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,15 +144,46 @@ def write_junit(
     return path
 
 
-def _fmt(v: float | None) -> str:
+#: Below this a double cannot tell a p-value from 0: say "p < 1e-16", never "p = 0".
+P_FLOOR = 1e-16
+
+
+def readable(v: Any, missing: str = "-") -> str:
+    """A number as people read it: 200,000 not 2e+05; 184.02; 0.9987; 1.2e-05 only when tiny."""
     if v is None:
-        return "-"
-    return f"{v:.4g}" if abs(v) < 1e6 else f"{v:.3e}"
+        return missing
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if math.isnan(x):
+        return missing
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    if x == int(x) and abs(x) < 1e15:
+        return f"{int(x):,}"
+    if abs(x) >= 1000:
+        return f"{x:,.2f}".rstrip("0").rstrip(".")
+    if abs(x) >= 0.001:
+        return f"{x:.4f}".rstrip("0").rstrip(".")
+    return f"{x:.2e}"
+
+
+def p_value(p: Any) -> str:
+    """`p = 0.031`, `p = 2.4e-09`, or `p < 1e-16` where a double cannot resolve it."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "p = —"
+    return "p < 1e-16" if float(p) < P_FLOOR else f"p = {readable(float(p))}"
 
 
 def table_rows(result: GateResult) -> list[tuple[str, str, str, str, str]]:
     return [
-        (c.check, _fmt(c.observed), c.threshold, c.status.value, c.reason) for c in result.checks
+        (c.check, readable(c.observed), c.threshold, c.status.value, c.reason)
+        for c in result.checks
     ]
 
 

@@ -84,12 +84,18 @@ def differences(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
         "type": _q(con, f"SELECT type, {agg} FROM {base} GROUP BY type ORDER BY type"),
         "period": _q(con, by_period),
         "rule": _q(con, "SELECT accepted_by AS rule, count(*) AS rows FROM diff WHERE accepted_by IS NOT NULL GROUP BY 1 ORDER BY 1"),
+        # every differing ticker, unexplained and accepted rows counted apart: a run whose
+        # differences are all accepted still shows where they are
         "tickers": _q(
             con,
-            "SELECT ticker, count(*) AS unexplained, count(*) FILTER (class = 'missing') AS missing, "
-            "count(*) FILTER (class = 'extra') AS extra, count(*) FILTER (class = 'field_mismatch') AS field_mismatch, "
-            "count(*) FILTER (class = 'order') AS order_diff FROM unexplained GROUP BY ticker "
-            "ORDER BY unexplained DESC, ticker LIMIT 10",
+            "SELECT ticker, count(*) FILTER (accepted_by IS NULL) AS unexplained, "
+            "count(*) FILTER (accepted_by IS NOT NULL) AS accepted, "
+            "count(*) FILTER (accepted_by IS NULL AND class = 'missing') AS missing, "
+            "count(*) FILTER (accepted_by IS NULL AND class = 'extra') AS extra, "
+            "count(*) FILTER (accepted_by IS NULL AND class = 'field_mismatch') AS field_mismatch, "
+            "count(*) FILTER (accepted_by IS NULL AND class = 'order') AS order_diff "
+            "FROM diff WHERE class <> 'match' GROUP BY ticker "
+            "ORDER BY unexplained DESC, accepted DESC, ticker LIMIT 10",
         ),
     }  # fmt: skip
 

@@ -34,11 +34,15 @@ from harness.gates.engine import (
 from harness.gates.evidence import Evidence
 from harness.gates.statistics import subsample_index
 from harness.gates.ticker_statistics import per_ticker_stats
-from harness.gates.verdict import table_rows
+from harness.gates.verdict import p_value, readable, table_rows
 from harness.report import breakdowns
+from harness.report.divergence import divergence_view
 from harness.report.plot_worker import PlotWorker
 
 PER_TICKER_MAX_TICKS = 250_000
+#: A ticker needs this many paired ticks to be ranked in the report's latency table: a ratio of
+#: medians over 5 ticks is noise, and such tickers would otherwise top the list.
+MIN_TICKER_TICKS = 100
 CDF_POINTS = 200
 
 
@@ -149,7 +153,7 @@ def events_per_minute(ev: Evidence) -> pd.DataFrame:
 
 
 def first_divergence(ev: Evidence, window: int = 5) -> dict[str, Any] | None:
-    """first_divergence.json when the diff engine wrote it, else recomputed from unexplained rows."""
+    """first_divergence.json when the diff engine wrote it, else recomputed from the diff."""
     path = ev.run_dir / "first_divergence.json"
     if path.is_file():
         try:
@@ -158,7 +162,8 @@ def first_divergence(ev: Evidence, window: int = 5) -> dict[str, Any] | None:
                 return data
         except json.JSONDecodeError:
             pass
-    row = ev.con.execute("SELECT min(tick_seq) FROM unexplained").fetchone()
+    # the diff engine's definition: the first differing row, whether a rule accepts it or not
+    row = ev.con.execute("SELECT min(tick_seq) FROM diff WHERE class <> 'match'").fetchone()
     if row is None or row[0] is None:
         return None
     seq = int(row[0])
@@ -170,7 +175,7 @@ def first_divergence(ev: Evidence, window: int = 5) -> dict[str, Any] | None:
     )
     rows = _df(
         ev,
-        "SELECT ticker, type, direction, class, tick_seq FROM unexplained WHERE tick_seq = ?",
+        "SELECT ticker, type, direction, class, tick_seq FROM diff WHERE class <> 'match' AND tick_seq = ?",
         [seq],
     )
     ev_p = _df(
@@ -183,13 +188,32 @@ def first_divergence(ev: Evidence, window: int = 5) -> dict[str, Any] | None:
         "SELECT tick_seq, event_json FROM events_candidate WHERE tick_seq BETWEEN ? AND ? ORDER BY tick_seq, emit_index",
         [lo, hi],
     )
+    near = ticks.astype(object).where(ticks.notna(), None).to_dict("records")
+    sides: list[tuple[str, pd.DataFrame]] = [("primary", ev_p), ("candidate", ev_c)]
     return {
         "seq": seq,
+        "ticker": rows["ticker"].iloc[0] if len(rows) else None,
+        "class": rows["class"].iloc[0] if len(rows) else None,
         "differences": rows.to_dict("records"),
-        "window": ticks.astype(str).to_dict("records"),
-        "primary_events": ev_p.to_dict("records"),
-        "candidate_events": ev_c.to_dict("records"),
+        "ticks": [{"seq": w["seq"], "ts": str(w["ts"]), "ticker": w["ticker"]} for w in near],
+        "observations": near,
+        "events": {
+            side: [{"tick_seq": e["tick_seq"], **json.loads(e["event_json"])} for e in df.to_dict("records")]
+            for side, df in sides
+        },
     }  # fmt: skip
+
+
+def _accepted_by(ev: Evidence, first: Mapping[str, Any] | None) -> list[str | None]:
+    """The rules that forgave the first divergence's rows (None: a row nobody forgave)."""
+    if not first or first.get("seq") is None:
+        return []
+    rows = ev.con.execute(
+        "SELECT DISTINCT accepted_by FROM diff WHERE class <> 'match' AND tick_seq = ? "
+        "AND ticker = ? ORDER BY 1 NULLS FIRST",
+        [first["seq"], first.get("ticker")],
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def _b64(png: bytes) -> str:
@@ -209,15 +233,13 @@ def _env() -> jinja2.Environment:
 
 
 def _num(v: Any) -> str:
-    if v is None:
-        return "—"
     if isinstance(v, bool | np.bool_):
         return "yes" if v else "no"
-    if isinstance(v, int | np.integer):
-        return f"{int(v):,}"
-    if isinstance(v, float | np.floating):
-        return "—" if np.isnan(v) else f"{v:,.4g}"
-    return str(v)
+    if isinstance(v, np.integer):
+        v = int(v)
+    elif isinstance(v, np.floating):
+        v = float(v)
+    return readable(v, missing="—")
 
 
 def _by_day(run_dir: Path) -> list[dict[str, Any]]:
@@ -322,11 +344,8 @@ def _build(
             path = plot_dir / f"{name}.png"
             atomic_write_bytes(path, png)  # a plot hard-linked into another run stays intact
             plot_paths.append(path)
-        slow = (
-            tickers.sort_values("ratio_median", ascending=False).head(10)
-            if len(tickers)
-            else tickers
-        )
+        ranked = tickers[tickers["n"] >= MIN_TICKER_TICKS] if len(tickers) else tickers
+        slow = ranked.sort_values("ratio_median", ascending=False).head(10)
         context = {
             "run_id": ev.run_id,
             "manifest": ev.manifest,
@@ -339,10 +358,13 @@ def _build(
             "diffs": {k: v.to_dict("records") for k, v in diffs.items()},
             "slow_tickers": slow.to_dict("records"),
             "ticker_note": ticker_note,
+            "min_ticker_ticks": MIN_TICKER_TICKS,
+            "unranked_tickers": len(tickers) - len(ranked),
+            "wilcoxon_p": p_value(ev.latency.wilcoxon_p),
             "significant": int(tickers["significant"].sum()) if len(tickers) else 0,
             "ticker_count": len(tickers),
             "first": first,
-            "first_json": json.dumps(first, indent=2, default=str) if first else "",
+            "divergence": divergence_view(first, _accepted_by(ev, first)),
             "expired": ev.rules.expired(ev.today),
             "rules_source": ev.rules.source,
             "rules_doc": ev.rules_document(),
