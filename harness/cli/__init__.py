@@ -3,10 +3,11 @@
 `app` holds the group and its error handling, `options` the shared options, `types` the
 parameter types, `progress` the progress bar;
 the commands: `recordings` (info, validate, synth), `importing` (import), `replay`, `runs` (diff,
-runs, compare), `readiness` (gate, report, calibrate), `feed`, `live`, `serve`.
+runs, compare), `readiness` (gate, report), `calibration` (calibrate), `feed`, `live`, `serve`.
 """
 
 from harness.cli import (  # noqa: F401
+    calibration,
     feed,
     importing,
     live,

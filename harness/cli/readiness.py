@@ -1,4 +1,4 @@
-"""Rollout readiness: `gate` (verdict.json, junit.xml, exit code), `report`, `calibrate`."""
+"""Rollout readiness: `gate` (verdict.json, junit.xml, exit code), `report` (and its browser check)."""
 
 from __future__ import annotations
 
@@ -122,7 +122,13 @@ def _print_gate(evidence: object, results: list, extra: dict, paths: tuple) -> N
 @click.argument("run")
 @judge_options("Report with no accepted differences.")
 @runs_dir_option(RUNS_HELP)
-def report(run: str, judge: JudgeArgs, runs_dir: str) -> None:
+@click.option(
+    "--browser-check",
+    is_flag=True,
+    help="Open report.html in headless Chromium: no console errors, every image drawn; "
+    "screenshot to RUN/report.png.",
+)
+def report(run: str, judge: JudgeArgs, runs_dir: str, browser_check: bool) -> None:
     """Write RUN/report.html (self-contained) and RUN/report.md with every phase's verdict."""
     from harness.report.plot_worker import PlotWorker
 
@@ -149,48 +155,20 @@ def report(run: str, judge: JudgeArgs, runs_dir: str) -> None:
     for r in files.results:
         click.echo(f"{r.phase:28s} {r.verdict.value}")
     click.echo(f"report: {files.html} ({files.seconds:.2f} s); markdown: {files.markdown}")
+    if browser_check:
+        _browser_check(files.html)
 
 
-@cli.command()
-@click.argument("recording", type=click.Path(exists=True, file_okay=False))
-@click.option("--primary", default="tickstock.stacks:legacy", show_default=True)
-@click.option("--runs", "n_runs", default=3, show_default=True, help="A/A runs.")
-@click.option("--max-ticks", type=int, help="Replay only the first N ticks.")
-@click.option("--reports", default="reports", show_default=True, help="Reports directory.")
-@click.option(
-    "--reuse",
-    is_flag=True,
-    help="Keep the stored calibration of RECORDING if there is one (measure only when missing).",
-)
-def calibrate(
-    recording: str, primary: str, n_runs: int, max_ticks: int | None, reports: str, reuse: bool
-) -> None:
-    """A/A-replay RECORDING to measure the latency noise floor the gates state and use."""
-    from harness.ci.regression import calibrate as run_calibration
-    from harness.gates.calibration import stored_for
-    from harness.recordings.reader import open_recording
+def _browser_check(html: Path) -> None:
+    from harness.core.errors import StoreError
+    from harness.report.browser import check_in_browser
 
-    if reuse and (found := stored_for(Path(reports), open_recording(recording).sha256)):
-        cal, path = found
-        click.echo(
-            f"reusing {path}: noise floor {cal.floor:.4f} from {len(cal.runs)} A/A run(s) on "
-            f"{cal.host or '?'} ({cal.created})"
-        )
-        return
-    with step(f"calibrate {recording}: {n_runs} A/A run(s)", wanted(None, False)):
-        cal, path = run_calibration(
-            Path(recording),
-            primary=primary,
-            runs=n_runs,
-            runs_root=Path(reports) / "runs",
-            reports_dir=Path(reports),
-            max_ticks=max_ticks,
-        )
-    for rid, r, lo, hi in zip(cal.runs, cal.ratios, cal.ci_lows, cal.ci_highs, strict=True):
-        click.echo(f"{rid}  ratio {r:.4f}  CI [{lo:.4f}, {hi:.4f}]")
+    check = check_in_browser(html, screenshot=html.with_name("report.png"))
     click.echo(
-        f"noise floor {cal.floor:.4f}; A/A event differences {cal.event_differences} (must be 0)"
+        f"browser: {check.images} image(s), {len(check.broken_images)} broken, "
+        f"{len(check.console_errors)} console error(s); screenshot {check.screenshot}"
     )
-    click.echo(f"stored: {path}")
-    if cal.event_differences:
-        sys.exit(3)
+    for problem in [*check.console_errors, *(f"image not drawn: {b}" for b in check.broken_images)]:
+        click.echo(f"  {problem}")
+    if not check.ok:
+        raise StoreError(f"{html}: the report does not render cleanly in Chromium")
