@@ -3,7 +3,7 @@
 `app` holds the group and its error handling, `options` the shared options, `types` the
 parameter types, `progress` the progress bar;
 the commands: `recordings` (info, validate, synth), `importing` (import), `replay`, `runs` (diff,
-runs, compare), `readiness` (gate, report), `calibration` (calibrate), `feed`, `live`, `serve`.
+runs, compare), `readiness` (gate, report), `calibration` (calibrate), `feed`, `live`, `serve`, `shrink`.
 """
 
 from harness.cli import (  # noqa: F401
@@ -16,6 +16,7 @@ from harness.cli import (  # noqa: F401
     replay,
     runs,
     serve,
+    shrink,
 )
 from harness.cli.app import cli, main
 
