@@ -47,7 +47,19 @@ def _project(tmp: Path, files: dict[str, str]) -> Path:
     return tmp
 
 
-STAGES = ("cli", "ci", "live", "report", "gates", "pipeline", "scale", "diff", "replay", "store")
+STAGES = (
+    "cli",
+    "ci",
+    "live",
+    "service",
+    "report",
+    "gates",
+    "pipeline",
+    "scale",
+    "diff",
+    "replay",
+    "store",
+)
 CLEAN = {
     "tickstock/__init__.py": "",
     "harness/__init__.py": "",

@@ -68,7 +68,7 @@ def test_replay_prints_the_summary_and_writes_a_complete_run_directory(recording
 def test_replay_json_filters_and_a_a_mode(recording, tmp_path):
     res = _replay(recording, tmp_path, "--aa", "--json", "--tickers", "T01,T02", "--limit", "500")
     assert res.exit_code == 0, res.output
-    summary = json.loads(res.output)
+    summary = json.loads(res.stdout)
     assert summary["ticks"] == 500
     assert summary["match_rate"] == 1.0
     assert summary["event_hash"]["primary"] == summary["event_hash"]["candidate"]
@@ -98,13 +98,13 @@ def test_diff_re_diffs_a_stored_run_with_another_config(recording, tmp_path):
         "candidate.alter_rate=0.5",
         "--json",
     )
-    before = json.loads(res.output)
+    before = json.loads(res.stdout)
     assert before["diff"]["field_mismatch"] > 0
     cfg = tmp_path / "loose.toml"
     cfg.write_text("[tolerance.fields]\nprice = { abs = 0.02 }\n")
     res = CliRunner().invoke(cli, ["diff", before["path"], "--config", str(cfg), "--json"])
     assert res.exit_code == 0, res.output
-    after = json.loads(res.output)
+    after = json.loads(res.stdout)
     assert after["diff"]["field_mismatch"] == 0
     assert after["diff"]["match"] == before["diff"]["match"] + before["diff"]["field_mismatch"]
 

@@ -21,7 +21,7 @@ def _replay(tmp_path, *args):
         catch_exceptions=False,
     )
     assert res.exit_code == 0, res.output
-    return json.loads(res.output)
+    return json.loads(res.stdout)
 
 
 def test_a_a_of_the_legacy_stack_on_the_sample_day_matches_every_event(tmp_path):
