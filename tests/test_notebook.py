@@ -39,8 +39,8 @@ def test_the_notebooks_default_path_gives_make_demos_verdicts(tmp_path, monkeypa
         "HARNESS": str(bindir / "harness"),
         "DEMO_RECORDING": str(ROOT / "recordings" / "sample-day"),
         "DEMO_ACCEPT": str(ROOT / "accepted-differences.toml"),
-        "DEMO_REPLAY_ARGS": "--limit 20000",
-        "DEMO_CALIBRATION_TICKS": "4000",
+        "DEMO_REPLAY_ARGS": "--limit 5000",
+        "DEMO_CALIBRATION_TICKS": "3000",
     }
     demo = subprocess.run(
         ["bash", str(ROOT / "scripts" / "demo.sh")],

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 BIN = Path(sys.executable).parent
 #: how the tour is shortened (the only changes made to its commands)
-SHORTER = {"--ticks": "20000", "--tickers": "50"}
-DEMO_ENV = {"DEMO_REPLAY_ARGS": "--limit 20000", "DEMO_CALIBRATION_TICKS": "4000"}
+SHORTER = {"--ticks": "20000", "--tickers": "50", "--limit": "5000"}
+DEMO_ENV = {"DEMO_REPLAY_ARGS": "--limit 5000", "DEMO_CALIBRATION_TICKS": "3000"}
 
 
 def _blocks(text: str) -> list[str]:

@@ -163,10 +163,59 @@ def test_killed_one_process_replays_resume_to_the_same_events_diff_and_verdict(t
     assert len(resumed_mid_run) >= 3, notes  # the kills really landed inside the replay
 
 
+def killed_when(args: list[str], runs: Path, ready, timeout: float = 120) -> Path | None:
+    """Start a replay and SIGKILL it the moment `ready(run_dir)` holds (polled every 10 ms)."""
+    p = subprocess.Popen(
+        [sys.executable, "-m", "harness", "replay", *args, "--runs-dir", str(runs)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + timeout
+    try:
+        while p.poll() is None and time.monotonic() < deadline:
+            made = sorted(runs.iterdir()) if runs.exists() else []
+            if made and ready(made[-1]):
+                break
+            time.sleep(0.01)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+    made = sorted(runs.iterdir()) if runs.exists() else []
+    return made[-1] if made else None
+
+
+def _shards_committed(run: Path) -> int:
+    return len(list((run / "shards").glob("*.json"))) if (run / "shards").is_dir() else 0
+
+
 def test_killed_sharded_dask_replays_resume_to_the_same_events_diff_and_verdict(tmp_path):
-    notes = check_resumes(SHARDED, tmp_path, points=3, seed=5)
-    print("\n".join(notes))
-    assert sum("resumed" in n for n in notes) >= 2, notes  # the kills landed inside the replay
+    """Killed at three moments of a 3-shard run on 2 workers: while the first shards run (no
+    shard committed), right after the first shard committed, and after all shards committed
+    but before the merge and diff finished. Each resumes to the uninterrupted run's outcome."""
+    ref_run, _ = reference(SHARDED, tmp_path / "reference")
+    expected = outcome(ref_run)
+    moments = {
+        "no shard committed": lambda run: (
+            (run / "manifest.json").is_file() and any(run.rglob("*.parquet"))
+        ),
+        "first shard committed": lambda run: _shards_committed(run) >= 1,
+        "all shards committed": lambda run: _shards_committed(run) == 3,
+    }
+    kept = {}
+    for i, (name, ready) in enumerate(moments.items()):
+        run = killed_when(SHARDED, tmp_path / f"kill-{i}", ready)
+        assert run is not None, name
+        m = json.loads((run / "manifest.json").read_text())
+        assert m["status"] != "complete", f"{name}: the run finished before the kill"
+        p = harness("gate", str(run), "--phase", PHASE)
+        assert p.returncode == 5 and "--resume" in p.stderr, (name, p.stderr)
+        harness("replay", "--resume", str(run), check=True)
+        assert same_outcome(outcome(run), expected), name
+        m = json.loads((run / "manifest.json").read_text())
+        assert m["status"] == "complete" and m["resumed"], name
+        kept[name] = m["resumed"][-1].get("shards_kept")
+    assert kept["all shards committed"] == [0, 1, 2], kept
+    assert kept["first shard committed"] and len(kept["first shard committed"]) < 3, kept
 
 
 def test_a_complete_run_or_one_without_a_replay_request_is_not_resumed(tmp_path):
