@@ -56,7 +56,7 @@ def test_a_seeded_defect_shrinks_to_a_recording_that_reproduces_it(defect_run, t
     notes = rec.manifest["notes"]
     assert notes["divergence"]["ticker"] == target.ticker
     assert notes["shrunk_from"]["run"] == defect_run.name and notes["trials"] >= 2
-    assert any(step.startswith("ticks after the divergent tick") for step in notes["cut"])
+    assert notes["cut"][0].startswith(f"{target.ticker}'s ticks up to the divergent tick")
     # the printed command reproduces the same divergence on the small recording
     line = next(ln for ln in res.output.splitlines() if ln.startswith("reproduce: "))
     argv = line.split()[2:]  # after "reproduce: harness"

@@ -6,10 +6,11 @@ stacks, configs, seed and faults (the one pipeline, `replay(request)`, each tria
 scratch directory) and keeps a cut when its first divergence is still the target: the same
 ticker, class, event type and field paths. Cuts, cheapest first:
 
-1. the ticks after the divergent tick (the stacks see ticks in order: later ones cannot matter);
-2. every other ticker (then, if that loses it, delta debugging over the tickers);
-3. the head of the day, by bisection on the first tick kept;
-4. delta debugging (Zeller's ddmin) over the ticks that remain, the divergent tick always kept,
+1. the ticks after the divergent tick (the stacks see ticks in order: later ones cannot matter)
+   and every other ticker — the divergent ticker's ticks are read alone first, streamed, and the
+   other tickers only when it needs some (then delta debugging over them);
+2. the head of the day, by bisection on the first tick kept;
+3. delta debugging (Zeller's ddmin) over the ticks that remain, the divergent tick always kept,
    until no single chunk can go or the time budget is spent.
 
 Ticks keep their original `seq` and timestamps: market periods and seeded (seq-keyed) choices
@@ -158,12 +159,7 @@ def shrink_run(
     request = ReplayRequest.from_recorded(manifest, run_dir.parent)
     seq = int(json.loads((run_dir / "first_divergence.json").read_text())["seq"])
     source = open_recording(request.recording)
-    table = source.table(
-        tickers=request.tickers, start_ns=request.start_ns, end_ns=request.end_ns
-    ).combine_chunks()
-    if request.limit is not None:
-        table = table.slice(0, request.limit)
-    original = table.num_rows
+    original = int((manifest.get("audit") or {}).get("read") or source.tick_count)
     steps: list[str] = []
 
     def say(line: str) -> None:
@@ -173,9 +169,19 @@ def shrink_run(
 
     with tempfile.TemporaryDirectory(prefix="harness-shrink-") as tmp:
         trials = _Trials(request, target, Path(tmp))
-        table = table.filter(pc.less_equal(table["seq"], seq))
-        say(f"ticks after the divergent tick {seq}: {original:,} -> {table.num_rows:,} ticks")
-        table = _cut_tickers(table, target, trials, deadline, say)
+        # streamed, and only what a cut can keep: ticks up to the divergent one, the divergent
+        # ticker's alone first (all tickers are read only when it needs others)
+        window = (request.start_ns, request.end_ns)
+        alone = _prefix(source, [target.ticker], window, seq)
+        say(
+            f"{target.ticker}'s ticks up to the divergent tick {seq}: {alone.num_rows:,} of {original:,}"
+        )
+        if trials.reproduces(alone):
+            table = alone
+        else:
+            table = _prefix(source, request.tickers, window, seq)
+            say(f"every ticker up to the divergent tick: {table.num_rows:,} ticks")
+            table = _cut_tickers(table, target, trials, deadline, say)
         table = _cut_head(table, seq, trials, say)
         rows, complete = _cut_ticks(table, seq, trials, deadline)
         table = table.take(pa.array(rows))
@@ -203,12 +209,9 @@ def _cut_tickers(
     deadline: float,
     say: Callable[[str], None],
 ) -> pa.Table:
-    """The divergent ticker alone if that is enough (the usual case, and the cheapest trial)."""
+    """The divergent ticker needs others: delta debugging over them (after checking that all of
+    them together reproduce the divergence at all)."""
     ticker = target.ticker
-    alone = table.filter(pc.equal(table["ticker"], ticker))
-    if trials.reproduces(alone):
-        say(f"only {ticker}: {alone.num_rows:,} ticks")
-        return alone
     if not trials.reproduces(table):
         raise StoreError(
             f"replaying the run's input up to the divergent tick does not reproduce {target}: "
@@ -225,6 +228,20 @@ def _cut_tickers(
     table = table.filter(pc.is_in(table["ticker"], pa.array([ticker, *kept])))
     say(f"{ticker} needs {len(kept)} other ticker(s): {table.num_rows:,} ticks")
     return table
+
+
+def _prefix(
+    source: Any, tickers: Sequence[str] | None, window: tuple[int | None, int | None], seq: int
+) -> pa.Table:
+    """The recording's ticks (of `tickers`, in the time window) up to tick `seq`, streamed: the
+    reader yields (ts, seq) order, so the first batch past `seq` ends the read."""
+    parts = []
+    for batch in source.batches(tickers, window[0], window[1]):
+        seqs = batch.column("seq")
+        parts.append(batch.filter(pc.less_equal(seqs, seq)))
+        if pc.max(seqs).as_py() > seq:
+            break
+    return pa.Table.from_batches(parts, schema=source.schema()).combine_chunks()
 
 
 def _cut_head(table: pa.Table, seq: int, trials: _Trials, say: Callable[[str], None]) -> pa.Table:

@@ -10,6 +10,7 @@ per (run, phase, manifest mtime): a poller asking every 30 s costs one gate, and
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,9 @@ from typing import Any
 
 from harness.core.errors import ConfigError, HarnessError, StoreError
 from harness.gates.engine import PHASES
+
+#: Verdict documents kept in memory (a few tens of KB each).
+CACHE_SIZE = 256
 
 
 class NotFound(HarnessError):
@@ -50,7 +54,7 @@ class VerdictService:
     runs_dir: Path
     accept: Path | None = None
     no_accept: bool = False
-    _cache: dict[tuple[str, str, int], dict[str, Any]] = field(default_factory=dict)
+    _cache: OrderedDict[tuple[str, str, int], dict[str, Any]] = field(default_factory=OrderedDict)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
@@ -94,11 +98,15 @@ class VerdictService:
             lock = self._locks.setdefault(run_dir.name, threading.Lock())
         with lock:  # one gate at a time per run: they write the same verdict.json
             if not fresh and key in self._cache:
+                self._cache.move_to_end(key)
                 return self._cache[key]
             judged = judge_run(run_dir, (phase,), accept=self.accept, no_accept=self.no_accept)
             doc = {**judged.document, "run_path": str(run_dir), "gated_phase": phase}
             doc["check_results"] = {c["check"]: c["status"] for c in doc.get("checks", [])}
-            self._cache[key] = doc
+            with self._guard:
+                self._cache[key] = doc
+                while len(self._cache) > CACHE_SIZE:  # the least recently asked for goes
+                    self._cache.popitem(last=False)
             return doc
 
 
