@@ -60,7 +60,7 @@ class VerdictService:
 
     def find(self, q: Query) -> Path:
         """The run directory a query means (run ids only: never a path from the network)."""
-        from harness.store.runs import list_runs, validate_run_id
+        from harness.store.listing import list_runs, validate_run_id
 
         if q.run:
             try:
@@ -84,7 +84,7 @@ class VerdictService:
     def verdict(self, q: Query, *, fresh: bool = False) -> dict[str, Any]:
         """The verdict document of the run `q` means, for its phase (gated now, or cached)."""
         from harness.gates.verdict import judge_run
-        from harness.store.runs import load_manifest
+        from harness.store.listing import load_manifest
 
         run_dir = self.find(q)
         manifest = load_manifest(run_dir)

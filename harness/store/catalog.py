@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
-import pyarrow as pa
+from harness.store.listing import DEFAULT_ROOT, list_runs
 
-from harness.store.runs import DEFAULT_ROOT, EVENT_DIRS, list_runs
+if TYPE_CHECKING:
+    import duckdb
 
 RUN_COLUMNS = (
     "run_id",
@@ -97,6 +97,11 @@ def open_catalog(
     root: str | Path = DEFAULT_ROOT, database: str = ":memory:"
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with views over all runs under `root` (views only where files exist)."""
+    import duckdb
+    import pyarrow as pa
+
+    from harness.store.parts import EVENT_DIRS
+
     base = Path(root).resolve()
     con = duckdb.connect(database)
     rows = run_rows(base)
