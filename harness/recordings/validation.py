@@ -206,46 +206,27 @@ def _schema_problems(rel: str, schema: pa.Schema, state: RowState) -> list[Probl
                 )
             )
             continue
-        typ = field.type
-        if pa.types.is_timestamp(COLUMN_TYPES[field.name]) and pa.types.is_timestamp(typ):
-            if typ.tz is None:
-                out.append(
-                    Problem(
-                        "ts_naive",
-                        rel,
-                        field.name,
-                        None,
-                        f"timezone-naive {typ}; expected timestamp[ns, tz=UTC]",
-                    )
-                )
-                continue
-            if not type_ok(field.name, typ):
-                out.append(
-                    Problem(
-                        "ts_not_utc",
-                        rel,
-                        field.name,
-                        None,
-                        f"{typ}; expected timestamp[ns, tz=UTC]",
-                    )
-                )
-                continue
-        if not type_ok(field.name, typ):
-            out.append(
-                Problem(
-                    "wrong_type",
-                    rel,
-                    field.name,
-                    None,
-                    f"type {typ}; expected {expected_type_text(field.name)}",
-                )
-            )
+        problem = _type_problem(field.name, field.type)
+        if problem is not None:
+            out.append(Problem(problem[0], rel, field.name, None, problem[1]))
     if state.schema is None:
         state.schema, state.schema_file = schema, rel
     elif not _same_columns(schema, state.schema):
         msg = f"schema differs from {state.schema_file}: {_describe(schema)} vs {_describe(state.schema)}"
         out.append(Problem("schema_mismatch", rel, None, None, msg))
     return out
+
+
+def _type_problem(name: str, typ: pa.DataType) -> tuple[str, str] | None:
+    """(kind, message) when a known column's stored type is not its recording type."""
+    if pa.types.is_timestamp(COLUMN_TYPES[name]) and pa.types.is_timestamp(typ):
+        if typ.tz is None:
+            return "ts_naive", f"timezone-naive {typ}; expected timestamp[ns, tz=UTC]"
+        if not type_ok(name, typ):
+            return "ts_not_utc", f"{typ}; expected timestamp[ns, tz=UTC]"
+    if not type_ok(name, typ):
+        return "wrong_type", f"type {typ}; expected {expected_type_text(name)}"
+    return None
 
 
 def _same_columns(a: pa.Schema, b: pa.Schema) -> bool:

@@ -20,38 +20,28 @@ SELECT 'unexplained_differences', d.unexplained, '= 0', zero_status(d.unexplaine
 FROM d
 UNION ALL
 -- Missing and extra are both losses; each kind of difference has its own check and counts, and
--- what the rules forgave stands beside what nothing explains.
-SELECT 'missing_events', d.missing, '= 0 unexplained', zero_status(d.missing, d.total),
-       events_reason(d.total, printf('%d of %d primary events have no candidate counterpart (unexplained; %d of them changed type, %d direction); %d more missing but accepted by rules',
-                        d.missing, d.primary_events, k.retyped, k.redirected, d.accepted_missing))
-FROM d, loss_kinds k
-UNION ALL
-SELECT 'extra_events', d.extra, '= 0 unexplained', zero_status(d.extra, d.total),
-       events_reason(d.total, printf('%d of %d candidate events have no primary counterpart (unexplained; %d of them duplicates); %d more extra but accepted by rules',
-                        d.extra, d.candidate_events, k.duplicate, d.accepted_extra))
-FROM d, loss_kinds k
-UNION ALL
-SELECT 'duplicate_events', k.duplicate, '= 0', zero_status(k.duplicate, d.total),
-       events_reason(d.total, printf('%d candidate events repeat an already paired event (same ticker, type, direction and tick) the primary emitted once', k.duplicate))
-FROM d, loss_kinds k
-UNION ALL
-SELECT 'wrong_type_events', k.retyped, '= 0', zero_status(k.retyped, d.total),
-       events_reason(d.total, printf('%d primary events answered by an unpaired candidate event of another type at the same ticker and tick', k.retyped))
-FROM d, loss_kinds k
-UNION ALL
-SELECT 'wrong_direction_events', k.redirected, '= 0', zero_status(k.redirected, d.total),
-       events_reason(d.total, printf('%d primary events answered by a candidate event of the same type with another direction at the same ticker and tick', k.redirected))
-FROM d, loss_kinds k
-UNION ALL
-SELECT 'field_changes', d.field_mismatch, '= 0 beyond tolerance', zero_status(d.field_mismatch, d.total),
-       events_reason(d.total, printf('%d of %d paired events differ in a field beyond tolerance (unexplained); %d more accepted by rules',
-                        d.field_mismatch, d.paired_events, d.accepted_field))
-FROM d
-UNION ALL
-SELECT 'order_changes', d.order_diff, '= 0', zero_status(d.order_diff, d.total),
-       events_reason(d.total, printf('%d of %d paired events emitted in another order within their tick (unexplained); %d more accepted by rules',
-                        d.order_diff, d.paired_events, d.accepted_order))
-FROM d
+-- what the rules forgave stands beside what nothing explains. One row per kind, in list order.
+SELECT e.check, e.n, e.threshold, zero_status(e.n, e.total), events_reason(e.total, e.text)
+FROM (SELECT d.total, unnest([
+        {'check': 'missing_events', 'n': d.missing, 'threshold': '= 0 unexplained',
+         'text': printf('%d of %d primary events have no candidate counterpart (unexplained; %d of them changed type, %d direction); %d more missing but accepted by rules',
+                        d.missing, d.primary_events, k.retyped, k.redirected, d.accepted_missing)},
+        {'check': 'extra_events', 'n': d.extra, 'threshold': '= 0 unexplained',
+         'text': printf('%d of %d candidate events have no primary counterpart (unexplained; %d of them duplicates); %d more extra but accepted by rules',
+                        d.extra, d.candidate_events, k.duplicate, d.accepted_extra)},
+        {'check': 'duplicate_events', 'n': k.duplicate, 'threshold': '= 0',
+         'text': printf('%d candidate events repeat an already paired event (same ticker, type, direction and tick) the primary emitted once', k.duplicate)},
+        {'check': 'wrong_type_events', 'n': k.retyped, 'threshold': '= 0',
+         'text': printf('%d primary events answered by an unpaired candidate event of another type at the same ticker and tick', k.retyped)},
+        {'check': 'wrong_direction_events', 'n': k.redirected, 'threshold': '= 0',
+         'text': printf('%d primary events answered by a candidate event of the same type with another direction at the same ticker and tick', k.redirected)},
+        {'check': 'field_changes', 'n': d.field_mismatch, 'threshold': '= 0 beyond tolerance',
+         'text': printf('%d of %d paired events differ in a field beyond tolerance (unexplained); %d more accepted by rules',
+                        d.field_mismatch, d.paired_events, d.accepted_field)},
+        {'check': 'order_changes', 'n': d.order_diff, 'threshold': '= 0',
+         'text': printf('%d of %d paired events emitted in another order within their tick (unexplained); %d more accepted by rules',
+                        d.order_diff, d.paired_events, d.accepted_order)}
+      ], recursive := true) FROM d, loss_kinds k) e
 UNION ALL
 -- "Exactly the known ones": each rule that declares how many rows it accepts in a run with this
 -- run's key (accepted-differences.toml `expect`) must accept that many, within its tolerance; an
@@ -84,41 +74,33 @@ LEFT JOIN (SELECT * FROM (SELECT unnest(map_keys(by_rule)) AS accepted_by, unnes
                           FROM diff_counts WHERE scope = 'all')
            WHERE accepted_by NOT IN (SELECT id FROM rule_expectations)) u ON true
 UNION ALL
-SELECT 'ready_for_next_phase', m.success_rate_percent, '>= 95 % success',
-       CASE WHEN m.ticks = 0 THEN 'NODATA' WHEN m.success_rate_percent >= 95 THEN 'PASS' ELSE 'FAIL' END,
-       printf('candidate processed %.2f %% of %d ticks without error or timeout', m.success_rate_percent, m.ticks::BIGINT)
-FROM m
-UNION ALL
-SELECT 'stability_confirmed', m.fallback_rate_percent, '< 5 % fallback',
-       CASE WHEN m.ticks = 0 THEN 'NODATA' WHEN m.fallback_rate_percent < 5 THEN 'PASS' ELSE 'FAIL' END,
-       printf('%.2f %% of ticks would fall back to legacy (candidate error or timeout)', m.fallback_rate_percent)
-FROM m
-UNION ALL
-SELECT 'dashboard_recommendation', m.win_rate_percent, 'not STOP (success >= 90 %)',
-       CASE WHEN m.ticks = 0 THEN 'NODATA' WHEN m.success_rate_percent >= 90 THEN 'PASS' ELSE 'FAIL' END,
-       CASE WHEN m.success_rate_percent >= 95 AND m.win_rate_percent >= 70 THEN 'RECOMMEND'
-            WHEN m.success_rate_percent >= 90 THEN 'CAUTION' ELSE 'STOP' END
-       || printf(' (success %.2f %%, win rate %.2f %%)', m.success_rate_percent, coalesce(m.win_rate_percent, 'nan'::DOUBLE))
-FROM m
-UNION ALL
-SELECT 'alert_error_rate', m.fallback_rate_percent, '<= 5 % (warning alert)',
-       CASE WHEN m.ticks = 0 THEN 'NODATA' WHEN m.fallback_rate_percent <= 5 THEN 'PASS' ELSE 'FAIL' END,
-       printf('candidate error+timeout rate %.2f %%', m.fallback_rate_percent)
-FROM m
-UNION ALL
-SELECT 'alert_routing_latency', m.candidate_mean_ns / 1e6, '<= 50 ms (critical alert)',
-       CASE WHEN m.candidate_mean_ns IS NULL THEN 'NODATA' WHEN m.candidate_mean_ns / 1e6 <= 50 THEN 'PASS' ELSE 'FAIL' END,
-       printf('candidate mean processing time %.4f ms per tick', coalesce(m.candidate_mean_ns / 1e6, 'nan'::DOUBLE))
-FROM m
-UNION ALL
-SELECT 'fallback_trigger_error_rate', m.fallback_rate_percent, '<= 10 %',
-       CASE WHEN m.ticks = 0 THEN 'NODATA' WHEN m.fallback_rate_percent <= 10 THEN 'PASS' ELSE 'FAIL' END,
-       printf('automatic fallback fires above 10 %% errors; measured %.2f %%', m.fallback_rate_percent)
-FROM m
-UNION ALL
-SELECT 'fallback_trigger_latency', m.candidate_mean_ns / 1e6, '<= 100 ms',
-       CASE WHEN m.candidate_mean_ns IS NULL THEN 'NODATA' WHEN m.candidate_mean_ns / 1e6 <= 100 THEN 'PASS' ELSE 'FAIL' END,
-       printf('automatic fallback fires above 100 ms; measured %.4f ms', coalesce(m.candidate_mean_ns / 1e6, 'nan'::DOUBLE))
+-- The seed dashboard's ladder, its monitoring alerts and the automatic-fallback triggers, on the
+-- harness's own measurements: one row each, in list order.
+SELECT unnest([
+  {'check': 'ready_for_next_phase', 'observed': m.success_rate_percent, 'threshold': '>= 95 % success',
+   'status': check_status(m.ticks = 0, m.success_rate_percent >= 95),
+   'reason': printf('candidate processed %.2f %% of %d ticks without error or timeout', m.success_rate_percent, m.ticks::BIGINT)},
+  {'check': 'stability_confirmed', 'observed': m.fallback_rate_percent, 'threshold': '< 5 % fallback',
+   'status': check_status(m.ticks = 0, m.fallback_rate_percent < 5),
+   'reason': printf('%.2f %% of ticks would fall back to legacy (candidate error or timeout)', m.fallback_rate_percent)},
+  {'check': 'dashboard_recommendation', 'observed': m.win_rate_percent, 'threshold': 'not STOP (success >= 90 %)',
+   'status': check_status(m.ticks = 0, m.success_rate_percent >= 90),
+   'reason': CASE WHEN m.success_rate_percent >= 95 AND m.win_rate_percent >= 70 THEN 'RECOMMEND'
+                  WHEN m.success_rate_percent >= 90 THEN 'CAUTION' ELSE 'STOP' END
+             || printf(' (success %.2f %%, win rate %.2f %%)', m.success_rate_percent, coalesce(m.win_rate_percent, 'nan'::DOUBLE))},
+  {'check': 'alert_error_rate', 'observed': m.fallback_rate_percent, 'threshold': '<= 5 % (warning alert)',
+   'status': check_status(m.ticks = 0, m.fallback_rate_percent <= 5),
+   'reason': printf('candidate error+timeout rate %.2f %%', m.fallback_rate_percent)},
+  {'check': 'alert_routing_latency', 'observed': m.candidate_mean_ns / 1e6, 'threshold': '<= 50 ms (critical alert)',
+   'status': check_status(m.candidate_mean_ns IS NULL, m.candidate_mean_ns / 1e6 <= 50),
+   'reason': printf('candidate mean processing time %.4f ms per tick', coalesce(m.candidate_mean_ns / 1e6, 'nan'::DOUBLE))},
+  {'check': 'fallback_trigger_error_rate', 'observed': m.fallback_rate_percent, 'threshold': '<= 10 %',
+   'status': check_status(m.ticks = 0, m.fallback_rate_percent <= 10),
+   'reason': printf('automatic fallback fires above 10 %% errors; measured %.2f %%', m.fallback_rate_percent)},
+  {'check': 'fallback_trigger_latency', 'observed': m.candidate_mean_ns / 1e6, 'threshold': '<= 100 ms',
+   'status': check_status(m.candidate_mean_ns IS NULL, m.candidate_mean_ns / 1e6 <= 100),
+   'reason': printf('automatic fallback fires above 100 ms; measured %.4f ms', coalesce(m.candidate_mean_ns / 1e6, 'nan'::DOUBLE))}
+], recursive := true)
 FROM m
 UNION ALL
 SELECT 'fallback_trigger_event_loss', d.missing, '= 0 missing', zero_status(d.missing, d.total),

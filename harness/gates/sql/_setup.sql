@@ -124,12 +124,43 @@ CREATE MACRO events_reason(total, txt) AS
 CREATE MACRO zero_status(n, total) AS
   CASE WHEN total IS NULL OR total = 0 THEN 'NODATA' WHEN n = 0 THEN 'PASS' ELSE 'FAIL' END;
 
+-- A measured-rate check: NODATA when there is nothing to measure, else PASS when `ok` holds
+-- (a NULL `ok` is a FAIL: a rate that cannot be compared never passes).
+CREATE MACRO check_status(nodata, ok) AS
+  CASE WHEN nodata THEN 'NODATA' WHEN ok THEN 'PASS' ELSE 'FAIL' END;
+
+-- The phase bars on the latency ratio (median, and mean for the "improvement" checks), with the
+-- threshold written as the bar reads: `strict` is "<" (phase 4's improvement), else "<=".
+CREATE MACRO latency_check(name, lim, strict) AS TABLE
+SELECT name AS check, lat.high AS observed,
+       CASE WHEN strict THEN '< ' ELSE '<= ' END || printf('%.2f', lim) AS threshold,
+       ratio_status(lat.low, lat.high, lim, lat.floor, strict) AS status,
+       ratio_reason(lat.point, lat.low, lat.high, lim, lat.floor, lat.floor_source, lat.power_note) AS reason
+FROM latency lat;
+
+CREATE MACRO mean_latency_check(name, lim, strict) AS TABLE
+SELECT name AS check, lat.mean_high AS observed,
+       printf('mean ratio CI upper %s %.2f (improvement %s 0 ms)', CASE WHEN strict THEN '<' ELSE '<=' END,
+              lim, CASE WHEN strict THEN '>' ELSE '>=' END) AS threshold,
+       ratio_status(lat.mean_low, lat.mean_high, lim, lat.floor, strict) AS status,
+       ratio_reason(lat.mean_point, lat.mean_low, lat.mean_high, lim, lat.floor, lat.floor_source, lat.power_note) AS reason
+FROM latency lat;
+
 -- The rollout-scoped checks shared by phase 2 (1 %) and phase 3 (10 %): error rate, missing,
 -- field mismatches and extra events on the candidate's rollout tickers; NODATA without them.
 CREATE VIEW rollout_checks AS
 WITH r AS (SELECT * FROM rollout),
      m AS (SELECT * FROM r LEFT JOIN (SELECT * FROM measured WHERE scope = 'rollout') ON true),
-     d AS (SELECT * FROM r LEFT JOIN (SELECT * FROM diff_counts WHERE scope = 'rollout') ON true)
+     d AS (SELECT * FROM r LEFT JOIN (SELECT * FROM diff_counts WHERE scope = 'rollout') ON true),
+     -- the three event checks: one row each, in this order (unnest keeps list order)
+     e AS (SELECT d.ticks, d.total, unnest([
+             {'check': 'rollout_missing_events', 'n': d.missing, 'threshold': '= 0',
+              'text': printf('%d of %d rollout-ticker events missing from the candidate', d.missing, d.total)},
+             {'check': 'rollout_field_mismatches', 'n': d.field_mismatch, 'threshold': '= 0 beyond tolerance',
+              'text': printf('%d of %d rollout-ticker events differ in a field beyond tolerance', d.field_mismatch, d.total)},
+             {'check': 'rollout_extra_events', 'n': d.extra, 'threshold': '= 0',
+              'text': printf('%d candidate events on rollout tickers the primary did not emit', d.extra)}
+           ], recursive := true) FROM d)
 SELECT 'rollout_tickers_observed' AS check, r.observed_tickers::DOUBLE AS observed, '> 0' AS threshold,
        CASE WHEN r.ticks > 0 THEN 'PASS' ELSE 'NODATA' END AS status,
        CASE WHEN r.reported = 0 THEN 'the candidate reports no rollout tickers'
@@ -138,33 +169,18 @@ SELECT 'rollout_tickers_observed' AS check, r.observed_tickers::DOUBLE AS observ
 FROM r
 UNION ALL
 SELECT 'rollout_error_rate', m.fallback_rate_percent, '< 1 %',
-       CASE WHEN m.ticks IS NULL OR m.ticks = 0 THEN 'NODATA'
-            WHEN m.fallback_rate_percent < 1 THEN 'PASS' ELSE 'FAIL' END,
+       check_status(m.ticks IS NULL OR m.ticks = 0, m.fallback_rate_percent < 1),
        CASE WHEN m.ticks IS NULL OR m.ticks = 0 THEN 'no rollout ticks in the recording'
             ELSE printf('candidate error+timeout rate %.3f %% over %d rollout ticks',
                         m.fallback_rate_percent, m.ticks::BIGINT) END
 FROM m
 UNION ALL
-SELECT 'rollout_missing_events', d.missing, '= 0',
-       CASE WHEN d.ticks = 0 THEN 'NODATA' ELSE zero_status(d.missing, d.total) END,
-       CASE WHEN d.ticks = 0 THEN 'no rollout ticks in the recording'
-            WHEN d.total = 0 THEN 'no events on rollout tickers: detection cannot be compared'
-            ELSE printf('%d of %d rollout-ticker events missing from the candidate', d.missing, d.total) END
-FROM d
-UNION ALL
-SELECT 'rollout_field_mismatches', d.field_mismatch, '= 0 beyond tolerance',
-       CASE WHEN d.ticks = 0 THEN 'NODATA' ELSE zero_status(d.field_mismatch, d.total) END,
-       CASE WHEN d.ticks = 0 THEN 'no rollout ticks in the recording'
-            WHEN d.total = 0 THEN 'no events on rollout tickers: detection cannot be compared'
-            ELSE printf('%d of %d rollout-ticker events differ in a field beyond tolerance', d.field_mismatch, d.total) END
-FROM d
-UNION ALL
-SELECT 'rollout_extra_events', d.extra, '= 0',
-       CASE WHEN d.ticks = 0 THEN 'NODATA' ELSE zero_status(d.extra, d.total) END,
-       CASE WHEN d.ticks = 0 THEN 'no rollout ticks in the recording'
-            WHEN d.total = 0 THEN 'no events on rollout tickers: detection cannot be compared'
-            ELSE printf('%d candidate events on rollout tickers the primary did not emit', d.extra) END
-FROM d;
+SELECT e.check, e.n, e.threshold,
+       CASE WHEN e.ticks = 0 THEN 'NODATA' ELSE zero_status(e.n, e.total) END,
+       CASE WHEN e.ticks = 0 THEN 'no rollout ticks in the recording'
+            WHEN e.total = 0 THEN 'no events on rollout tickers: detection cannot be compared'
+            ELSE e.text END
+FROM e;
 
 -- What kind of loss each unexplained unpaired event is (one scan, all scope): a candidate event
 -- repeating a key that is already paired is a duplicate; a primary event answered at the same

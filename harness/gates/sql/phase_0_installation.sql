@@ -2,8 +2,7 @@
 -- Seed success criterion: "No performance impact, system stable" → 100 % event match,
 -- latency ratio CI upper <= 1.05, 0 errors (design.md §9), and "stable": no memory growth beyond
 -- the primary's (memory_growth, _setup.sql).
-WITH lat AS (SELECT * FROM latency),
-     d AS (SELECT * FROM diff_counts WHERE scope = 'all'),
+WITH d AS (SELECT * FROM diff_counts WHERE scope = 'all'),
      m AS (SELECT * FROM measured WHERE scope = 'all')
 SELECT 'event_match_percent' AS check,
        CASE WHEN d.total > 0 THEN 100.0 * (d.total - d.unexplained) / d.total END AS observed,
@@ -13,15 +12,10 @@ SELECT 'event_match_percent' AS check,
             ELSE printf('%d of %d diff rows (one per paired or unpaired event) differ without an accepting rule; %d accepted by rules', d.unexplained, d.total, d.accepted) END AS reason
 FROM d
 UNION ALL
-SELECT 'latency_ratio_ci_upper', lat.high, '<= 1.05',
-       ratio_status(lat.low, lat.high, 1.05, lat.floor, false),
-       ratio_reason(lat.point, lat.low, lat.high, 1.05, lat.floor, lat.floor_source, lat.power_note)
-FROM lat
+SELECT * FROM latency_check('latency_ratio_ci_upper', 1.05, false)
 UNION ALL
 SELECT 'errors', (m.primary_error_rate_percent + m.fallback_rate_percent) * m.ticks / 100, '= 0',
-       CASE WHEN m.ticks = 0 THEN 'NODATA'
-            WHEN m.primary_error_rate_percent = 0 AND m.fallback_rate_percent = 0 THEN 'PASS'
-            ELSE 'FAIL' END,
+       check_status(m.ticks = 0, m.primary_error_rate_percent = 0 AND m.fallback_rate_percent = 0),
        printf('primary errors %.3f %%, candidate errors %.3f %%, candidate timeouts %.3f %%',
               m.primary_error_rate_percent, m.candidate_error_rate_percent, m.candidate_timeout_rate_percent)
 FROM m

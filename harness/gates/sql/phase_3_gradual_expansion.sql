@@ -4,14 +4,8 @@
 -- A recording without any of the candidate's rollout tickers proves nothing: NODATA.
 SELECT * FROM rollout_checks
 UNION ALL
-SELECT 'latency_ratio_ci_upper', lat.high, '<= 1.00',
-       ratio_status(lat.low, lat.high, 1.00, lat.floor, false),
-       ratio_reason(lat.point, lat.low, lat.high, 1.00, lat.floor, lat.floor_source, lat.power_note)
-FROM latency lat
+SELECT * FROM latency_check('latency_ratio_ci_upper', 1.00, false)
 UNION ALL
-SELECT 'performance_acceptable', lat.mean_high, 'mean ratio CI upper <= 1.00 (improvement >= 0 ms)',
-       ratio_status(lat.mean_low, lat.mean_high, 1.00, lat.floor, false),
-       ratio_reason(lat.mean_point, lat.mean_low, lat.mean_high, 1.00, lat.floor, lat.floor_source, lat.power_note)
-FROM latency lat
+SELECT * FROM mean_latency_check('performance_acceptable', 1.00, false)
 UNION ALL
 SELECT * FROM phase_check('phase_3_gradual_expansion')

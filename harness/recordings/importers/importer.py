@@ -233,11 +233,20 @@ def _import(
     return ImportResult(int(rows_read), written, int(rejected), examples, manifest, int(reordered))
 
 
+def _json_or_empty(path: Path) -> dict[str, Any]:
+    """A provenance note's JSON object; an unreadable note is no provenance, not an error."""
+    import json
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
 def _provenance(src: Path) -> dict[str, Any]:
     """Provenance found next to the input: Parquet key/value metadata, a `parquet_metadata.json`
     entry for the file (as in /work/shared/sample-data) and the folder's licence note."""
-    import json
-
     import pyarrow.parquet as pq
 
     out: dict[str, Any] = {}
@@ -255,19 +264,12 @@ def _provenance(src: Path) -> dict[str, Any]:
             out["source_metadata"] = meta
     folder = src.parent / "metadata.json"
     if folder.is_file():
-        try:
-            doc = json.loads(folder.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            doc = {}
+        doc = _json_or_empty(folder)
         keys = ("dataset", "original_url", "obtained_from", "licence")
         out["dataset_metadata"] = {k: doc[k] for k in keys if k in doc}
     index = src.parent / "parquet_metadata.json"
     if index.is_file():
-        try:
-            doc = json.loads(index.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            doc = {}
-        for ds in doc.get("datasets", []):
+        for ds in _json_or_empty(index).get("datasets", []):
             for f in ds.get("files", []):
                 if f.get("file") == src.name:
                     out["provenance"] = {
