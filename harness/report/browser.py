@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -119,14 +121,17 @@ def check_in_browser(
     binary = find_browser()
     if binary is None:
         raise BrowserError(f"no Chromium found (looked for {', '.join(BROWSERS)})")
-    with tempfile.TemporaryDirectory(prefix="harness-chromium-") as tmp:
+    # Chromium's helpers (crashpad, zygote) can outlive the browser by a moment and still write
+    # to the profile: the whole process group is stopped before the profile is removed, and a
+    # file they still drop then is not worth failing a finished check for.
+    with tempfile.TemporaryDirectory(prefix="harness-chromium-", ignore_cleanup_errors=True) as tmp:
         profile = Path(tmp)
         proc = subprocess.Popen(
             [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
              "--disable-dev-shm-usage", "--remote-debugging-address=127.0.0.1",
              "--remote-debugging-port=0", f"--user-data-dir={profile}",
              f"--window-size={width},900", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
         )  # fmt: skip
         try:
             port = _devtools_port(profile, proc, timeout)
@@ -136,12 +141,22 @@ def check_in_browser(
             with connect(target["webSocketDebuggerUrl"], max_size=None) as ws:
                 return _inspect(_Session(ws), page, screenshot, width, timeout)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _stop_group(proc)
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the browser and every helper it started (its own session): TERM, then KILL."""
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:  # the whole group is gone already
+            break
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        if sig is signal.SIGTERM:  # the browser exited; its helpers get no more time than this
+            time.sleep(0.2)
 
 
 def _inspect(
