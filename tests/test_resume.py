@@ -97,12 +97,12 @@ def reference(args: list[str], runs: Path) -> tuple[Path, float]:
 
 
 def test_killed_one_process_replays_resume_to_the_same_events_diff_and_verdict(tmp_path):
-    """Five kill points drawn over the replay (8,000 ticks in batches of 700: 12 parts): each
+    """Four kill points drawn over the replay (8,000 ticks in batches of 700: 12 parts): each
     kill lands when a drawn number of parts is durable, so every one is inside the replay."""
     ref_run, _ = reference(ONE_PROCESS, tmp_path / "reference")
     expected = outcome(ref_run)
     rng = random.Random(17)
-    parts = sorted(rng.sample(range(1, 12), 5))
+    parts = sorted(rng.sample(range(1, 12), 4))
     resumed = []
     for i, k in enumerate(parts):
         run = killed_when(

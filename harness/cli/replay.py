@@ -72,6 +72,14 @@ class ShardArgs:
     show_default=True,
     help="Ticks per stored part: the unit a killed replay resumes from.",
 )
+@click.option(
+    "--sides",
+    type=click.Choice(["interleaved", "concurrent"]),
+    default="interleaved",
+    show_default=True,
+    help="interleaved: both stacks in one process, per tick in a seeded order; concurrent: "
+    "each stack in a process of its own on its own core (one-process replays; same events).",
+)
 @runner_options
 @output_options()
 @click.option(
@@ -106,6 +114,7 @@ def replay(
     stacks: StackArgs,
     select: SelectArgs,
     batch_size: int,
+    sides: str,
     runner: RunnerArgs,
     output: OutputArgs,
     sharding: ShardArgs,
@@ -142,7 +151,7 @@ def replay(
         Path(recording),
         StackSpec(stacks.primary, configs["primary"]),
         None if candidate is None else StackSpec(candidate, configs["candidate"]),
-        runner.options(batch_size=batch_size),
+        runner.options(batch_size=batch_size, sides=sides),
         runner.inject,
         names,
         parse_time(select.from_, "--from"),
@@ -173,7 +182,14 @@ def _done(result: Any, as_json: bool) -> None:
     from harness.store.runs import load_manifest
 
     run_dir = Path(result.path)
-    if load_manifest(run_dir).get("aa"):
+    manifest = load_manifest(run_dir)
+    if manifest.get("aa") and (manifest.get("options") or {}).get("sides") == "concurrent":
+        click.echo(
+            "A/A with --sides concurrent: not added to the noise floor (two processes' speeds "
+            "differ; the floor is measured with the sides interleaved, as gates use it)",
+            err=as_json,
+        )
+    elif manifest.get("aa"):
         from harness.gates.calibration import measure_aa, store_runs
 
         cal, path = store_runs(run_dir.resolve().parent.parent, [measure_aa(run_dir)], merge=True)

@@ -350,7 +350,7 @@ def _tables_and_stats(
     con.execute(
         "CREATE TABLE run_info AS SELECT ?::VARCHAR AS run_id, ?::VARCHAR AS status, "
         "?::BOOLEAN AS audit_ok, ?::BIGINT AS ticks_read, ?::BIGINT AS ticks_observed, "
-        "?::VARCHAR AS run_key, ?::VARCHAR AS candidate_phase",
+        "?::VARCHAR AS run_key, ?::VARCHAR AS candidate_phase, ?::VARCHAR AS sides",
         [
             str(manifest.get("run_id", rd.name)),
             str(manifest.get("status", "unknown")),
@@ -359,6 +359,7 @@ def _tables_and_stats(
             observed,
             run_key(manifest),
             candidate_phase(manifest),
+            str((manifest.get("options") or {}).get("sides") or "interleaved"),
         ],
     )
     raw_cand = stack_stats.get("candidate")

@@ -109,6 +109,7 @@ def start_run(spec: RunSpec, setup: RunSetup = RunSetup()) -> RunWriter:
             "batch_size": options.batch_size,
             "cpu_sample": options.cpu_sample,
             "memory_probe": options.memory_probe,
+            "sides": options.sides,
         },
         "shards": setup.shards,
         **dict(setup.extra),

@@ -24,6 +24,7 @@ from harness.pipeline.shadow import shadow_run
 from harness.pipeline.sharded import replay_sharded, sharded_plan
 from harness.recordings.reader import open_recording
 from harness.replay.sources import Pace, open_source, paced
+from harness.replay.split import CONCURRENT, TickFeed
 
 
 def expected_ticks(request: ReplayRequest, plan: Any) -> int | None:
@@ -66,4 +67,18 @@ def replay(
         diff_config=request.diff_config,
         tick_lookup=window,
     )
-    return shadow_run(paced(ticks, pace), request.spec, setup, progress)
+    feed = tick_feed(request, pace.speed) if request.options.sides == CONCURRENT else None
+    return shadow_run(paced(ticks, pace), request.spec, setup, progress, feed)
+
+
+def tick_feed(request: ReplayRequest, speed: float, rebuild: int = 0) -> TickFeed:
+    """The request's ticks as the side processes of a concurrent run read them."""
+    return TickFeed(
+        str(request.recording),
+        tuple(request.tickers) if request.tickers else None,
+        request.start_ns,
+        request.end_ns,
+        request.limit,
+        speed,
+        rebuild,
+    )

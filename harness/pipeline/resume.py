@@ -25,10 +25,12 @@ from pathlib import Path
 
 from harness.core.errors import StoreError
 from harness.pipeline.lifecycle import RunResult, RunSetup, finish_run, running
+from harness.pipeline.replay import tick_feed
 from harness.pipeline.request import ReplayRequest
 from harness.pipeline.sharded import resume_sharded
 from harness.replay.shadow import load_pair, shadow_shard
 from harness.replay.sources import Pace, open_source, paced
+from harness.replay.split import CONCURRENT
 from harness.store.parts import committed_batches
 from harness.store.runs import RunWriter, read_json
 
@@ -85,6 +87,7 @@ def _resume_one_process(
         ticks = itertools.chain(itertools.islice(ticks, stored), paced(ticks, pace))
     spec = request.spec
     stacks = load_pair(spec.primary, spec.candidate)
-    outcome = shadow_shard(writer.path, ticks, spec, progress, stacks, stored, batches)
+    feed = tick_feed(request, pace.speed, stored) if spec.options.sides == CONCURRENT else None
+    outcome = shadow_shard(writer.path, ticks, spec, progress, stacks, stored, batches, feed)
     setup = RunSetup(expected=source.expected, diff_config=request.diff_config, tick_lookup=window)
     return finish_run(writer, [outcome], setup)

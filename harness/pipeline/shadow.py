@@ -22,8 +22,11 @@ def shadow_run(
     spec: RunSpec,
     setup: RunSetup | None = None,
     progress: Callable[[int], None] | None = None,
+    feed: Any = None,
 ) -> RunResult:
-    """Shadow `spec`'s two stacks over `ticks` as one run: start, shadow, finish."""
+    """Shadow `spec`'s two stacks over `ticks` as one run: start, shadow, finish.
+
+    `feed`: the same ticks as a `TickFeed`, for `options.sides == "concurrent"`."""
     setup = setup or RunSetup()
     stacks = load_pair(spec.primary, spec.candidate)  # a stack that cannot start: no run dir
     try:
@@ -32,7 +35,7 @@ def shadow_run(
         close_quietly(*stacks)
         raise
     with running(writer):
-        outcome = shadow_shard(writer.path, ticks, spec, progress, stacks)
+        outcome = shadow_shard(writer.path, ticks, spec, progress, stacks, feed=feed)
         return finish_run(writer, [outcome], setup)
 
 

@@ -53,7 +53,14 @@ def sharded_plan(request: ReplayRequest) -> ShardPlan | None:
         return None
     manifest = open_recording(request.recording).manifest
     plan = plan_shards(manifest, request.shards, request.tickers, request.start_ns, request.end_ns)
-    return plan if asked or len(plan) > 1 else None
+    if not (asked or len(plan) > 1):
+        return None
+    if request.options.sides == "concurrent" and (request.workers != 0 or request.scheduler):
+        raise ConfigError(
+            "--sides concurrent runs each shard's two stacks in processes of their own: shard "
+            "in this process (--workers 0), or keep the sides interleaved on Dask workers"
+        )
+    return plan
 
 
 def replay_sharded(

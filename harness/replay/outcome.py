@@ -8,7 +8,11 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from harness.core.errors import ConfigError
 from harness.core.model import SIDES
+
+#: How the two stacks of a run share the machine (`RunOptions.sides`).
+SIDE_MODES = ("interleaved", "concurrent")
 
 
 class Sink(Protocol):
@@ -32,6 +36,13 @@ class RunOptions:
     memory_probe: int = 64  # measure the bytes each stack keeps on every Nth tick (0 = never)
     gc_between_batches: bool = True  # collect garbage between batches, never inside a timed call
     shard: int = 0
+    #: "interleaved": both stacks in this process, in a seeded order per tick; "concurrent":
+    #: each in a process of its own (harness.replay.split; one-process replays of a recording)
+    sides: str = "interleaved"
+
+    def __post_init__(self) -> None:
+        if self.sides not in SIDE_MODES:
+            raise ConfigError(f"sides {self.sides!r}: use one of {', '.join(SIDE_MODES)}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,10 +86,20 @@ def shadow_shard(
     stacks: tuple[Any, Any] | None = None,
     skip: int = 0,
     first_batch: int = 0,
+    feed: Any = None,
 ) -> RunOutcome:
     """Load both stacks (unless given), shadow `ticks` into run_dir's parts for `options.shard`.
 
-    Resuming: the first `skip` ticks (batches before `first_batch`) are already stored."""
+    Resuming: the first `skip` ticks (batches before `first_batch`) are already stored.
+    `feed` (a `TickFeed` of the same ticks): with `options.sides == "concurrent"` each stack
+    runs in a process of its own, reading the ticks from it (`harness.replay.split`)."""
+    if feed is not None and spec.options.sides == "concurrent":
+        from harness.replay.split import SplitRunner
+
+        if stacks is not None:  # loaded to fail fast; the side processes load their own
+            close_quietly(*stacks)
+        sink = PartSink(Path(run_dir), spec.options.shard, first_batch)
+        return SplitRunner(spec, feed, sink, skip).run(progress=progress)
     p, c = stacks if stacks is not None else load_pair(spec.primary, spec.candidate)
     if spec.inject.active:
         c = FaultyStack(c, spec.inject, spec.options.seed)

@@ -26,6 +26,7 @@ import pyarrow as pa
 from harness.recordings.reader import open_recording
 from harness.replay.outcome import RunOutcome, StackCounts
 from harness.replay.shadow import RunSpec, shadow_shard
+from harness.replay.split import CONCURRENT, TickFeed
 from harness.scale.shards import Shard
 from harness.store.parts import attempt_dir, commit_attempt
 from harness.store.runs import atomic_write_json
@@ -158,7 +159,11 @@ def run_shard(
     rec = open_recording(recording)
     ticks = rec.ticks(shard.tickers, shard.start_ns, shard.end_ns, spec.options.batch_size)
     shard_spec = replace(spec, options=replace(spec.options, shard=shard.index))
-    outcome = shadow_shard(staging, ticks, shard_spec, progress)
+    feed = None
+    if spec.options.sides == CONCURRENT:  # in this process only (sharded_plan refuses Dask)
+        names = tuple(shard.tickers) if shard.tickers is not None else None
+        feed = TickFeed(recording, names, shard.start_ns, shard.end_ns)
+    outcome = shadow_shard(staging, ticks, shard_spec, progress, feed=feed)
     _release_memory()
     return ShardReport(
         shard.index,

@@ -198,7 +198,9 @@ class BatchTape:
         self.seq = array("q")
         self.ts = array("q")
         self.ticker: list[str] = []
-        self.first = b""  # low bit 1: the candidate ran first (one byte per row)
+        #: low bit 1: the candidate ran first (one byte per row); None: the two stacks ran at
+        #: the same time in processes of their own (harness.replay.split)
+        self.first: bytes | None = b""
         self.primary = SideTape()
         self.candidate = SideTape()
 
@@ -250,8 +252,11 @@ def _side_columns(side: SideTape, n: int) -> tuple[pa.Array, ...]:
 def observations_table(tape: BatchTape, shard: int) -> pa.Table:
     """The observation rows (design.md §5) of one batch."""
     n = len(tape)
-    first = np.frombuffer(tape.first, np.uint8, count=n) & 1
-    names = np.array(["primary", "candidate"], dtype=object)[first]
+    if tape.first is None:
+        names = np.full(n, "concurrent", dtype=object)
+    else:
+        first = np.frombuffer(tape.first, np.uint8, count=n) & 1
+        names = np.array(["primary", "candidate"], dtype=object)[first]
     p = _side_columns(tape.primary, n)
     c = _side_columns(tape.candidate, n)
     arrays = [

@@ -13,8 +13,10 @@ SELECT unnest([
    'status': check_status(m.ticks = 0, m.fallback_rate_percent < 5),
    'reason': printf('%.3f %% of %d ticks would fall back to legacy', m.fallback_rate_percent, m.ticks::BIGINT)},
   {'check': 'win_rate', 'observed': m.win_rate_percent, 'threshold': '>= 70 % (dashboard RECOMMEND)',
-   'status': check_status(m.paired IS NULL OR m.paired = 0, m.win_rate_percent >= 70),
-   'reason': printf('candidate faster on %.2f %% of %d paired ticks', coalesce(m.win_rate_percent, 'nan'::DOUBLE), coalesce(m.paired, 0)::BIGINT)}
+   'status': CASE WHEN concurrent_sides() AND coalesce(m.paired, 0) > 0 THEN 'INCONCLUSIVE'
+                  ELSE check_status(m.paired IS NULL OR m.paired = 0, m.win_rate_percent >= 70) END,
+   'reason': printf('candidate faster on %.2f %% of %d paired ticks', coalesce(m.win_rate_percent, 'nan'::DOUBLE), coalesce(m.paired, 0)::BIGINT)
+             || CASE WHEN concurrent_sides() THEN '; not decided: the stacks ran concurrently (--sides concurrent)' ELSE '' END}
 ], recursive := true)
 FROM m
 UNION ALL
