@@ -6,6 +6,8 @@ fresh processes, all in one run so the ratios share the machine's state:
   * primary alone, candidate alone: the bare stack over the day's ticks (built before timing)
   * both bare stacks at once, one process each: what this machine gives two stacks running
     concurrently — the ceiling of any two-process design (stacks fed from one reader)
+  * both bare stacks in one process, interleaved per tick (no harness): what sharing one core
+    costs the stacks themselves
   * `harness replay`, one process, both stacks interleaved per tick (the default),
   * `harness replay --sides concurrent`: each stack in a process of its own, and
   * `harness replay --workers 2 --shards 2` (a local Dask cluster, two ticker buckets),
@@ -38,18 +40,21 @@ import gc, sys, time
 from harness.recordings.reader import open_recording
 from tickstock.stacks import legacy, multichannel
 ticks = list(open_recording(sys.argv[1]).ticks())
-stack = legacy({}) if sys.argv[2] == "legacy" else multichannel({"phase": sys.argv[2]})
-process = stack.process
+make = lambda name: legacy({}) if name == "legacy" else multichannel({"phase": name})
+stacks = [make(name) for name in sys.argv[2].split("+")]  # a+b: both, interleaved per tick
+calls = [s.process for s in stacks]
 gc.disable()
 print("ready", flush=True)
 sys.stdin.readline()  # start together when two run at once
 t = time.perf_counter()
 for tick in ticks:
-    try:
-        process(tick)
-    except Exception:
-        pass
-stack.flush()
+    for process in calls:
+        try:
+            process(tick)
+        except Exception:
+            pass
+for s in stacks:
+    s.flush()
 print(time.perf_counter() - t, flush=True)
 """
 
@@ -119,6 +124,10 @@ def main() -> int:
             add("both bare stacks at once (slower of the two)", max(both))
             add("  primary / candidate slowdown when concurrent", both[0] / p_alone)
             add("  (candidate)", both[1] / c_alone)
+            add(
+                "both bare stacks interleaved per tick, one process",
+                bare(rec, [f"legacy+{CANDIDATE[1]}"])[0],
+            )
             whole, (shadow,) = replay(rec, Path(tmp) / f"one-{r}", [])
             add("harness replay, one process: whole command", whole)
             add("harness replay, one process: shadow part", shadow)

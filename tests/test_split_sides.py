@@ -125,7 +125,7 @@ def test_a_killed_concurrent_replay_resumes_to_the_interleaved_runs_events_and_d
     both stacks from the stored prefix and ends with the interleaved run's events and diff."""
     from test_resume import STACKS, harness, killed_when
 
-    args = [str(REC), "--limit", "4000", "--batch-size", "500", *STACKS]
+    args = [str(REC), "--limit", "3000", "--batch-size", "400", *STACKS]
     harness("replay", *args, "--runs-dir", str(tmp_path / "ref"), check=True)
     (ref,) = (tmp_path / "ref").iterdir()
     run = killed_when(
@@ -137,7 +137,7 @@ def test_a_killed_concurrent_replay_resumes_to_the_interleaved_runs_events_and_d
     assert json.loads((run / "manifest.json").read_text())["status"] != "complete"
     harness("replay", "--resume", str(run), check=True)
     manifest = json.loads((run / "manifest.json").read_text())
-    assert manifest["status"] == "complete" and manifest["resumed"][-1]["from_ticks"] >= 1_500
+    assert manifest["status"] == "complete" and manifest["resumed"][-1]["from_ticks"] >= 1_200
     assert manifest["options"]["sides"] == "concurrent"
     got, want = (json.loads((r / "summary.json").read_text()) for r in (run, ref))
     for key in ("event_hash", "diff", "events", "errors", "first_divergence"):
@@ -154,13 +154,14 @@ def test_sharded_in_this_process_runs_each_shard_concurrently_and_dask_workers_r
     from harness.pipeline.sharded import sharded_plan
     from harness.replay.sources import parse_time
 
-    window = {"end_ns": parse_time("2026-03-10T12:46:14Z", "--to"), "limit": None, "shards": 2}
+    window = {"end_ns": parse_time("2026-03-10T12:40:00Z", "--to"), "limit": None, "shards": 2}
     got = {}
     for sides in ("interleaved", "concurrent"):
         req = _request(tmp_path, sides, workers=0, **window)
         got[sides] = replay(req)
         assert got[sides].status == "complete"
         assert json.loads((Path(got[sides].path) / "manifest.json").read_text())["shards"] == 2
+        assert got[sides].summary["ticks"] > 1_000
     for key in ("event_hash", "diff", "events", "errors"):
         assert got["concurrent"].summary[key] == got["interleaved"].summary[key], key
     assert set(_observations(Path(got["concurrent"].path))["first"]) == {"concurrent"}

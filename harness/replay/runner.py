@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import random
 import time
 import tracemalloc
@@ -33,6 +34,23 @@ from harness.store.batches import (
 PLAIN, CPU, PROBE = 0, 1, 2
 #: Calls with events a side collects before encoding them (soon after emission, still in cache).
 CHUNK = 32
+
+
+def call_modes(opt: RunOptions) -> bytes:
+    """The call mode of tick `read` is `modes[read % len(modes)]`: CPU time on every
+    `cpu_sample`-th tick, the memory probe on every `memory_probe`-th, placed between CPU-sampled
+    ticks (a CPU tick that coincides keeps its CPU sample). Someone else's tracemalloc session
+    (PYTHONTRACEMALLOC) must not be stopped by the probe: then there is none."""
+    sample = opt.cpu_sample
+    probe = opt.memory_probe if not tracemalloc.is_tracing() else 0
+    period = math.lcm(sample or 1, probe or 1)
+    modes = bytearray(period)
+    for read in range(period):
+        if sample and read % sample == 0:
+            modes[read] = CPU
+        elif probe and read % probe == (probe // 2 + 1) % probe:
+            modes[read] = PROBE
+    return bytes(modes)
 
 
 class _Side:
@@ -231,26 +249,15 @@ class ShadowRunner:
         ccall = self._make_call(cand, tape.candidate, tape.seq)
         seqs, tss, names = tape.seq.append, tape.ts.append, tape.ticker.append
         batch, flush_ns = opt.batch_size, int(opt.flush_interval_s * 1e9)
-        sample = opt.cpu_sample
-        sampling = sample > 0
-        # someone else's tracemalloc session (PYTHONTRACEMALLOC) must not be stopped by the probe
-        probe = opt.memory_probe if not tracemalloc.is_tracing() else 0
-        # the next memory-probed tick: a countdown costs one comparison per tick, not a modulo;
-        # placed between CPU-sampled ticks (a CPU tick that coincides keeps its CPU sample)
-        next_probe = (probe // 2 + 1) % probe if probe > 0 else -1
+        modes = call_modes(opt)
+        period = len(modes)
         skip = self.skip
         bits = order.randbytes(batch)
         k = read = 0
         last_flush = time.perf_counter_ns()
         aborted: str | None = None
         for tick in ticks:
-            if read == next_probe:
-                next_probe += probe
-                mode = CPU if sampling and read % sample == 0 else PROBE
-            elif sampling and read % sample == 0:
-                mode = CPU
-            else:
-                mode = PLAIN
+            mode = modes[read % period]
             read += 1
             seqs(tick.seq)
             tss(tick.ts)

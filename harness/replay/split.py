@@ -22,7 +22,6 @@ import itertools
 import multiprocessing as mp
 import time
 import traceback
-import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,14 +30,12 @@ from harness.core.model import SIDES
 from harness.replay.faults import FaultyStack
 from harness.replay.outcome import RunOutcome, Sink, StackCounts
 from harness.replay.runner import (
-    CPU,
-    PLAIN,
-    PROBE,
     ShadowRunner,
     _audit,
     _error_text,
     _safe_stats,
     _Side,
+    call_modes,
 )
 from harness.replay.stack import load_stack
 from harness.replay.watchdog import Watchdog
@@ -125,20 +122,13 @@ class _SideRunner(ShadowRunner):
         tape = BatchTape()
         call = self._make_call(side, tape.primary, tape.seq)
         seqs, tss, names = tape.seq.append, tape.ts.append, tape.ticker.append
-        batch, sample, skip = opt.batch_size, opt.cpu_sample, self.skip
-        sampling = sample > 0
-        probe = opt.memory_probe if not tracemalloc.is_tracing() else 0
-        next_probe = (probe // 2 + 1) % probe if probe > 0 else -1
+        batch, skip = opt.batch_size, self.skip
+        modes = call_modes(opt)
+        period = len(modes)
         hangs, max_hangs = side.hangs, opt.max_hangs
         k = read = 0
         for tick in ticks:
-            if read == next_probe:
-                next_probe += probe
-                mode = CPU if sampling and read % sample == 0 else PROBE
-            elif sampling and read % sample == 0:
-                mode = CPU
-            else:
-                mode = PLAIN
+            mode = modes[read % period]
             read += 1
             seqs(tick.seq)
             tss(tick.ts)
