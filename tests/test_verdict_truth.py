@@ -49,7 +49,7 @@ def _base(base: str, rec: str) -> tuple[str, dict[str, Any]]:
 #: per recording: ticks replayed and the market period the slice lies in (drop_period)
 RECS: dict[str, dict[str, Any]] = {
     "sample-day": {"ticks": 5_000, "period": "PREMARKET"},
-    "lobster-2012-06-21": {"ticks": 12_000, "period": "OPENING"},
+    "lobster-2012-06-21": {"ticks": 7_000, "period": "OPENING"},
 }
 OPTIONS = RunOptions(seed=0, tick_timeout_s=0.05, max_hangs=50)
 _RUNS: dict[tuple[str, ...], dict[str, Any]] = {}
