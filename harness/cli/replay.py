@@ -182,17 +182,16 @@ def _done(result: Any, as_json: bool) -> None:
     from harness.store.runs import load_manifest
 
     run_dir = Path(result.path)
-    manifest = load_manifest(run_dir)
-    if manifest.get("aa") and (manifest.get("options") or {}).get("sides") == "concurrent":
-        click.echo(
-            "A/A with --sides concurrent: not added to the noise floor (two processes' speeds "
-            "differ; the floor is measured with the sides interleaved, as gates use it)",
-            err=as_json,
-        )
-    elif manifest.get("aa"):
+    if load_manifest(run_dir).get("aa"):
+        from harness.core.errors import StoreError
         from harness.gates.calibration import measure_aa, store_runs
 
-        cal, path = store_runs(run_dir.resolve().parent.parent, [measure_aa(run_dir)], merge=True)
+        try:
+            measured = measure_aa(run_dir)
+        except StoreError as exc:  # e.g. run with --sides concurrent
+            click.echo(f"A/A run not added to the noise floor: {exc}", err=as_json)
+            return
+        cal, path = store_runs(run_dir.resolve().parent.parent, [measured], merge=True)
         click.echo(
             f"A/A noise floor: {cal.floor:.4f} over {len(cal.runs)} run(s), stored in {path} "
             "(the latency gates of this recording cite and use it)",

@@ -19,6 +19,7 @@ from typing import Any
 from harness.core.errors import StoreError
 from harness.core.files import atomic_write_json
 from harness.gates.evidence import DEFAULT_NOISE_FLOOR, NoiseFloor
+from harness.replay.outcome import CONCURRENT
 
 #: A/A runs a stored calibration keeps (the newest), so an old quiet machine state ages out.
 MAX_RUNS = 10
@@ -67,6 +68,11 @@ def measure_aa(run_dir: Path, seed: int = 0) -> AARun:
     try:
         if not ev.manifest.get("aa"):
             raise StoreError(f"{run_dir}: not an A/A run (replay --aa); it cannot calibrate")
+        if (ev.manifest.get("options") or {}).get("sides") == CONCURRENT:
+            raise StoreError(
+                f"{run_dir}: its stacks ran in two processes (--sides concurrent), whose speeds "
+                "differ; the noise floor is measured with the sides interleaved, as gates use it"
+            )
         iv = ev.latency.ratio_median
         diffs = int(ev.con.execute("SELECT count(*) FROM unexplained").fetchone()[0])  # type: ignore[index]
         rec = ev.manifest.get("recording") or {}

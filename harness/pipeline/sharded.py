@@ -18,7 +18,7 @@ from harness.diff.days import add_day_breakdown
 from harness.pipeline.lifecycle import RunResult, RunSetup, finish_run, running, start_run
 from harness.pipeline.request import ReplayRequest
 from harness.recordings.reader import check_recording, open_recording
-from harness.replay.outcome import RunOutcome
+from harness.replay.outcome import CONCURRENT, RunOutcome
 from harness.replay.pinning import pin_rollout
 from harness.replay.shadow import RunSpec
 from harness.scale.cluster import dask_client, executor_label
@@ -55,7 +55,7 @@ def sharded_plan(request: ReplayRequest) -> ShardPlan | None:
     plan = plan_shards(manifest, request.shards, request.tickers, request.start_ns, request.end_ns)
     if not (asked or len(plan) > 1):
         return None
-    if request.options.sides == "concurrent" and (request.workers != 0 or request.scheduler):
+    if request.options.sides == CONCURRENT and (request.workers != 0 or request.scheduler):
         raise ConfigError(
             "--sides concurrent runs each shard's two stacks in processes of their own: shard "
             "in this process (--workers 0), or keep the sides interleaved on Dask workers"

@@ -11,8 +11,10 @@ import pyarrow as pa
 from harness.core.errors import ConfigError
 from harness.core.model import SIDES
 
-#: How the two stacks of a run share the machine (`RunOptions.sides`).
-SIDE_MODES = ("interleaved", "concurrent")
+#: How the two stacks of a run share the machine (`RunOptions.sides`); CONCURRENT runs each in
+#: a process of its own (harness.replay.split).
+INTERLEAVED, CONCURRENT = "interleaved", "concurrent"
+SIDE_MODES = (INTERLEAVED, CONCURRENT)
 
 
 class Sink(Protocol):
@@ -38,7 +40,7 @@ class RunOptions:
     shard: int = 0
     #: "interleaved": both stacks in this process, in a seeded order per tick; "concurrent":
     #: each in a process of its own (harness.replay.split; one-process replays of a recording)
-    sides: str = "interleaved"
+    sides: str = INTERLEAVED
 
     def __post_init__(self) -> None:
         if self.sides not in SIDE_MODES:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.replay.faults import FaultSpec, FaultyStack
-from harness.replay.outcome import RunOptions, RunOutcome
+from harness.replay.outcome import CONCURRENT, RunOptions, RunOutcome
 from harness.replay.runner import ShadowRunner
 from harness.replay.stack import load_stack
 from harness.store.parts import PartSink
@@ -93,7 +93,7 @@ def shadow_shard(
     Resuming: the first `skip` ticks (batches before `first_batch`) are already stored.
     `feed` (a `TickFeed` of the same ticks): with `options.sides == "concurrent"` each stack
     runs in a process of its own, reading the ticks from it (`harness.replay.split`)."""
-    if feed is not None and spec.options.sides == "concurrent":
+    if feed is not None and spec.options.sides == CONCURRENT:
         from harness.replay.split import SplitRunner
 
         if stacks is not None:  # loaded to fail fast; the side processes load their own

@@ -28,7 +28,7 @@ from typing import Any
 
 from harness.core.model import SIDES
 from harness.replay.faults import FaultyStack
-from harness.replay.outcome import RunOutcome, Sink, StackCounts
+from harness.replay.outcome import CONCURRENT, RunOutcome, Sink, StackCounts
 from harness.replay.runner import (
     ShadowRunner,
     _audit,
@@ -41,8 +41,7 @@ from harness.replay.stack import load_stack
 from harness.replay.watchdog import Watchdog
 from harness.store.batches import BatchTape, EventColumns, SideTape
 
-#: The options value that selects this runner (`RunOptions.sides`).
-CONCURRENT = "concurrent"
+__all__ = ["CONCURRENT", "SideProcessError", "SplitRunner", "TickFeed"]
 
 
 @dataclass(frozen=True, slots=True)
