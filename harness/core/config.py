@@ -9,14 +9,17 @@ a user should read; `unknown` / `missing` say how a model words those two cases.
 
 from __future__ import annotations
 
-import tomllib
+import dataclasses
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar, cast
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from harness.core.errors import ConfigError
+from harness.core.files import read_document
+
+T = TypeVar("T")
 
 
 def unknown_keys(keys: Iterable[str], allowed: Iterable[str]) -> str:
@@ -48,6 +51,13 @@ class ConfigModel(BaseModel):
         except ValidationError as exc:
             raise ConfigError(f"{where}: {cls.explain(exc)}") from None
 
+    def build(self, target: type[T], **renamed: str) -> T:
+        """The runtime value (a dataclass) this entry describes: each of `target`'s fields from
+        this entry's field of the same name, or of the name `renamed` gives (a file says
+        `ticker = [...]` where the value holds `tickers`)."""
+        names = (f.name for f in dataclasses.fields(cast(Any, target)))
+        return target(**{n: getattr(self, renamed.get(n, n)) for n in names})
+
     @classmethod
     def explain(cls, exc: ValidationError) -> str:
         """One line for the first mistake: unknown keys, then missing ones, then values in the
@@ -72,12 +82,8 @@ class ConfigModel(BaseModel):
 def read_toml(path: str | Path, what: str) -> dict[str, Any]:
     """A TOML file's tables; a missing or malformed file is one line naming `what` and the path."""
     p = Path(path)
-    try:
-        return tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{what} {p}: no such file") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{what} {p}: invalid TOML: {exc}") from exc
+    data: dict[str, Any] = read_document(p, "TOML", ConfigError, f"{what} {p}")
+    return data
 
 
 def checked(check: Callable[[Any], Any]) -> BeforeValidator:

@@ -1,4 +1,4 @@
-"""The one way the harness writes a file: whole or not at all, readable like its neighbours.
+"""The one way the harness writes a file (whole or not at all) and reads a document back.
 
 Every result file (manifests, summaries, verdicts, reports, calibration, recording manifests) is
 written to a temp file in the same directory, flushed to disk and renamed over the target, so a
@@ -13,11 +13,12 @@ import errno
 import json
 import os
 import threading
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.core.errors import StoreError
+from harness.core.errors import HarnessError, StoreError
 
 _WHY = {
     errno.ENOSPC: "no space left on the device",
@@ -83,3 +84,24 @@ def remove(*paths: Path) -> None:
             Path(p).unlink(missing_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot remove the stale {p}: {exc.strerror}") from exc
+
+
+_PARSERS: dict[str, tuple[Callable[[str], Any], type[Exception]]] = {
+    "JSON": (json.loads, json.JSONDecodeError),
+    "TOML": (tomllib.loads, tomllib.TOMLDecodeError),
+}
+
+
+def read_document(path: Path, kind: str, error: type[HarnessError], where: str = "") -> Any:
+    """A JSON or TOML (`kind`) document parsed; a missing or malformed file is one `error` line
+    naming `where` (default: the path), never a traceback."""
+    parse, syntax = _PARSERS[kind]
+    where = where or str(path)
+    try:
+        return parse(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise error(f"{where}: no such file") from exc
+    except UnicodeDecodeError as exc:
+        raise error(f"{where}: not UTF-8 text: {exc}") from exc
+    except syntax as exc:
+        raise error(f"{where}: invalid {kind}: {exc}") from exc

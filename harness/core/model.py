@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 #: Where run directories go unless told otherwise (design.md §7); the one spelling of it.
 DEFAULT_RUNS_DIR = Path("reports/runs")
@@ -76,3 +76,9 @@ PERIODS: dict[str, tuple[str, str]] = {
     "CLOSING": ("15:30", "16:00"),
     "AFTERHOURS": ("16:00", "20:00"),
 }
+
+
+def pick(value: object, *names: str) -> dict[str, Any]:
+    """The named attributes of a value as a dict, in the order given: how result values become
+    JSON. Explicit names, so the stored key order never follows a dataclass's field order."""
+    return {name: getattr(value, name) for name in names}

@@ -52,7 +52,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from harness.core.identity import RunIdentity
-from harness.core.model import PERIODS
+from harness.core.model import PERIODS, pick
 
 DIFF_CLASSES = ("field_mismatch", "missing", "extra", "order")
 
@@ -124,13 +124,7 @@ class ScopeDecision:
     kind: str = "rule"  # or "latency" (a known latency finding)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "scope": self.scope,
-            "applies": self.applies,
-            "why": self.why,
-        }
+        return pick(self, "id", "kind", "scope", "applies", "why")
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,22 +188,8 @@ class RuleEntry(_Entry):
     tolerance: Annotated[float, checked(_tolerance)] = 0.0
 
     def rule(self) -> AcceptRule:
-        return AcceptRule(
-            id=self.id,
-            reason=self.reason,
-            owner=self.owner,
-            expires=self.expires,
-            scope=self.scope,
-            tickers=self.ticker,
-            types=self.type,
-            classes=self.classes,
-            fields=self.field,
-            between=self.between,
-            periods=self.period,
-            recordings=self.recording,
-            expect=self.expect,
-            tolerance=self.tolerance,
-        )
+        plural = {"tickers": "ticker", "types": "type", "fields": "field", "periods": "period"}
+        return self.build(AcceptRule, recordings="recording", **plural)
 
 
 class LatencyEntry(_Entry):
@@ -215,16 +201,7 @@ class LatencyEntry(_Entry):
     phase: Annotated[tuple[str, ...], checked(_strings("phase"))] = ()
 
     def finding(self) -> LatencyFinding:
-        return LatencyFinding(
-            id=self.id,
-            reason=self.reason,
-            owner=self.owner,
-            expires=self.expires,
-            max_ratio=self.max_ratio,
-            scope=self.scope,
-            recordings=self.recording,
-            phases=self.phase,
-        )
+        return self.build(LatencyFinding, recordings="recording", phases="phase")
 
 
 class ScopeEntry(ConfigModel):
@@ -240,16 +217,8 @@ class ScopeEntry(ConfigModel):
     reason: str = ""
 
     def scope(self) -> Scope:
-        return Scope(
-            id=self.id,
-            primary=self.primary,
-            primary_configs=self.primary_config,
-            candidate=self.candidate,
-            candidate_configs=self.candidate_config,
-            recordings=self.recording,
-            phases=self.phase,
-            reason=self.reason,
-        )
+        configs = {"primary_configs": "primary_config", "candidate_configs": "candidate_config"}
+        return self.build(Scope, recordings="recording", phases="phase", **configs)
 
 
 def _tables(data: dict[str, Any], p: Path) -> tuple[list[Any], list[Any], list[Any]]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.core.model import pick
 from harness.live.lag import LagSummary
 
 
@@ -27,13 +28,9 @@ class Gap:
     def as_dict(self) -> dict[str, Any]:
         seconds = None if self.end_ns is None else (self.end_ns - self.start_ns) / 1e9
         return {
-            "start_ns": self.start_ns,
-            "end_ns": self.end_ns,
+            **pick(self, "start_ns", "end_ns"),
             "seconds": seconds,
-            "last_seq": self.last_seq,
-            "ticks_possibly_missed": self.ticks_possibly_missed,
-            "missed_exact": self.missed_exact,
-            "reason": self.reason,
+            **pick(self, "last_seq", "ticks_possibly_missed", "missed_exact", "reason"),
         }
 
 
@@ -78,23 +75,14 @@ class LiveSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "received": self.received,
-            "delivered": self.delivered,
-            "dropped": self.dropped,
-            "frames": self.frames,
-            "connects": self.connects,
+            **pick(self, "received", "delivered", "dropped", "frames", "connects"),
             "gaps": [g.as_dict() for g in self.gaps],
             "bad_messages": dict(sorted(self.bad_messages.items())),
             "bad_samples": dict(sorted(self.bad_samples.items())),
             "queue_wait": self.queue_wait.as_dict(),
             "feed_delay": self.feed_delay.as_dict(),
-            "queue_depth_max": self.queue_depth_max,
-            "queue_size": self.queue_size,
-            "late": self.late,
-            "late_max_ms": self.late_max_ms,
-            "ended_by": self.ended_by,
-            "error": self.error,
-            "complete": self.complete,
+            **pick(self, "queue_depth_max", "queue_size", "late", "late_max_ms", "ended_by"),
+            **pick(self, "error", "complete"),
         }
 
 

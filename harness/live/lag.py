@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from harness.core.model import pick
+
 
 @dataclass(frozen=True, slots=True)
 class LagSummary:
@@ -21,13 +23,7 @@ class LagSummary:
     max_ms: float
 
     def as_dict(self) -> dict[str, float | int]:
-        return {
-            "count": self.count,
-            "mean_ms": self.mean_ms,
-            "p50_ms": self.p50_ms,
-            "p99_ms": self.p99_ms,
-            "max_ms": self.max_ms,
-        }
+        return pick(self, "count", "mean_ms", "p50_ms", "p99_ms", "max_ms")
 
 
 class LagMeter:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import ConfigError
+from harness.core.model import pick
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +101,7 @@ class RecordingSource:
     expected: int | None  # ticks the filters should yield, when knowable without reading
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "name": self.name,
-            "sha256": self.sha256,
-            "tick_count": self.tick_count,
-        }
+        return pick(self, "path", "name", "sha256", "tick_count")
 
 
 def open_source(

@@ -7,7 +7,6 @@ resolves runs start without loading DuckDB or Arrow (harness/store/runs.py re-ex
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import socket
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import StoreError
+from harness.core.files import read_document
 from harness.core.model import DEFAULT_RUNS_DIR
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -33,12 +33,7 @@ def validate_run_id(run_id: str) -> str:
 
 
 def read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise StoreError(f"{path}: missing") from exc
-    except json.JSONDecodeError as exc:
-        raise StoreError(f"{path}: not valid JSON: {exc}") from exc
+    return read_document(path, "JSON", StoreError)
 
 
 def _pid_alive(pid: int) -> bool:
