@@ -5,6 +5,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 RUN    ?= reports/runs
+# pytest-xdist workers for `make test`: the suite is CPU-bound end-to-end runs; two workers halve
+# its wall time on the 2-core CI machine (TEST_WORKERS=0 runs it in one process).
+TEST_WORKERS ?= 2
 
 .PHONY: demo test check bench gate clean venv
 
@@ -20,7 +23,7 @@ demo: $(STAMP)
 	@bash scripts/demo.sh
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 check: $(STAMP)
 	$(VENV)/bin/ruff check tickstock harness tests benchmarks

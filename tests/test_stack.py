@@ -52,6 +52,16 @@ def test_fake_stack_skips_are_visible_in_its_ticks_processed():
     assert 60 < st["skipped"] < 140
 
 
+def test_null_stack_counts_every_tick_finds_nothing_and_takes_no_config():
+    stack = load_stack("harness.replay.stack:null")
+    ticks = make_ticks(250)
+    assert [stack.process(t) for t in ticks] == [[]] * 250
+    assert stack.flush() == []
+    assert stack.stats() == {"ticks": 250, "ticks_processed": 250}
+    with pytest.raises(ConfigError, match="null stack: takes no config"):
+        load_stack("harness.replay.stack:null", {"seed": 1})
+
+
 def test_set_values_are_typed_like_toml_scalars():
     assert parse_value("3") == 3
     assert parse_value("2.5") == 2.5

@@ -246,3 +246,31 @@ def _busy(ns: int) -> None:
 def fake(config: Mapping[str, Any]) -> FakeStack:
     """Factory for `harness.replay.stack:fake`."""
     return FakeStack(config)
+
+
+class NullStack:
+    """A stack that sees every tick and finds nothing: with it on both sides, what a replay
+    costs is the harness's own cost (benchmarks/bench_overhead.py)."""
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        if config:
+            raise ConfigError(f"null stack: takes no config, got keys {sorted(config)}")
+        self._ticks = 0
+
+    def process(self, tick: Any) -> list[dict[str, Any]]:
+        self._ticks += 1
+        return []
+
+    def flush(self) -> list[dict[str, Any]]:
+        return []
+
+    def stats(self) -> dict[str, Any]:
+        return {"ticks": self._ticks, "ticks_processed": self._ticks}
+
+    def close(self) -> None:
+        pass
+
+
+def null(config: Mapping[str, Any] | None = None) -> NullStack:
+    """Factory for `harness.replay.stack:null`."""
+    return NullStack(config)
