@@ -58,7 +58,8 @@ def test_null_stack_counts_every_tick_finds_nothing_and_takes_no_config():
     assert [stack.process(t) for t in ticks] == [[]] * 250
     assert stack.flush() == []
     assert stack.stats() == {"ticks": 250, "ticks_processed": 250}
-    with pytest.raises(ConfigError, match="null stack: takes no config"):
+    assert load_stack("harness.replay.stack:null", {"name": "b"}).name == "b"
+    with pytest.raises(ConfigError, match="null stack: the only config key is 'name'"):
         load_stack("harness.replay.stack:null", {"seed": 1})
 
 

@@ -253,8 +253,11 @@ class NullStack:
     costs is the harness's own cost (benchmarks/bench_overhead.py)."""
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
-        if config:
-            raise ConfigError(f"null stack: takes no config, got keys {sorted(config)}")
+        extra = sorted(set(config or {}) - {"name"})
+        if extra:
+            raise ConfigError(f"null stack: the only config key is 'name', got {extra}")
+        #: a name makes the other side a different stack (a run, not an A/A calibration)
+        self.name = str((config or {}).get("name", "null"))
         self._ticks = 0
 
     def process(self, tick: Any) -> list[dict[str, Any]]:
