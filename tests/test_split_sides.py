@@ -2,12 +2,13 @@
 
 Real recordings, real side processes (spawned), real part files and DuckDB gates: only the
 latencies may differ between the two ways of running the same replay, and the gates never let
-a concurrent run's latency decide (the two processes' speeds differ).
+a concurrent run's latency decide (its two sides are timed apart, on two cores).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from harness.pipeline.request import ReplayRequest
 from harness.replay.faults import FaultSpec
 from harness.replay.outcome import RunOptions
 from harness.replay.shadow import StackSpec
+from harness.replay.split import SWAP_TICKS
 
 REC = Path(__file__).resolve().parent.parent / "recordings" / "sample-day"
 PHASE = "phase_1_parallel_testing"
@@ -43,6 +45,30 @@ def _request(tmp: Path, sides: str, **kw) -> ReplayRequest:
 def _observations(run: Path) -> dict[str, list]:
     table = pq.read_table(run / "observations").sort_by("seq")
     return {k: table.column(k).to_pylist() for k in [*KEYS, "first"]}
+
+
+@pytest.mark.skipif(
+    len(getattr(os, "sched_getaffinity", lambda _: ())(0)) < 2, reason="needs two cores"
+)
+def test_the_sides_trade_cores_in_lockstep_every_swap_block(tmp_path):
+    """Each side spends every other block of SWAP_TICKS ticks on each of the two cores, and the
+    two sides are never pinned to the same core in the same block."""
+    request = _request(
+        tmp_path,
+        "concurrent",
+        primary=StackSpec("side_stacks:where", {"name": "p"}),
+        candidate=StackSpec("side_stacks:where", {"name": "c"}),
+        inject=FaultSpec(),
+        limit=5 * SWAP_TICKS + 7,
+    )
+    result = replay(request)
+    assert result.status == "complete"
+    stats = json.loads((Path(result.path) / "stack_stats.json").read_text())
+    first, second = sorted(os.sched_getaffinity(0))[:2]
+    blocks = 6  # the first tick of blocks 0..5
+    assert stats["primary"]["cpus"] == [[first], [second]] * 3
+    assert stats["candidate"]["cpus"] == [[second], [first]] * 3
+    assert len(stats["primary"]["cpus"]) == blocks
 
 
 def test_concurrent_sides_give_the_interleaved_events_errors_diff_and_checks(tmp_path):
@@ -72,8 +98,8 @@ def test_concurrent_sides_give_the_interleaved_events_errors_diff_and_checks(tmp
     sa = {c.check: c.status for c in ga.checks if not c.check.startswith(timed)}
     sb = {c.check: c.status for c in gb.checks if not c.check.startswith(timed)}
     assert sa == sb and len(sa) >= 20
-    # ... and latency never decides on a concurrent run: two processes' speeds differ (an A/A
-    # pair of processes measured 0.86–1.06 here), so a biased ratio must not PASS a candidate
+    # ... and latency never decides on a concurrent run: even with the sides trading cores (A/A
+    # within 1.00 ± 0.02) the CI is wider than interleaved; docs/scaling.md
     lat = next(c for c in gb.checks if c.check == "latency_ratio_ci_upper")
     assert lat.status.value == "INCONCLUSIVE" and "--sides interleaved" in lat.reason
     assert "--sides" not in next(c for c in ga.checks if c.check == "latency_ratio_ci_upper").reason

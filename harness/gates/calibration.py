@@ -70,8 +70,8 @@ def measure_aa(run_dir: Path, seed: int = 0) -> AARun:
             raise StoreError(f"{run_dir}: not an A/A run (replay --aa); it cannot calibrate")
         if (ev.manifest.get("options") or {}).get("sides") == CONCURRENT:
             raise StoreError(
-                f"{run_dir}: its stacks ran in two processes (--sides concurrent), whose speeds "
-                "differ; the noise floor is measured with the sides interleaved, as gates use it"
+                f"{run_dir}: its stacks ran in two processes (--sides concurrent), timed apart on "
+                "two cores; the noise floor is measured with the sides interleaved, as gates use it"
             )
         iv = ev.latency.ratio_median
         diffs = int(ev.con.execute("SELECT count(*) FROM unexplained").fetchone()[0])  # type: ignore[index]

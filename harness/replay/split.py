@@ -45,10 +45,11 @@ from harness.store.batches import BatchTape, EventColumns, SideTape
 
 __all__ = ["CONCURRENT", "SWAP_TICKS", "SideProcessError", "SplitRunner", "TickFeed"]
 
-#: Ticks between the sides' core swaps. Measured on the sample day (A/A, legacy twice, latency
-#: ratio of medians over 6 runs each): never swapping 0.93–1.14, every 2048 ticks 0.97–1.02,
-#: every 512 ticks 0.995–1.019; every 128 ticks no better and slower (more barrier waits).
-SWAP_TICKS = 512
+#: Ticks between the sides' core swaps. Measured on the sample day (A/A, legacy twice, the gate's
+#: latency ratio of medians): never swapping 0.93–1.14; every 512 ticks 1.003–1.013 (65,536-tick
+#: batches then always end at the same block parity, so this process's merge work always lands
+#: beside the same side); every 500 ticks 1.002–1.003; every 128 no better and slower.
+SWAP_TICKS = 500
 
 
 class _CoreSwap:

@@ -64,9 +64,10 @@ SELECT (SELECT count(*) FROM rollout_tickers) AS reported,
 -- Latency ratio status: PASS only when the whole 95 % CI is within the threshold; FAIL only when
 -- the whole CI is beyond the threshold plus the calibrated noise floor; anything between is
 -- INCONCLUSIVE (a CI straddling the threshold, or an excess the machine's noise can explain).
--- A run whose stacks ran concurrently in two processes (`--sides concurrent`) times each stack
--- on its own core: per-process speed differences bias the ratio (A/A on a 2-vCPU VM: 0.86–1.06,
--- benchmarks/results.md), so its latency never decides: INCONCLUSIVE, whatever the CI says.
+-- A run whose stacks ran concurrently in two processes (`--sides concurrent`) times the two sides
+-- of a pair at different moments on different cores. Trading cores every 500 ticks removed the
+-- bias (A/A 1.002–1.003), but the CI is 1.2–1.3x wider than interleaved (docs/scaling.md) and the
+-- noise floor is calibrated interleaved, so its latency never decides: INCONCLUSIVE.
 CREATE MACRO concurrent_sides() AS (SELECT any_value(sides) = 'concurrent' FROM run_info);
 
 CREATE MACRO ratio_status(lo, hi, t, nf, strict) AS
@@ -86,8 +87,8 @@ CREATE MACRO ratio_reason(pt, lo, hi, t, nf, src, power) AS
                     ELSE '; CI straddles the threshold' END
             || CASE WHEN power LIKE '%too small%' THEN '; ' || power ELSE '' END
             || CASE WHEN concurrent_sides() THEN '; not decided: the stacks ran in two processes '
-                    || '(--sides concurrent), whose speeds differ; replay with --sides interleaved '
-                    || 'to gate latency' ELSE '' END END;
+                    || '(--sides concurrent), timed apart on two cores; replay with --sides '
+                    || 'interleaved to gate latency' ELSE '' END END;
 
 -- Memory the stacks keep: on memory-probed ticks where neither call returned events, the bytes
 -- each call allocated that its stack still held afterwards (runner: `_make_probed_call`). Both

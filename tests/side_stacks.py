@@ -1,0 +1,39 @@
+"""Stacks for the concurrent-sides tests, importable by the spawned side processes (tests/ is on
+their sys.path as on pytest's)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from harness.replay.split import SWAP_TICKS
+
+
+class WhereStack:
+    """Finds nothing; notes the cores its process may run on at the first tick of every core-swap
+    block, so a test can see which core each side was on when."""
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        self.name = str((config or {}).get("name", "where"))
+        self.ticks = 0
+        self.cpus: list[list[int]] = []
+
+    def process(self, tick: Any) -> list[dict[str, Any]]:
+        if self.ticks % SWAP_TICKS == 0:
+            self.cpus.append(sorted(os.sched_getaffinity(0)))
+        self.ticks += 1
+        return []
+
+    def flush(self) -> list[dict[str, Any]]:
+        return []
+
+    def stats(self) -> dict[str, Any]:
+        return {"ticks_processed": self.ticks, "cpus": self.cpus}
+
+    def close(self) -> None:
+        self.cpus = []
+
+
+def where(config: Mapping[str, Any] | None = None) -> WhereStack:
+    return WhereStack(config)
