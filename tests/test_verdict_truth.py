@@ -164,11 +164,9 @@ def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def dask_cluster() -> Any:
-    from distributed import LocalCluster
+    from harness.scale.cluster import local_cluster
 
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    ) as cluster:
+    with local_cluster(2) as cluster:  # the harness's own: loopback, no dashboard
         _DASK["address"] = cluster.scheduler_address
         yield cluster
         _DASK.clear()
