@@ -8,31 +8,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.replay.split import SWAP_TICKS
+from harness.replay.stack import NullStack
 
 
-class WhereStack:
+class WhereStack(NullStack):
     """Finds nothing; notes the cores its process may run on at the first tick of every core-swap
     block, so a test can see which core each side was on when."""
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
-        self.name = str((config or {}).get("name", "where"))
-        self.ticks = 0
+        super().__init__(config)
         self.cpus: list[list[int]] = []
 
     def process(self, tick: Any) -> list[dict[str, Any]]:
-        if self.ticks % SWAP_TICKS == 0:
+        if self._ticks % SWAP_TICKS == 0:
             self.cpus.append(sorted(os.sched_getaffinity(0)))
-        self.ticks += 1
-        return []
-
-    def flush(self) -> list[dict[str, Any]]:
-        return []
+        return super().process(tick)
 
     def stats(self) -> dict[str, Any]:
-        return {"ticks_processed": self.ticks, "cpus": self.cpus}
-
-    def close(self) -> None:
-        self.cpus = []
+        return {**super().stats(), "cpus": self.cpus}
 
 
 def where(config: Mapping[str, Any] | None = None) -> WhereStack:
