@@ -67,6 +67,28 @@ def test_cli_report_prints_the_path(tmp_path):
     assert "report.html" in res.output and (run / "report.html").is_file()
 
 
+def test_gate_with_report_writes_the_gates_verdict_and_the_report_from_one_measurement(tmp_path):
+    # `gate --report` must judge exactly as `gate` does (same verdict.json, JUnit, exit code)
+    # and write the report `report` writes; here for a failing run and two phases, in an order
+    # that is not the report's
+    run = make_run(tmp_path, missing=2, slow=1.5, stack_stats=REPORTED)
+    phases = ["--phase", "phase_1_parallel_testing", "--phase", "phase_0_installation"]
+    alone = CliRunner().invoke(cli, ["gate", str(run), *phases, "--json"])
+    assert alone.exit_code == 3, alone.output
+    verdict, junit = (run / "verdict.json").read_text(), (run / "junit.xml").read_text()
+    (run / "verdict.json").write_text("{}")  # stale: must be replaced, never read
+    both = CliRunner().invoke(cli, ["gate", str(run), *phases, "--json", "--report"])
+    assert both.exit_code == 3, both.output
+    assert (run / "verdict.json").read_text() == verdict
+    assert (run / "junit.xml").read_text() == junit
+    assert json.loads(both.stdout) == json.loads(alone.stdout)  # the report line is on stderr
+    assert "report.html" in both.stderr
+    html = (run / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 4 and "phase_4_full_rollout" in html
+    bad = CliRunner().invoke(cli, ["gate", str(run), "--phase", "phase_9", "--report"])
+    assert bad.exit_code != 0 and "phase_9" in bad.output
+
+
 _PERIOD_PER_ROW = """CASE WHEN strftime(timezone('America/New_York', ts), '%H:%M') < '04:00' THEN 'closed'
   WHEN strftime(timezone('America/New_York', ts), '%H:%M') < '09:30' THEN 'pre-market'
   WHEN strftime(timezone('America/New_York', ts), '%H:%M') < '16:00' THEN 'regular'

@@ -58,6 +58,12 @@ RUNS_HELP = "Where run ids live (the directory replay writes runs to)."
 )
 @runs_dir_option(RUNS_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print verdict.json instead of tables.")
+@click.option(
+    "--report",
+    "with_report",
+    is_flag=True,
+    help="Also write the report, from the same measurement.",
+)
 def gate(
     run: str,
     phases: tuple[str, ...],
@@ -66,26 +72,36 @@ def gate(
     junit: str | None,
     runs_dir: str,
     as_json: bool,
+    with_report: bool,
 ) -> None:
     """Gate RUN for rollout phases: table, verdict.json, junit.xml; exit 0 pass / 3 fail / 4 inconclusive."""
     from harness.core.errors import ConfigError
-    from harness.gates.engine import PHASES, overall
-    from harness.gates.verdict import judge_run
+    from harness.gates.engine import PHASES, gate_sql, overall
+    from harness.gates.verdict import judge_run, judging
     from harness.store.runs import resolve_run
 
     if all_phases == bool(phases):
         raise ConfigError("give --phase PHASE (repeatable) or --all")
     selected = PHASES if all_phases else tuple(phases)
+    for phase in selected:
+        gate_sql(phase)  # an unknown phase is a usage error before any work
     run_dir = resolve_run(run, runs_dir)
-    with step(f"gate {run_dir.name}", wanted(None, as_json)):
-        judged = judge_run(
-            run_dir,
-            selected,
-            accept=judge.accept_path,
-            no_accept=judge.no_accept,
-            today=judge.day,
-            junit=Path(junit) if junit else None,
-        )
+    junit_path = Path(junit) if junit else None
+    if with_report:  # one measurement of the run for both: the report gates every phase anyway
+        on_results, judgements = judging(run_dir, selected, junit_path)
+        files = _report(run, runs_dir, judge, on_results)
+        click.echo(f"report: {files.html} ({files.seconds:.2f} s)", err=as_json)
+        judged = judgements[0]
+    else:
+        with step(f"gate {run_dir.name}", wanted(None, as_json)):
+            judged = judge_run(
+                run_dir,
+                selected,
+                accept=judge.accept_path,
+                no_accept=judge.no_accept,
+                today=judge.day,
+                junit=junit_path,
+            )
     results = judged.results
     if as_json:
         print_json(judged.document, indent=2, sort_keys=True)
@@ -130,6 +146,16 @@ def _print_gate(evidence: object, results: list, extra: dict, paths: tuple) -> N
 )
 def report(run: str, judge: JudgeArgs, runs_dir: str, browser_check: bool) -> None:
     """Write RUN/report.html (self-contained) and RUN/report.md with every phase's verdict."""
+    files = _report(run, runs_dir, judge)
+    for r in files.results:
+        click.echo(f"{r.phase:28s} {r.verdict.value}")
+    click.echo(f"report: {files.html} ({files.seconds:.2f} s); markdown: {files.markdown}")
+    if browser_check:
+        _browser_check(files.html)
+
+
+def _report(run: str, runs_dir: str, judge: JudgeArgs, on_results: Any = None) -> Any:
+    """Build RUN's report (`report`, `gate --report`); `on_results` as `build_report`'s `judge`."""
     from harness.report.plot_worker import PlotWorker
 
     # The figures' process starts before this one imports DuckDB, pandas and SciPy: matplotlib's
@@ -142,21 +168,17 @@ def report(run: str, judge: JudgeArgs, runs_dir: str, browser_check: bool) -> No
 
         run_dir = resolve_run(run, runs_dir)
         with step(f"report {run_dir.name}", wanted(None, False)):
-            files = build_report(
+            return build_report(
                 run_dir,
                 accept=judge.accept_path,
                 no_accept=judge.no_accept,
                 today=judge.day,
                 plots=plots,
+                judge=on_results,
             )
     finally:
         if plots is not None:
             plots.close()
-    for r in files.results:
-        click.echo(f"{r.phase:28s} {r.verdict.value}")
-    click.echo(f"report: {files.html} ({files.seconds:.2f} s); markdown: {files.markdown}")
-    if browser_check:
-        _browser_check(files.html)
 
 
 def _browser_check(html: Path) -> None:

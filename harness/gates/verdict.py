@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -223,19 +224,57 @@ def judge_run(
     """Gate a run for `phases` and write verdict.json and junit.xml: `harness gate` and
     `harness serve` alike. An earlier verdict is removed first: if this gate fails half-way,
     nobody may read the old one as its answer."""
+    from harness.gates.engine import gate_run
+
+    junit_target = remove_verdict(run_dir, junit)
+    evidence, results = gate_run(run_dir, phases, accept=accept, no_accept=no_accept, today=today)
+    try:
+        return write_judgement(run_dir, evidence, results, phases, junit_target)
+    finally:
+        evidence.close()
+
+
+def remove_verdict(run_dir: Path, junit: Path | None = None) -> Path:
+    """Remove a run's earlier verdict.json and JUnit file before it is gated again; the JUnit
+    path to write (default RUN/junit.xml)."""
     from harness.core.files import remove
-    from harness.gates.engine import gate_inputs, gate_run
 
     junit_target = junit or run_dir / "junit.xml"
     remove(run_dir / "verdict.json", junit_target)
-    evidence, results = gate_run(run_dir, phases, accept=accept, no_accept=no_accept, today=today)
-    try:
-        rules_doc = evidence.rules_document()
-        inputs = gate_inputs(evidence, phases)
-        failed = evidence.failures()
-    finally:
-        evidence.close()
-    extra = {"accepted_differences": rules_doc, "inputs": inputs, "failures": failed}
+    return junit_target
+
+
+def write_judgement(
+    run_dir: Path, evidence: Any, results: list[GateResult], phases: tuple[str, ...], junit: Path
+) -> Judgement:
+    """verdict.json and the JUnit file of `results` (the gated `phases`), from the open evidence
+    they were judged on: `harness gate`, and `harness gate --report` from the report's evidence."""
+    from harness.gates.engine import gate_inputs
+
+    rules_doc = evidence.rules_document()
+    failed = evidence.failures()
+    extra = {
+        "accepted_differences": rules_doc,
+        "inputs": gate_inputs(evidence, phases),
+        "failures": failed,
+    }
     verdict_path = write_verdict(run_dir / "verdict.json", results, extra)
-    junit_path = write_junit(junit_target, results, rules_doc, failed)
+    junit_path = write_junit(junit, results, rules_doc, failed)
     return Judgement(results, verdict_document(results, extra), verdict_path, junit_path, evidence)
+
+
+def judging(
+    run_dir: Path, phases: tuple[str, ...], junit: Path | None = None
+) -> tuple[Callable[[Any, list[GateResult]], None], list[Judgement]]:
+    """A `build_report` judge that writes the verdict of `phases` from the report's evidence,
+    and the list its Judgement lands in. The earlier verdict is removed now, before any work."""
+    target = remove_verdict(run_dir, junit)
+    made: list[Judgement] = []
+
+    def judge(evidence: Any, results: list[GateResult]) -> None:
+        by_phase = {r.phase: r for r in results}
+        made.append(
+            write_judgement(run_dir, evidence, [by_phase[p] for p in phases], phases, target)
+        )
+
+    return judge, made

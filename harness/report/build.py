@@ -11,7 +11,7 @@ import base64
 import datetime as dt
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +44,10 @@ PER_TICKER_MAX_TICKS = 250_000
 #: medians over 5 ticks is noise, and such tickers would otherwise top the list.
 MIN_TICKER_TICKS = 100
 CDF_POINTS = 200
+
+
+#: Called with the evidence and every phase's result before the evidence closes.
+Judge = Callable[[Evidence, list[GateResult]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +275,7 @@ def build_report(
     seed: int = 0,
     plots: PlotWorker | None = None,
     no_accept: bool = False,
+    judge: Judge | None = None,
 ) -> ReportFiles:
     """Gate every phase and write report.html, report.md and plots/*.png into the run directory.
 
@@ -278,7 +283,9 @@ def build_report(
     thread as soon as the evidence's diff exists, while this thread measures, gates and samples
     per-ticker statistics; each figure is drawn by `plots` (harness/report/plot_worker.py: a spawned
     process for `harness report`, else a thread) as soon as its data exists, so on two cores the
-    report takes about its longest half instead of the sum of both.
+    report takes about its longest half instead of the sum of both. `judge(evidence, results)`
+    is called with every phase's result before the evidence closes (`harness gate --report`
+    writes its verdict from the report's one measurement of the run).
     """
     started = time.perf_counter()
     for phase in PHASES:
@@ -288,7 +295,9 @@ def build_report(
     own = plots is None
     worker = PlotWorker.thread() if plots is None else plots
     try:
-        return _build(run_dir, (accept, no_accept), today, reports_dir, seed, worker, started)
+        return _build(
+            run_dir, (accept, no_accept), today, reports_dir, seed, worker, started, judge
+        )
     finally:
         if own:
             worker.close()
@@ -302,6 +311,7 @@ def _build(
     seed: int,
     plots: PlotWorker,
     started: float,
+    judge: Judge | None,
 ) -> ReportFiles:
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending: list[Future[tuple[dict[str, pd.DataFrame], pd.DataFrame]]] = []
@@ -321,6 +331,8 @@ def _build(
             tickers, ticker_note = ticker_table(ev, seed)
             plots.draw("ticker_ratios", tickers)
             results = evaluate_all(ev, PHASES)
+            if judge is not None:
+                judge(ev, results)
             first = first_divergence(ev)
             diffs, _ = pending[0].result()
         except BaseException:
