@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from harness.cli.app import cli
-from harness.cli.options import collect
+from harness.cli.options import collect, knob
 from harness.cli.types import secret_from_env
 
 
@@ -39,46 +39,23 @@ class ChaosArgs:
 
 @cli.command()
 @click.argument("recording", type=click.Path(path_type=Path))
-@click.option(
-    "--port", type=int, default=8765, show_default=True, help="TCP port (0 picks a free one)."
-)
-@click.option(
-    "--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback)."
-)
-@click.option(
-    "--speed",
-    default="1",
-    show_default=True,
-    help="N× real time, or 'max' (as fast as clients read).",
-)
+@knob("--port", int, 8765, "TCP port (0 picks a free one).")
+@knob("--host", str, "127.0.0.1", "Interface to bind (loopback).")
+@knob("--speed", str, "1", "N× real time, or 'max' (as fast as clients read).")
 @click.option("--loop", is_flag=True, help="Replay the recording forever, time moving forward.")
 @click.option("--key-env", help="Require the API key held in this environment variable.")
-@click.option(
-    "--batch-ms",
-    type=int,
-    default=100,
-    show_default=True,
-    help="Feed-time window batched per frame.",
-)
-@click.option(
-    "--max-batch", type=int, default=500, show_default=True, help="Most messages per frame."
-)
-@click.option(
-    "--min-clients", type=int, default=1, show_default=True, help="Start once this many subscribed."
-)
+@knob("--batch-ms", int, 100, "Feed-time window batched per frame.")
+@knob("--max-batch", int, 500, "Most messages per frame.")
+@knob("--min-clients", int, 1, "Start once this many subscribed.")
 @collect(ServeArgs, "serve")
 @click.option("--once", is_flag=True, help="Exit after the recording has been served once.")
 @click.option("--chaos-drop-after", type=int, help="Abort a connection after it got N messages.")
-@click.option(
-    "--chaos-drop-limit", type=int, default=1, show_default=True, help="Most aborts per server."
-)
+@knob("--chaos-drop-limit", int, 1, "Most aborts per server.")
 @click.option(
     "--chaos-malformed-every", type=int, help="Send a malformed frame before every Nth frame."
 )
 @click.option("--chaos-stall-after", type=int, help="Stall a connection once after N messages.")
-@click.option(
-    "--chaos-stall-seconds", type=float, default=5.0, show_default=True, help="Length of the stall."
-)
+@knob("--chaos-stall-seconds", float, 5.0, "Length of the stall.")
 @collect(ChaosArgs, "chaos")
 def feed(recording: Path, serve: ServeArgs, once: bool, chaos: ChaosArgs) -> None:
     """Serve RECORDING over the Polygon stocks WebSocket protocol (ws://HOST:PORT/stocks)."""

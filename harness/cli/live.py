@@ -37,14 +37,12 @@ class RecordArgs:
 
 
 @cli.command()
-@click.option(
-    "--url", default="wss://socket.polygon.io/stocks", show_default=True, help="Feed URL."
-)
-@click.option(
+@opt.knob("--url", str, "wss://socket.polygon.io/stocks", "Feed URL.")
+@opt.knob(
     "--key-env",
-    default="POLYGON_API_KEY",
-    show_default=True,
-    help="Environment variable holding the API key (never logged or stored).",
+    str,
+    "POLYGON_API_KEY",
+    "Environment variable holding the API key (never logged or stored).",
 )
 @click.option(
     "--subscribe", "subscriptions", default="A.*,T.*", show_default=True, help="Polygon topics."
@@ -64,23 +62,19 @@ class RecordArgs:
     help="Record the live ticks to this new recording directory.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing recording at --record.")
-@click.option(
+@opt.knob(
     "--flush-ticks",
-    type=click.IntRange(min=1),
-    default=20_000,
-    show_default=True,
-    help="Flush the recording to a new part file every N ticks …",
+    click.IntRange(min=1),
+    20_000,
+    "Flush the recording to a new part file every N ticks …",
 )
-@click.option(
-    "--flush-seconds", type=float, default=10.0, show_default=True, help="… or every T seconds."
-)
+@opt.knob("--flush-seconds", float, 10.0, "… or every T seconds.")
 @opt.collect(RecordArgs, "recording")
-@click.option(
+@opt.knob(
     "--queue-size",
-    type=click.IntRange(min=1),
-    default=10_000,
-    show_default=True,
-    help="Bounded queue between socket and stacks; overflow is counted and makes the run incomplete.",
+    click.IntRange(min=1),
+    10_000,
+    "Bounded queue between socket and stacks; overflow is counted and makes the run incomplete.",
 )
 @opt.collect(FeedArgs, "feed")
 @opt.output_options("Progress line")

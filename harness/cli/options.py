@@ -65,6 +65,11 @@ class StackArgs:
         return c
 
 
+def knob(name: str, kind: Any, default: Any, help_text: str) -> Callable[[F], F]:
+    """A tuning option (a size, a count, seconds, a port) whose default `--help` shows."""
+    return click.option(name, type=kind, default=default, show_default=True, help=help_text)
+
+
 stack_options = compose(
     click.option(
         "--primary",
@@ -119,22 +124,18 @@ class RunnerArgs:
 
 
 runner_options = compose(
-    click.option(
-        "--seed", type=int, default=0, show_default=True, help="Seeds call order and faults."
-    ),
-    click.option(
+    knob("--seed", int, 0, "Seeds call order and faults."),
+    knob(
         "--tick-timeout",
-        type=float,
-        default=5.0,
-        show_default=True,
-        help="Seconds one stack call may take before it is a timeout observation (0: off).",
+        float,
+        5.0,
+        "Seconds one stack call may take before it is a timeout observation (0: off).",
     ),
-    click.option(
+    knob(
         "--max-hangs",
-        type=click.IntRange(min=1),
-        default=3,
-        show_default=True,
-        help="Consecutive timeouts on one ticker that abort the run as incomplete.",
+        click.IntRange(min=1),
+        3,
+        "Consecutive timeouts on one ticker that abort the run as incomplete.",
     ),
     click.option(
         "--inject",

@@ -14,6 +14,7 @@ from harness.cli.options import (
     RunnerArgs,
     StackArgs,
     collect,
+    knob,
     output_options,
     runner_options,
     stack_options,
@@ -55,9 +56,7 @@ class ShardArgs:
     "other input comes from the run's manifest.",
 )
 @stack_options
-@click.option(
-    "--mode", type=PaceType(), default="afap", show_default=True, help="afap, realtime or speed=N."
-)
+@knob("--mode", PaceType(), "afap", "afap, realtime or speed=N.")
 @click.option(
     "--tickers", type=TickerListType(), default=None, help="Comma-separated tickers to replay."
 )
@@ -65,19 +64,17 @@ class ShardArgs:
 @click.option("--to", "to", default=None, help="End time, exclusive (ISO or ns).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Replay at most N ticks.")
 @collect(SelectArgs, "select")
-@click.option(
+@knob(
     "--batch-size",
-    type=click.IntRange(min=1),
-    default=65_536,
-    show_default=True,
-    help="Ticks per stored part: the unit a killed replay resumes from.",
+    click.IntRange(min=1),
+    65_536,
+    "Ticks per stored part: the unit a killed replay resumes from.",
 )
-@click.option(
+@knob(
     "--sides",
-    type=click.Choice(["interleaved", "concurrent"]),
-    default="interleaved",
-    show_default=True,
-    help="interleaved: both stacks in one process, per tick in a seeded order; concurrent: "
+    click.Choice(["interleaved", "concurrent"]),
+    "interleaved",
+    "interleaved: both stacks in one process, per tick in a seeded order; concurrent: "
     "each stack in a process of its own on its own core (one-process replays; same events).",
 )
 @runner_options

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from harness.cli.app import cli
-from harness.cli.options import runs_dir_option
+from harness.cli.options import knob, runs_dir_option
 
 
 @cli.command()
@@ -19,12 +19,11 @@ from harness.cli.options import runs_dir_option
     default=None,
     help="Where to write the shrunk recording (default: recordings/shrunk/<run id>).",
 )
-@click.option(
+@knob(
     "--budget",
-    type=click.FloatRange(min=1),
-    default=110.0,
-    show_default=True,
-    help="Seconds of delta debugging before settling for the smallest cut found.",
+    click.FloatRange(min=1),
+    110.0,
+    "Seconds of delta debugging before settling for the smallest cut found.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing recording at --out.")
 @runs_dir_option("Where run ids live (the directory replay writes runs to).")
