@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import duckdb
 
 from harness.core.errors import ExitCode, GateError
 from harness.diff import rulebook
 from harness.gates.calibration import noise_floor_for
-from harness.gates.evidence import Evidence, open_evidence
+from harness.gates.evidence import Evidence, EvidenceView, open_evidence
 from harness.store.runs import load_manifest, require_finished
 
 PHASES: tuple[str, ...] = (
@@ -281,12 +280,11 @@ def open_run_evidence(
     *,
     accept: Path | None = None,
     no_accept: bool = False,
-    today: dt.date | None = None,
     reports_dir: Path | None = None,
-    seed: int = 0,
-    on_views: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    **view: Unpack[EvidenceView],
 ) -> Evidence:
-    """Open a run with its accepted-differences rules and its recording's A/A noise floor.
+    """Open a run with its accepted-differences rules and its recording's A/A noise floor
+    (`view`: `open_evidence`'s today, seed and on_views).
 
     The rules are the copy recorded with the run at replay (harness/diff/rulebook.py) unless `accept`
     names a file or `no_accept` asks for none; `evidence.rules_origin` says which was used.
@@ -296,9 +294,7 @@ def open_run_evidence(
     choice = rulebook.choose(run_dir, manifest, accept, no_accept)
     reports = reports_dir if reports_dir is not None else run_dir.resolve().parent.parent
     noise = noise_floor_for(manifest, reports)
-    evidence = open_evidence(
-        run_dir, rules=choice.rules, today=today, noise=noise, seed=seed, on_views=on_views
-    )
+    evidence = open_evidence(run_dir, rules=choice.rules, noise=noise, **view)
     return replace(evidence, rules_origin=choice)
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import duckdb
 import numpy as np
@@ -222,12 +222,21 @@ def _stat_rows(scope: str, lat: LatencyStats | None, fig: SeedFigures) -> list[t
     ]
 
 
+class EvidenceView(TypedDict, total=False):
+    """How evidence is looked at, whoever opens it: the day rules expire against, the seed of
+    its samples, and a hook run once its views exist (`open_evidence`)."""
+
+    today: dt.date | None
+    seed: int
+    on_views: Callable[[duckdb.DuckDBPyConnection], None] | None
+
+
 def open_evidence(
     run_dir: str | Path,
     *,
     rules: RuleSet = EMPTY,
-    today: dt.date | None = None,
     noise: NoiseFloor | None = None,
+    today: dt.date | None = None,
     seed: int = 0,
     on_views: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> Evidence:
