@@ -74,7 +74,11 @@ class _CoreSwap:
         except threading.BrokenBarrierError:
             self.broken = True
             return
-        os.sched_setaffinity(0, {self.cpus[(block + self.offset) % 2]})
+        try:
+            os.sched_setaffinity(0, {self.cpus[(block + self.offset) % 2]})
+        except OSError:  # the core was taken away (cpuset change): run on unswapped
+            self.broken = True
+            self.leave()
 
     def leave(self) -> None:
         with contextlib.suppress(Exception):
