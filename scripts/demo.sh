@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: shadow-replay the bundled sample day (legacy vs multi-channel, phase 1 by default),
-# calibrate the noise floor once, gate the phase the candidate ran at, write the report, and end with the gate table, verdict and report path.
+# calibrate the noise floor once, gate the phase the candidate ran at and write the report from the same
+# measurement, and end with the gate table, verdict and report path.
 set -uo pipefail
 HARNESS=${HARNESS:-.venv/bin/harness}
 REC=${DEMO_RECORDING:-recordings/sample-day}
@@ -26,11 +27,9 @@ echo "$out"
 run=$(printf '%s\n' "$out" | sed -n 's/^ *run directory: *//p' | tail -n 1)
 [ -n "$run" ] || { echo "demo: could not find the run directory in the replay output" >&2; exit 5; }
 
-echo "== harness report $run"
-"$HARNESS" report "$run" --accept "$ACCEPT" || exit $?
-
-echo "== harness gate $run --phase $PHASE"
-"$HARNESS" gate "$run" --phase "$PHASE" --accept "$ACCEPT"
+# one measurement of the run for both the verdict and the report (the report gates every phase)
+echo "== harness gate $run --phase $PHASE --report"
+"$HARNESS" gate "$run" --phase "$PHASE" --accept "$ACCEPT" --report
 verdict_rc=$?
 case $verdict_rc in
   0) verdict=pass ;; 3) verdict=fail ;; 4) verdict=inconclusive ;; *) exit $verdict_rc ;;
