@@ -77,7 +77,7 @@ def gate(
     """Gate RUN for rollout phases: table, verdict.json, junit.xml; exit 0 pass / 3 fail / 4 inconclusive."""
     from harness.core.errors import ConfigError
     from harness.gates.engine import PHASES, gate_sql, overall
-    from harness.gates.verdict import judge_run, judging
+    from harness.gates.verdict import VerdictJudge, judge_run
     from harness.store.runs import resolve_run
 
     if all_phases == bool(phases):
@@ -88,10 +88,11 @@ def gate(
     run_dir = resolve_run(run, runs_dir)
     junit_path = Path(junit) if junit else None
     if with_report:  # one measurement of the run for both: the report gates every phase anyway
-        on_results, judgements = judging(run_dir, selected, junit_path)
-        files = _report(run, runs_dir, judge, on_results)
+        verdict = VerdictJudge(run_dir, selected, junit_path)
+        files = _report(run, runs_dir, judge, verdict)
         click.echo(f"report: {files.html} ({files.seconds:.2f} s)", err=as_json)
-        judged = judgements[0]
+        assert verdict.judgement is not None  # build_report calls it before the evidence closes
+        judged = verdict.judgement
     else:
         with step(f"gate {run_dir.name}", wanted(None, as_json)):
             judged = judge_run(

@@ -33,6 +33,7 @@ from harness.diff.accepted import create_accepted_diff
 from harness.diff.rules import EMPTY, RuleSet, candidate_phase, recording_name, run_key
 from harness.gates.measure import Paired, measure
 from harness.gates.statistics import LatencyStats, SeedFigures
+from harness.replay.outcome import INTERLEAVED
 from harness.store.runs import load_manifest, require_finished
 
 if TYPE_CHECKING:
@@ -368,7 +369,7 @@ def _tables_and_stats(
             observed,
             run_key(manifest),
             candidate_phase(manifest),
-            str((manifest.get("options") or {}).get("sides") or "interleaved"),
+            str((manifest.get("options") or {}).get("sides") or INTERLEAVED),
         ],
     )
     raw_cand = stack_stats.get("candidate")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -263,18 +262,18 @@ def write_judgement(
     return Judgement(results, verdict_document(results, extra), verdict_path, junit_path, evidence)
 
 
-def judging(
-    run_dir: Path, phases: tuple[str, ...], junit: Path | None = None
-) -> tuple[Callable[[Any, list[GateResult]], None], list[Judgement]]:
-    """A `build_report` judge that writes the verdict of `phases` from the report's evidence,
-    and the list its Judgement lands in. The earlier verdict is removed now, before any work."""
-    target = remove_verdict(run_dir, junit)
-    made: list[Judgement] = []
+class VerdictJudge:
+    """A `build_report` judge: writes the verdict of `phases` from the report's evidence and keeps
+    its Judgement (`harness gate --report`). The earlier verdict is removed at once, before any
+    work, as `judge_run` does."""
 
-    def judge(evidence: Any, results: list[GateResult]) -> None:
+    def __init__(self, run_dir: Path, phases: tuple[str, ...], junit: Path | None = None) -> None:
+        self.run_dir = run_dir
+        self.phases = phases
+        self.junit = remove_verdict(run_dir, junit)
+        self.judgement: Judgement | None = None
+
+    def __call__(self, evidence: Any, results: list[GateResult]) -> None:
         by_phase = {r.phase: r for r in results}
-        made.append(
-            write_judgement(run_dir, evidence, [by_phase[p] for p in phases], phases, target)
-        )
-
-    return judge, made
+        chosen = [by_phase[p] for p in self.phases]
+        self.judgement = write_judgement(self.run_dir, evidence, chosen, self.phases, self.junit)

@@ -81,8 +81,16 @@ class LiveSummary:
             "bad_samples": dict(sorted(self.bad_samples.items())),
             "queue_wait": self.queue_wait.as_dict(),
             "feed_delay": self.feed_delay.as_dict(),
-            **pick(self, "queue_depth_max", "queue_size", "late", "late_max_ms", "ended_by"),
-            **pick(self, "error", "complete"),
+            **pick(
+                self,
+                "queue_depth_max",
+                "queue_size",
+                "late",
+                "late_max_ms",
+                "ended_by",
+                "error",
+                "complete",
+            ),
         }
 
 

@@ -23,8 +23,9 @@ from harness.pipeline.request import ReplayRequest
 from harness.pipeline.shadow import shadow_run
 from harness.pipeline.sharded import replay_sharded, sharded_plan
 from harness.recordings.reader import open_recording
+from harness.replay.outcome import CONCURRENT
 from harness.replay.sources import Pace, open_source, paced
-from harness.replay.split import CONCURRENT, TickFeed
+from harness.replay.split import TickFeed
 
 
 def expected_ticks(request: ReplayRequest, plan: Any) -> int | None:

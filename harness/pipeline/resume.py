@@ -28,9 +28,9 @@ from harness.pipeline.lifecycle import RunResult, RunSetup, finish_run, running
 from harness.pipeline.replay import tick_feed
 from harness.pipeline.request import ReplayRequest
 from harness.pipeline.sharded import resume_sharded
+from harness.replay.outcome import CONCURRENT
 from harness.replay.shadow import load_pair, shadow_shard
 from harness.replay.sources import Pace, open_source, paced
-from harness.replay.split import CONCURRENT
 from harness.store.parts import committed_batches
 from harness.store.runs import RunWriter, read_json
 

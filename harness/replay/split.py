@@ -9,7 +9,13 @@ raw results to this process, which merges the two sides row by row into the same
 interleaved run writes. Events, errors, timeouts and the audit are those of an interleaved run;
 latencies are each stack's own, measured while the other stack runs on the other core; the
 observations' `first` says `concurrent`. Batches end every `batch_size` ticks (never on a timer,
-so both sides cut at the same rows)::
+so both sides cut at the same rows).
+
+Fair latencies: two cores of a (virtual) machine are not equally fast from moment to moment, so a
+side pinned to one core for the whole run measures that core (A/A ratios 0.86–1.14). The sides
+therefore trade cores every `SWAP_TICKS` ticks in lockstep (`_CoreSwap`: a barrier, then
+`os.sched_setaffinity`), so each stack spends half of every stretch of the day on each core and a
+core's speed cancels out of the paired ratio (A/A 1.002–1.009; docs/scaling.md)::
 
     outcome = SplitRunner(spec, TickFeed("recordings/sample-day"), sink).run()
 """
@@ -30,7 +36,7 @@ from typing import Any
 
 from harness.core.model import SIDES
 from harness.replay.faults import FaultyStack
-from harness.replay.outcome import CONCURRENT, RunOutcome, Sink, StackCounts
+from harness.replay.outcome import RunOutcome, Sink, StackCounts
 from harness.replay.runner import (
     ShadowRunner,
     _audit,
@@ -43,7 +49,7 @@ from harness.replay.stack import load_stack
 from harness.replay.watchdog import Watchdog
 from harness.store.batches import BatchTape, EventColumns, SideTape
 
-__all__ = ["CONCURRENT", "SWAP_TICKS", "SideProcessError", "SplitRunner", "TickFeed"]
+__all__ = ["SWAP_TICKS", "SideProcessError", "SplitRunner", "TickFeed"]
 
 #: Ticks between the sides' core swaps. Measured on the sample day (A/A, legacy twice, the gate's
 #: latency ratio of medians): never swapping 0.93–1.14; every 512 ticks 1.003–1.013 (65,536-tick
@@ -188,11 +194,14 @@ class _SideRunner(ShadowRunner):
         modes = call_modes(opt)
         period = len(modes)
         hangs, max_hangs = side.hangs, opt.max_hangs
-        swap = self.swap.at if self.swap is not None else None
+        # the next core swap: a countdown costs the per-tick path one comparison (-1: never)
+        swap = self.swap
+        next_swap = 0 if swap is not None else -1
         k = read = 0
         for tick in ticks:
-            if swap is not None and not read % SWAP_TICKS:
-                swap(read // SWAP_TICKS)
+            if read == next_swap and swap is not None:
+                swap.at(read // SWAP_TICKS)
+                next_swap += SWAP_TICKS
             mode = modes[read % period]
             read += 1
             seqs(tick.seq)
@@ -226,7 +235,8 @@ def _side_process(
     conn: Any, name: str, spec: Any, feed: TickFeed, skip: int, swap: _CoreSwap | None
 ) -> None:
     """A side process: load the stack (the candidate with its faults), run it, report back."""
-    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    if swap is not None:  # only the barrier can block a side whose parent is gone
+        threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     try:
         stack_spec = spec.primary if name == "primary" else spec.candidate
         stack = load_stack(stack_spec.factory, stack_spec.config)

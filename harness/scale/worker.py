@@ -24,9 +24,9 @@ from typing import Any
 import pyarrow as pa
 
 from harness.recordings.reader import open_recording
-from harness.replay.outcome import RunOutcome, StackCounts
+from harness.replay.outcome import CONCURRENT, RunOutcome, StackCounts
 from harness.replay.shadow import RunSpec, shadow_shard
-from harness.replay.split import CONCURRENT, TickFeed
+from harness.replay.split import TickFeed
 from harness.scale.shards import Shard
 from harness.store.parts import attempt_dir, commit_attempt
 from harness.store.runs import atomic_write_json
