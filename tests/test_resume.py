@@ -97,12 +97,12 @@ def reference(args: list[str], runs: Path) -> tuple[Path, float]:
 
 
 def test_killed_one_process_replays_resume_to_the_same_events_diff_and_verdict(tmp_path):
-    """Four kill points drawn over the replay (8,000 ticks in batches of 700: 12 parts): each
+    """Five kill points drawn over the replay (8,000 ticks in batches of 700: 12 parts): each
     kill lands when a drawn number of parts is durable, so every one is inside the replay."""
     ref_run, _ = reference(ONE_PROCESS, tmp_path / "reference")
     expected = outcome(ref_run)
     rng = random.Random(17)
-    parts = sorted(rng.sample(range(1, 12), 4))
+    parts = sorted(rng.sample(range(1, 12), 5))
     resumed = []
     for i, k in enumerate(parts):
         run = killed_when(
@@ -220,7 +220,7 @@ def test_a_gate_killed_at_any_moment_leaves_no_half_verdict_and_gates_again_the_
     expected = outcome(run)["verdict"]
     wall = time.perf_counter() - t0
     rng = random.Random(3)
-    for _ in range(3):
+    for _ in range(5):
         (run / "verdict.json").unlink(missing_ok=True)
         p = subprocess.Popen(
             [sys.executable, "-m", "harness", "gate", str(run), "--phase", PHASE],

@@ -49,7 +49,7 @@ def _base(base: str, rec: str) -> tuple[str, dict[str, Any]]:
 #: per recording: ticks replayed and the market period the slice lies in (drop_period)
 RECS: dict[str, dict[str, Any]] = {
     "sample-day": {"ticks": 5_000, "period": "PREMARKET"},
-    "lobster-2012-06-21": {"ticks": 7_000, "period": "OPENING"},
+    "lobster-2012-06-21": {"ticks": 12_000, "period": "OPENING"},
 }
 OPTIONS = RunOptions(seed=0, tick_timeout_s=0.05, max_hangs=50)
 _RUNS: dict[tuple[str, ...], dict[str, Any]] = {}
@@ -175,11 +175,8 @@ def dask_cluster() -> Any:
 #: On Dask, `make test` runs the defects whose detection crosses the process boundary (ticker
 #: pinning, the worker's watchdog, errors, latency and memory measured in the worker); the rest
 #: are the same code on the same events once the shards merge (tests/test_distributed.py proves
-#: sharded = in-process events and diff), on one recording (what crosses the process boundary
-#: does not depend on the recording; both run in process). VERDICT_TRUTH_FULL=1 runs every
-#: defect on both recordings on Dask too.
+#: sharded = in-process events and diff). VERDICT_TRUTH_FULL=1 runs every defect on Dask too.
 DASK_CASES = {"drop_ticker", "raise", "hang", "slow_2x", "leak"}
-DASK_RECS = {"sample-day"}
 FULL = os.environ.get("VERDICT_TRUTH_FULL") == "1"
 CELLS = [
     (path, base, rec, case)
@@ -187,7 +184,7 @@ CELLS = [
     for base in BASES
     for rec in RECS
     for case in CASES
-    if path == "in-process" or FULL or (case.name in DASK_CASES and rec in DASK_RECS)
+    if path == "in-process" or FULL or case.name in DASK_CASES
 ]
 
 
