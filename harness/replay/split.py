@@ -62,9 +62,12 @@ class _CoreSwap:
     """The side's half of the lockstep core swap: at each `SWAP_TICKS` boundary wait for the other
     side, then pin this process to the core the other side just left.
 
-    A side that leaves its loop (the end, an abort, an exception) breaks the barrier, so the other
-    side never waits for a partner that is gone; it runs on unswapped (the run has ended or is
-    being cut at the abort row). A side whose process dies outright is noticed by the parent."""
+    A side that leaves its loop early (an abort, an exception) breaks the barrier, so the other
+    side never waits for a partner that is gone; it runs on unswapped (the run is being cut at
+    the abort row). A side that ends normally does not: the other side may still be waking from
+    the last swap, and a barrier broken then would cost it that swap. Both read the same ticks,
+    so neither waits at the end; should one side still wait once the other has exited, the
+    parent breaks the barrier (`SplitRunner._recv`), as it notices a side that died outright."""
 
     def __init__(self, barrier: Any, cpus: tuple[int, int], candidate: bool) -> None:
         self.barrier = barrier
@@ -171,8 +174,6 @@ class _SideRunner(ShadowRunner):
             with self.dog:
                 read = self._side_loop(ticks)
         finally:
-            if self.swap is not None:
-                self.swap.leave()
             if gc_was_on:
                 gc.enable()
         side = self.sides[self.name]
@@ -214,6 +215,8 @@ class _SideRunner(ShadowRunner):
                     f"{self.name} hung on ticker {tick.ticker} at seq {tick.seq} "
                     f"({max_hangs} consecutive timeouts of {opt.tick_timeout_s} s)"
                 )
+                if swap is not None:  # the other side runs on to its batch end, unswapped
+                    swap.leave()
                 self._send(tape, False, aborted)
                 return read
             if k == batch or read == skip:
@@ -272,12 +275,13 @@ class SplitRunner(ShadowRunner):
         self.sides = {name: _Side(_Detached()) for name in SIDES}
         self._procs: dict[str, Any] = {}
         self._conns: dict[str, Any] = {}
+        self._barrier: Any = None
 
     def run(self, ticks: Any = None, progress: Callable[[int], None] | None = None) -> RunOutcome:
         started = time.perf_counter_ns()
         ctx = mp.get_context("spawn")  # no inherited threads or locks; the stacks load fresh
         cpus = _swap_cpus()
-        barrier = ctx.Barrier(2) if cpus is not None else None
+        barrier = self._barrier = ctx.Barrier(2) if cpus is not None else None
         try:
             for name in SIDES:
                 receive, send = ctx.Pipe(duplex=False)
@@ -314,7 +318,8 @@ class SplitRunner(ShadowRunner):
     def _recv(self, name: str) -> tuple[Any, ...]:
         """The next message of side `name`. While waiting, a side process that died (a nonzero
         exit: killed, `os._exit`; a side that ends or fails normally exits 0) is an error at
-        once: the side we wait for may be blocked at the core-swap barrier for that partner."""
+        once: the side we wait for may be blocked at the core-swap barrier for that partner.
+        One that exited normally is done with the barrier: break it, so no side waits there."""
         conn = self._conns[name]
         while not conn.poll(0.5):
             for other, proc in self._procs.items():
@@ -322,6 +327,8 @@ class SplitRunner(ShadowRunner):
                     raise SideProcessError(
                         f"the {other} side process died (exit code {proc.exitcode})"
                     )
+                if proc.exitcode == 0 and self._barrier is not None:
+                    self._barrier.abort()
         try:
             msg: tuple[Any, ...] = conn.recv()
         except (EOFError, OSError):
