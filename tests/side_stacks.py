@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from harness.replay.split import SWAP_TICKS
+from harness.replay.outcome import SWAP_TICKS
 from harness.replay.stack import NullStack
 
 

@@ -1,8 +1,9 @@
 """`--sides concurrent`: each stack in a process of its own gives the interleaved run's results.
 
 Real recordings, real side processes (spawned), real part files and DuckDB gates: only the
-latencies may differ between the two ways of running the same replay, and the gates never let
-a concurrent run's latency decide (its two sides are timed apart, on two cores).
+latencies may differ between the two ways of running the same replay. A concurrent run times its
+two sides apart, on two cores that trade places every swap block, so the gates bound its latency
+ratio by resampling whole swap cycles, and leave it undecided when the run holds too few.
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ from harness.gates.engine import gate_run
 from harness.pipeline.replay import replay
 from harness.pipeline.request import ReplayRequest
 from harness.replay.faults import FaultSpec
-from harness.replay.outcome import RunOptions
+from harness.replay.outcome import SWAP_TICKS, RunOptions
 from harness.replay.shadow import StackSpec
-from harness.replay.split import SWAP_TICKS
 
 REC = Path(__file__).resolve().parent.parent / "recordings" / "sample-day"
 PHASE = "phase_1_parallel_testing"
@@ -98,11 +98,41 @@ def test_concurrent_sides_give_the_interleaved_events_errors_diff_and_checks(tmp
     sa = {c.check: c.status for c in ga.checks if not c.check.startswith(timed)}
     sb = {c.check: c.status for c in gb.checks if not c.check.startswith(timed)}
     assert sa == sb and len(sa) >= 20
-    # ... and latency never decides on a concurrent run: even with the sides trading cores (A/A
-    # within 1.00 ± 0.02) the CI is wider than interleaved; docs/scaling.md
+    # ... and a concurrent run of 5,000 ticks (5 swap cycles) is too short to bound its latency
     lat = next(c for c in gb.checks if c.check == "latency_ratio_ci_upper")
     assert lat.status.value == "INCONCLUSIVE" and "--sides interleaved" in lat.reason
+    assert "holds 5 swap cycles, too few" in lat.reason
     assert "--sides" not in next(c for c in ga.checks if c.check == "latency_ratio_ci_upper").reason
+
+
+def test_a_concurrent_run_of_enough_swap_cycles_decides_latency_and_catches_a_slow_candidate(
+    tmp_path,
+):
+    """21 swap cycles: the CIs resample whole cycles (pairs of one cycle share its cores' noise),
+    and the gate decides. An A/A run never FAILs; a candidate 1.5× slower FAILs."""
+    slow = StackSpec(
+        "harness.replay.mutants:mutant",
+        {"mutant": {"defect": "slow", "factor": 1.5, "inner": "tickstock.stacks:legacy"}},
+    )
+    options = RunOptions(seed=3, batch_size=8_000, sides="concurrent")
+    for name, candidate, allowed in (
+        ("aa", None, {"PASS", "INCONCLUSIVE"}),
+        ("slow", slow, {"FAIL"}),
+    ):
+        run = replay(
+            _request(tmp_path / name, "concurrent", candidate=candidate, inject=FaultSpec(),
+                     limit=21 * 2 * SWAP_TICKS, options=options)
+        )  # fmt: skip
+        assert run.status == "complete"
+        evidence, (result,) = gate_run(Path(run.path), (PHASE,))
+        clusters = evidence.con.execute(
+            "SELECT value FROM stats WHERE metric = 'latency_clusters'"
+        ).fetchone()
+        evidence.close()
+        assert clusters == (21.0,)
+        lat = next(c for c in result.checks if c.check == "latency_ratio_ci_upper")
+        assert lat.status.value in allowed, (name, lat.reason)
+        assert "CI over 21 swap cycles (--sides concurrent)" in lat.reason
 
 
 def test_a_hanging_candidate_aborts_a_concurrent_run_with_both_sides_cut_at_the_same_tick(tmp_path):

@@ -7,6 +7,8 @@ import pytest
 from scipy import stats as sps
 
 from harness.gates.statistics import (
+    _cluster_draw,
+    cluster_count,
     hodges_lehmann,
     latency_stats,
     seed_figures,
@@ -136,3 +138,50 @@ def test_subsampled_bootstrap_interval_is_centred_on_the_full_sample_estimate(se
     assert s.ratio_median.point == pytest.approx(full)
     assert s.ratio_median.low <= s.ratio_median.point <= s.ratio_median.high
     assert s.ratio_mean.low <= s.ratio_mean.point <= s.ratio_mean.high
+
+
+def _cycle_noise(n, cycle, seed, sides_sd=0.03):
+    """A/A pairs timed like a concurrent run: each side's latencies share a per-cycle factor
+    (its core's speed over that stretch), independent between the sides and between cycles."""
+    rng = np.random.default_rng(seed)
+    base = rng.lognormal(mean=np.log(20_000), sigma=0.3, size=n)
+    k = -(-n // cycle)
+    p_core = np.repeat(rng.lognormal(0.0, sides_sd, k), cycle)[:n]
+    c_core = np.repeat(rng.lognormal(0.0, sides_sd, k), cycle)[:n]
+    jitter = rng.lognormal(0.0, 0.05, size=(2, n))
+    return base * p_core * jitter[0], base * c_core * jitter[1], np.arange(n) // cycle
+
+
+def test_cluster_bootstrap_covers_an_aa_ratio_that_per_pair_resampling_misses():
+    """Pairs that share their cycle's noise: resampling single pairs gives a CI far narrower than
+    the ratio's spread between runs (it misses 1.00 in most A/A runs), resampling whole cycles
+    covers it at about the nominal 95 %."""
+    runs = 40
+    pair_cover = cluster_cover = 0
+    for seed in range(runs):
+        p, c, labels = _cycle_noise(20_000, 1_000, seed)
+        pair = latency_stats(p, c, seed=seed, resamples=200).ratio_median
+        clustered = latency_stats(p, c, seed=seed, resamples=200, clusters=labels)
+        assert clustered.clusters == 20 and clustered.ratio_median.point == pair.point
+        pair_cover += pair.low <= 1.0 <= pair.high
+        cluster_cover += clustered.ratio_median.low <= 1.0 <= clustered.ratio_median.high
+    assert pair_cover <= runs // 2
+    assert cluster_cover >= runs * 0.85
+
+
+def test_cluster_bootstrap_draws_whole_clusters_and_counts_them():
+    labels = np.repeat(np.array([0, 1, 2, 5, 9]), [3, 1, 4, 2, 5])
+    draw = _cluster_draw(labels, np.random.default_rng(4))
+    for _ in range(50):
+        idx = draw()
+        picked = labels[idx]
+        # every cluster drawn is drawn whole: its indices in order, as often as it was picked
+        for label in np.unique(picked):
+            size = int(np.count_nonzero(labels == label))
+            assert np.count_nonzero(picked == label) % size == 0
+        starts = np.flatnonzero(np.r_[True, np.diff(idx) != 1])
+        assert len(starts) <= 5
+    assert cluster_count(labels) == 5 and cluster_count(labels[:0]) == 0
+    p, c, labels = _cycle_noise(15_000, 1_000, 0)
+    s = latency_stats(p, c, seed=0, clusters=labels)
+    assert s.clusters == 15 and "only 15 swap cycles" in s.power_note

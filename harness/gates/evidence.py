@@ -32,8 +32,8 @@ from harness.core.identity import RunIdentity, run_identity
 from harness.diff.accepted import create_accepted_diff
 from harness.diff.rules import EMPTY, RuleSet, candidate_phase, recording_name, run_key
 from harness.gates.measure import Paired, measure
-from harness.gates.statistics import LatencyStats, SeedFigures
-from harness.replay.outcome import INTERLEAVED
+from harness.gates.statistics import MIN_CLUSTERS, LatencyStats, SeedFigures
+from harness.replay.outcome import CONCURRENT, INTERLEAVED, SWAP_TICKS
 from harness.store.runs import load_manifest, require_finished
 
 if TYPE_CHECKING:
@@ -395,7 +395,10 @@ def _tables_and_stats(
     if rollout:
         con.executemany("INSERT INTO rollout_tickers VALUES (?)", [(t,) for t in rollout])
 
-    lat, fig, rollout_fig, paired = measure(con, obs_files, seed, rollout)
+    # a concurrent run's pairs share their swap cycle's core noise: its CIs resample whole cycles
+    concurrent = (manifest.get("options") or {}).get("sides") == CONCURRENT
+    cycle = 2 * SWAP_TICKS if concurrent else None
+    lat, fig, rollout_fig, paired = measure(con, obs_files, seed, rollout, cycle)
     con.execute(
         "CREATE TABLE stats (scope VARCHAR, metric VARCHAR, value DOUBLE, low DOUBLE, high DOUBLE, note VARCHAR)"
     )
@@ -403,5 +406,9 @@ def _tables_and_stats(
     if rollout_fig is not None:
         rows += _stat_rows("rollout", None, rollout_fig)
     rows.append(("all", "noise_floor", noise.floor, None, None, noise.source))
+    if concurrent:
+        note = f"swap cycles of {cycle} ticks resampled by the latency CIs"
+        rows.append(("all", "latency_clusters", float(lat.clusters), None, None, note))
+        rows.append(("all", "min_latency_clusters", float(MIN_CLUSTERS), None, None, note))
     con.executemany("INSERT INTO stats VALUES (?, ?, ?, ?, ?, ?)", rows)
     return lat, fig, rollout_fig, paired

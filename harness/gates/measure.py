@@ -106,13 +106,18 @@ def create_ticker_ticks(
 
 
 def measure(
-    con: duckdb.DuckDBPyConnection, files: list[Path], seed: int, rollout: list[str]
+    con: duckdb.DuckDBPyConnection,
+    files: list[Path],
+    seed: int,
+    rollout: list[str],
+    cluster_ticks: int | None = None,
 ) -> tuple[LatencyStats, SeedFigures, SeedFigures | None, Paired]:
     """Every per-tick statistic of the run from ONE fetch of the observations, in file order.
 
     The fetch has no join (a join would let DuckDB reorder rows and the seeded subsamples would
     differ between runs); the rollout scope is a mask over the ticker codes of the same rows.
-    Also creates `ticker_ticks` from the codes.
+    Also creates `ticker_ticks` from the codes. `cluster_ticks`: the latency CIs resample runs of
+    that many consecutive observations (file order = tick order) instead of single pairs.
     """
     with ThreadPoolExecutor(max_workers=1) as pool:
         tickers = pool.submit(ticker_codes, files)
@@ -132,5 +137,8 @@ def measure(
         rollout_fig = seed_figures(p[r], c[r], pf[r], cf[r], t[r])
     ok = ~pf & ~cf & ~t
     paired = Paired.of(p[ok], c[ok], k[ok], names)
-    lat = latency_stats(paired.primary, paired.candidate, seed=seed, presorted=paired.sorted)
+    clusters = None if cluster_ticks is None else np.flatnonzero(ok) // cluster_ticks
+    lat = latency_stats(
+        paired.primary, paired.candidate, seed=seed, presorted=paired.sorted, clusters=clusters
+    )
     return lat, fig, rollout_fig, paired

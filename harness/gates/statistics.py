@@ -11,6 +11,7 @@ subsampling) is seeded and every subsample is reported in the result, never hidd
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -35,6 +36,9 @@ MIN_PAIRED_TICKS = 30
 DECISION_MARGIN = 0.05
 #: Per-ticker tests need at least this many non-zero paired differences.
 MIN_TICKER_PAIRS = 10
+#: A cluster bootstrap needs at least this many clusters (a concurrent run's swap cycles) to
+#: bound a ratio; with fewer, a concurrent run's latency is not decided.
+MIN_CLUSTERS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,8 @@ class LatencyStats:
     min_detectable_change: float
     too_small: bool
     power_note: str
+    #: clusters the CIs resampled (a concurrent run's swap cycles); 0 = single pairs
+    clusters: int = 0
 
     @property
     def subsampled(self) -> bool:
@@ -137,14 +143,25 @@ def subsample_index(rng: np.random.Generator, n: int, cap: int) -> np.ndarray:
 
 
 def bootstrap_ratios(
-    primary: np.ndarray, candidate: np.ndarray, rng: np.random.Generator, resamples: int
+    primary: np.ndarray,
+    candidate: np.ndarray,
+    rng: np.random.Generator,
+    resamples: int,
+    clusters: np.ndarray | None = None,
 ) -> tuple[Interval, Interval]:
-    """Percentile-bootstrap 95 % CIs of median(c)/median(p) and mean(c)/mean(p), resampling pairs."""
+    """Percentile-bootstrap 95 % CIs of median(c)/median(p) and mean(c)/mean(p).
+
+    Resamples pairs; or, with `clusters` (each pair's cluster label, nondecreasing), whole
+    clusters of pairs: pairs that share noise (a concurrent run's swap cycle, timed on the same
+    two cores at the same moments) are not independent, and resampling them one by one would
+    give a CI narrower than the run-to-run spread.
+    """
     n = primary.size
+    draw = _cluster_draw(clusters, rng) if clusters is not None else None
     med = np.empty(resamples)
     mean = np.empty(resamples)
     for i in range(resamples):
-        idx = rng.integers(0, n, n)
+        idx = rng.integers(0, n, n) if draw is None else draw()
         p, c = primary[idx], candidate[idx]
         med[i] = _ratio(float(np.median(c)), float(np.median(p)))
         mean[i] = _ratio(float(c.mean()), float(p.mean()))
@@ -156,6 +173,27 @@ def bootstrap_ratios(
         Interval(med_point, float(mlo), float(mhi)),
         Interval(mean_point, float(alo), float(ahi)),
     )
+
+
+def _cluster_draw(labels: np.ndarray, rng: np.random.Generator) -> Callable[[], np.ndarray]:
+    """A function drawing the pair indices of one cluster resample: as many clusters as there
+    are, with replacement, each contributing all its pairs (vectorised: no loop over clusters)."""
+    n = labels.size
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]]) if n else np.empty(0, np.intp)
+    sizes = np.diff(np.r_[starts, n])
+
+    def draw() -> np.ndarray:
+        pick = rng.integers(0, starts.size, starts.size)
+        lengths = sizes[pick]
+        offsets = np.cumsum(lengths) - lengths  # where each picked cluster lands in the resample
+        return np.repeat(starts[pick] - offsets, lengths) + np.arange(int(lengths.sum()))
+
+    return draw
+
+
+def cluster_count(labels: np.ndarray) -> int:
+    """Distinct clusters among nondecreasing labels."""
+    return int(np.count_nonzero(labels[1:] != labels[:-1])) + 1 if labels.size else 0
 
 
 def _recentred(sub: Interval, point: float) -> Interval:
@@ -229,11 +267,14 @@ def latency_stats(
     resamples: int = BOOTSTRAP_RESAMPLES,
     max_sample: int = BOOTSTRAP_MAX_SAMPLE,
     presorted: tuple[np.ndarray, np.ndarray] | None = None,
+    clusters: np.ndarray | None = None,
 ) -> LatencyStats:
     """Compare paired per-tick latencies (ticks both stacks processed, same index = same tick).
 
     `presorted` = both arrays sorted (the caller sorted them anyway): medians and percentiles
     then cost a partition of sorted data; every result is identical with or without it.
+    `clusters` = each pair's cluster label (nondecreasing): the CIs resample whole clusters
+    (`bootstrap_ratios`); the subsample they are drawn from is still a sample of pairs.
     """
     p = np.asarray(primary_ns, dtype=np.float64)
     c = np.asarray(candidate_ns, dtype=np.float64)
@@ -250,7 +291,8 @@ def latency_stats(
             f"only {n} paired ticks; at least {MIN_PAIRED_TICKS} are needed to compare latency",
         )  # fmt: skip
     boot_idx = subsample_index(rng, n, max_sample)
-    sub_median, sub_mean = bootstrap_ratios(p[boot_idx], c[boot_idx], rng, resamples)
+    labels = None if clusters is None else np.asarray(clusters)[boot_idx]
+    sub_median, sub_mean = bootstrap_ratios(p[boot_idx], c[boot_idx], rng, resamples, labels)
     # Point estimates use every tick, not the bootstrap subsample; a subsample's interval is moved
     # onto them (its width, which is that of the smaller sample and so conservative, is kept).
     # Otherwise a subsample whose ratio fell below the run's would lower the upper bound gates read.
@@ -269,6 +311,9 @@ def latency_stats(
     note = f"{n} paired ticks detect a {mdc:.1%} latency change at 80 % power" + (
         f"; too small to decide a {DECISION_MARGIN:.0%} margin" if too_small else ""
     )
+    k = 0 if labels is None else cluster_count(labels)
+    if labels is not None and k < MIN_CLUSTERS:
+        note += f"; only {k} swap cycles to resample, at least {MIN_CLUSTERS} bound a ratio"
     return LatencyStats(
         n=n,
         primary=percentiles(p, ps),
@@ -286,6 +331,7 @@ def latency_stats(
         min_detectable_change=mdc,
         too_small=too_small,
         power_note=note,
+        clusters=k,
     )
 
 

@@ -15,6 +15,10 @@ from harness.core.model import SIDES
 #: a process of its own (harness.replay.split).
 INTERLEAVED, CONCURRENT = "interleaved", "concurrent"
 SIDE_MODES = (INTERLEAVED, CONCURRENT)
+#: A concurrent run's side processes trade cores every SWAP_TICKS ticks (harness.replay.split);
+#: a swap cycle (two blocks) times each side once on each core, and is what the gates' cluster
+#: bootstrap resamples (harness.gates.measure).
+SWAP_TICKS = 500
 
 
 class Sink(Protocol):

@@ -36,7 +36,7 @@ from typing import Any
 
 from harness.core.model import SIDES
 from harness.replay.faults import FaultyStack
-from harness.replay.outcome import RunOutcome, Sink, StackCounts
+from harness.replay.outcome import SWAP_TICKS, RunOutcome, Sink, StackCounts
 from harness.replay.runner import (
     ShadowRunner,
     _audit,
@@ -51,11 +51,11 @@ from harness.store.batches import BatchTape, EventColumns, SideTape
 
 __all__ = ["SWAP_TICKS", "SideProcessError", "SplitRunner", "TickFeed"]
 
-#: Ticks between the sides' core swaps. Measured on the sample day (A/A, legacy twice, the gate's
-#: latency ratio of medians): never swapping 0.93–1.14; every 512 ticks 1.003–1.013 (65,536-tick
-#: batches then always end at the same block parity, so this process's merge work always lands
-#: beside the same side); every 500 ticks 1.002–1.003; every 128 no better and slower.
-SWAP_TICKS = 500
+# SWAP_TICKS (replay.outcome), the ticks between the sides' core swaps, measured on the sample day
+# (A/A, legacy twice, the gate's latency ratio of medians): never swapping 0.93–1.14; every 512
+# ticks 1.003–1.013 (65,536-tick batches then always end at the same block parity, so this
+# process's merge work always lands beside the same side); every 500 ticks 1.002–1.003; every
+# 128 no better and slower.
 
 
 class _CoreSwap:

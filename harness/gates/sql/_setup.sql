@@ -65,14 +65,21 @@ SELECT (SELECT count(*) FROM rollout_tickers) AS reported,
 -- the whole CI is beyond the threshold plus the calibrated noise floor; anything between is
 -- INCONCLUSIVE (a CI straddling the threshold, or an excess the machine's noise can explain).
 -- A run whose stacks ran concurrently in two processes (`--sides concurrent`) times the two sides
--- of a pair at different moments on different cores. Trading cores every 500 ticks removed the
--- bias (A/A 1.002–1.003), but the CI is 1.2–1.3x wider than interleaved (docs/scaling.md) and the
--- noise floor is calibrated interleaved, so its latency never decides: INCONCLUSIVE.
+-- of a pair at different moments on two cores that trade places every 500 ticks: pairs of one
+-- swap cycle share its noise, so its CIs resample whole cycles (statistics.bootstrap_ratios; a
+-- per-pair CI missed 1.00 in 7 of 12 short A/A runs, docs/scaling.md). With fewer cycles than
+-- the bootstrap needs, its latency is not decided: INCONCLUSIVE.
 CREATE MACRO concurrent_sides() AS (SELECT any_value(sides) = 'concurrent' FROM run_info);
+
+CREATE MACRO latency_clusters() AS (SELECT max(value) FILTER (metric = 'latency_clusters') FROM stats);
+
+CREATE MACRO concurrent_unbounded() AS (
+  SELECT coalesce(max(value) FILTER (metric = 'latency_clusters')
+                  < max(value) FILTER (metric = 'min_latency_clusters'), false) FROM stats);
 
 CREATE MACRO ratio_status(lo, hi, t, nf, strict) AS
   CASE WHEN hi IS NULL OR isnan(hi) THEN 'NODATA'
-       WHEN concurrent_sides() THEN 'INCONCLUSIVE'
+       WHEN concurrent_unbounded() THEN 'INCONCLUSIVE'
        WHEN (strict AND hi < t) OR (NOT strict AND hi <= t) THEN 'PASS'
        WHEN lo > t + nf THEN 'FAIL'
        ELSE 'INCONCLUSIVE' END;
@@ -86,9 +93,13 @@ CREATE MACRO ratio_reason(pt, lo, hi, t, nf, src, power) AS
                     WHEN lo > t THEN '; beyond threshold but within the noise floor'
                     ELSE '; CI straddles the threshold' END
             || CASE WHEN power LIKE '%too small%' THEN '; ' || power ELSE '' END
-            || CASE WHEN concurrent_sides() THEN '; not decided: the stacks ran in two processes '
-                    || '(--sides concurrent), timed apart on two cores; replay with --sides '
-                    || 'interleaved to gate latency' ELSE '' END END;
+            || CASE WHEN concurrent_unbounded() THEN printf('; not decided: the stacks ran in two '
+                    || 'processes (--sides concurrent) and the run holds %d swap cycles, too few '
+                    || 'to bound the ratio; replay more ticks or with --sides interleaved',
+                    latency_clusters()::BIGINT)
+                    WHEN concurrent_sides() THEN printf('; CI over %d swap cycles (--sides '
+                    || 'concurrent)', latency_clusters()::BIGINT)
+                    ELSE '' END END;
 
 -- Memory the stacks keep: on memory-probed ticks where neither call returned events, the bytes
 -- each call allocated that its stack still held afterwards (runner: `_make_probed_call`). Both
