@@ -126,6 +126,7 @@ def main() -> int:
                 lo, hi = j["cycle"]  # type: ignore[misc]
                 widths[sides] = hi - lo
             wider = widths["concurrent"] / widths["interleaved"]
+            ok &= wider <= 1
             print(f"  CI width concurrent / interleaved on the whole day: {wider:.2f} "
                   f"(target ≤ 1.00 {'✓' if wider <= 1 else '✗'})")  # fmt: skip
     print("bench_concurrent_latency:", "targets met" if ok else "a target missed")
