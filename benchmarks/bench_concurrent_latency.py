@@ -13,7 +13,8 @@ the gates decide on), this prints per run and in total:
     the phase-1 latency check's status. Target: the cycle CI covers 1.00 in ≥ 90 % of the runs,
     and no A/A run FAILs.
   * A/A interleaved, same seeds: the reference (per-pair CI).
-  * legacy vs the `slow` mutant (×1.05, ×1.1), concurrent: never PASS.
+  * legacy vs the `slow` mutant (×1.02, ×1.05, ×1.1), concurrent: never PASS when an
+    interleaved run of the same candidate puts its ratio (CI low) beyond phase 1's 1.05 bar.
   * with `--day`: A/A on the whole day in both ways, CI widths side by side (the target's
     "no wider than interleaved").
 
@@ -36,6 +37,10 @@ from harness.replay.outcome import SWAP_TICKS
 REC = Path(__file__).resolve().parent.parent / "recordings" / "sample-day"
 PHASE = "phase_1_parallel_testing"
 COVERAGE_TARGET = 0.90
+PHASE_1_BAR = 1.05
+#: `slow` mutant factors; ×1.02 lands its measured ratio near phase 1's bar (the burn loop adds
+#: its own overhead), the hardest case for a PASS that should not be
+SLOW_FACTORS = (1.02, 1.05, 1.1)
 
 
 def replay(runs: Path, sides: str, seed: int, ticks: int | None, slow: float | None) -> Path:
@@ -100,24 +105,33 @@ def main() -> int:
             pair = sum(covers(j["pair"]) for j in judged)  # type: ignore[arg-type]
             gate = sum(covers(j["cycle"]) for j in judged)  # type: ignore[arg-type]
             fails = sum(j["status"] == "FAIL" for j in judged)
+            passes = sum(j["status"] == "PASS" for j in judged)
             points = [float(j["point"]) for j in judged]  # type: ignore[arg-type]
             print(f"  ratios {min(points):.4f}–{max(points):.4f}; 1.00 inside the per-pair CI "
-                  f"{pair}/{args.runs}, inside the gate's CI {gate}/{args.runs}; FAIL {fails}")  # fmt: skip
+                  f"{pair}/{args.runs}, inside the gate's CI {gate}/{args.runs}; PASS {passes}, FAIL {fails}")  # fmt: skip
             if sides == "concurrent":
                 met = gate >= COVERAGE_TARGET * args.runs and fails == 0
                 ok &= met
                 print(f"  target: gate CI covers 1.00 in ≥ {COVERAGE_TARGET:.0%} of A/A runs, "
                       f"no A/A FAIL {'✓' if met else '✗'}")  # fmt: skip
-        for factor in (1.05, 1.1):
-            print(f"legacy vs slow ×{factor}, concurrent, 3 runs of {args.ticks:,} ticks:")
+        for factor in SLOW_FACTORS:
+            # the candidate's true ratio, from an interleaved run (its CI is the precise one)
+            ref = judge(replay(root / f"slow-ref-{factor}", "interleaved", 0, args.ticks, factor))
+            true_low = ref["pair"][0]  # type: ignore[index]
+            print(f"legacy vs slow ×{factor}: interleaved reference ratio {ref['point']:.4f} "
+                  f"(CI low {true_low:.4f}); concurrent, 3 runs of {args.ticks:,} ticks:")  # fmt: skip
             statuses = []
             for seed in range(3):
                 j = judge(replay(root / f"slow-{factor}", "concurrent", seed, args.ticks, factor))
                 row(f"seed {seed}", j)
                 statuses.append(j["status"])
-            met = "PASS" not in statuses
-            ok &= met
-            print(f"  target: never PASS {'✓' if met else '✗'}")
+            if true_low > PHASE_1_BAR:  # truly beyond the bar: a PASS would be a lie
+                met = "PASS" not in statuses
+                ok &= met
+                print(f"  target: slower than the {PHASE_1_BAR} bar, so never PASS "
+                      f"{'✓' if met else '✗'}")  # fmt: skip
+            else:
+                print(f"  within reach of the {PHASE_1_BAR} bar: any status is honest")
         if args.day:
             widths = {}
             for sides in ("interleaved", "concurrent"):

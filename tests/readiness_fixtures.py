@@ -48,8 +48,10 @@ def make_run(
     seed: int = 1,
     missing_ticker: str | None = None,
     leak_bytes: int = 0,
+    sides: str | None = None,
 ) -> Path:
-    """Write a run directory; defects apply to the candidate side."""
+    """Write a run directory; defects apply to the candidate side. `sides`: the manifest's
+    `options.sides` (how the stacks were run; absent = interleaved)."""
     rng = np.random.default_rng(seed)
     run = root / run_id
     (run / "observations").mkdir(parents=True)
@@ -154,6 +156,8 @@ def make_run(
         "seed": 0,
         "mode": "afap",
     }
+    if sides is not None:
+        manifest["options"] = {"sides": sides}
     (run / "manifest.json").write_text(json.dumps(manifest))
     (run / "stack_stats.json").write_text(
         json.dumps({"primary": {}, "candidate": stack_stats or {}})

@@ -279,3 +279,30 @@ def test_memory_growth_sees_a_leak_through_other_threads_outliers(tmp_path):
         pq.write_table(t.set_column(i, "candidate_held_bytes", col), part)
         r = _verdicts(run)
         assert _status(r["phase_0_installation"], "memory_growth") is expected, leak
+
+
+def _latency(run, phase="phase_1_parallel_testing"):
+    ev = open_evidence(run)
+    try:
+        return next(c for c in evaluate(ev, phase).checks if c.check == "latency_ratio_ci_upper")
+    finally:
+        ev.close()
+
+
+def test_a_concurrent_run_passes_a_latency_bar_only_with_the_margin_to_spare(tmp_path):
+    """The same timings judged as an interleaved and as a concurrent run: 3.5 % slower is within
+    phase 1's 1.05 bar, but not by CONCURRENT_PASS_MARGIN, so only the interleaved run PASSes;
+    no slowdown PASSes both; a concurrent run too short to bound its ratio is not decided."""
+    for sides in (None, "concurrent"):
+        close = make_run(tmp_path / f"close-{sides}", ticks=30_000, slow=1.035, sides=sides)
+        even = make_run(tmp_path / f"even-{sides}", ticks=30_000, sides=sides)
+        lat_close, lat_even = _latency(close), _latency(even)
+        assert lat_even.status is Status.PASS
+        if sides is None:
+            assert lat_close.status is Status.PASS and "margin" not in lat_close.reason
+        else:
+            assert lat_close.status is Status.INCONCLUSIVE
+            assert "CI within threshold but not by the 0.02 margin" in lat_close.reason
+            assert "CI over 30 swap cycles" in lat_close.reason
+    short = _latency(make_run(tmp_path / "short", ticks=5_000, sides="concurrent"))
+    assert short.status is Status.INCONCLUSIVE and "holds 5 swap cycles, too few" in short.reason

@@ -39,6 +39,11 @@ MIN_TICKER_PAIRS = 10
 #: A cluster bootstrap needs at least this many clusters (a concurrent run's swap cycles) to
 #: bound a ratio; with fewer, a concurrent run's latency is not decided.
 MIN_CLUSTERS = 20
+#: A concurrent run PASSes a latency bar only with this margin to spare above its CI: across 36
+#: concurrent A/A runs of 20,000 ticks the ratio still strayed 0.979–1.021 (a residual side
+#: asymmetry), and in 2 of 24 the cycle CI missed 1.00 on the fast side, where it could lift a
+#: candidate just beyond the bar to a PASS (benchmarks/bench_concurrent_latency.py).
+CONCURRENT_PASS_MARGIN = 0.02
 
 
 @dataclass(frozen=True, slots=True)
