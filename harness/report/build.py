@@ -135,6 +135,8 @@ def ticker_table(ev: Evidence, seed: int) -> tuple[pd.DataFrame, str]:
     else:
         idx = np.arange(n)
         note = f"per-ticker statistics on all {n:,} paired ticks"
+    if ev.latency.clusters:  # --sides concurrent: the gates resample swap cycles, these do not
+        note += "; concurrent run: per-tick tests, not over swap cycles: flags are leads"
     codes = pairs.ticker_codes[idx]
     has = codes >= 0
     if not has.any():
