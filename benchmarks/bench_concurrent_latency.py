@@ -3,7 +3,7 @@
 A concurrent run times its two stacks in two processes on two cores that trade places every
 500 ticks (harness.replay.split). Pairs of one swap cycle (1,000 ticks) share that stretch's
 cores, so resampling single pairs gives a CI narrower than the ratio's run-to-run spread. The
-gates therefore resample whole swap cycles (statistics.bootstrap_ratios with clusters).
+gates therefore resample whole swap cycles (bootstrap.bootstrap_ratios with clusters).
 
 On slices of the bundled sample day (default: the first 20,000 ticks = 20 swap cycles, the least
 the gates decide on), this prints per run and in total:

@@ -49,15 +49,17 @@ def make_run(
     missing_ticker: str | None = None,
     leak_bytes: int = 0,
     sides: str | None = None,
+    machine: float = 1.0,
 ) -> Path:
     """Write a run directory; defects apply to the candidate side. `sides`: the manifest's
-    `options.sides` (how the stacks were run; absent = interleaved)."""
+    `options.sides` (how the stacks were run; absent = interleaved). `machine`: how fast the host
+    was for this run, a factor on both stacks' times."""
     rng = np.random.default_rng(seed)
     run = root / run_id
     (run / "observations").mkdir(parents=True)
     seq = np.arange(ticks, dtype=np.int64)
     tick_tickers = np.array(tickers)[seq % len(tickers)]
-    base = rng.lognormal(np.log(30_000), 0.25, ticks)
+    base = rng.lognormal(np.log(30_000), 0.25, ticks) * machine
     primary_ns = (base * rng.lognormal(0, 0.03, ticks)).astype(np.int64)
     candidate_ns = (base * slow * rng.lognormal(0, 0.03, ticks)).astype(np.int64)
     cand_err = np.array([None] * ticks, dtype=object)
@@ -132,6 +134,9 @@ def make_run(
         keep = np.ones(n_ev, bool) if side == "primary" else classes != "missing"
         events = {
             "tick_seq": ev_seq[keep],
+            "emit_seq": ev_seq[keep],
+            "emit_pos": np.arange(int(keep.sum()), dtype=np.int64),
+            "shard": np.zeros(int(keep.sum()), np.int32),
             "emit_index": np.zeros(int(keep.sum()), np.int32),
             "ticker": ev_tick[keep],
             "type": ["high"] * int(keep.sum()),

@@ -1,9 +1,11 @@
 """Run-vs-run comparison and A/A calibration through the real runner with fake stacks."""
 
+import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from readiness_fixtures import make_run
 
 from harness.ci.regression import calibrate, replay_recording
 from harness.cli import cli
@@ -69,3 +71,34 @@ def test_calibration_stores_a_floor_that_gates_then_state(day, tmp_path):
     ev.close()
     latency = next(c for c in results[0].checks if c.check == "latency_ratio_ci_upper")
     assert f"noise floor {cal.floor:.3f} (A/A calibration" in latency.reason
+
+
+def test_run_vs_run_latency_measures_the_candidate_against_each_runs_primary(tmp_path):
+    """Two runs are timed at different moments; the machine's speed moves both stacks. B on a
+    host 20 % slower with an unchanged candidate is not a regression; B on a host 10 % faster
+    with a candidate 15 % slower is one, though its raw B/A ratio (≈ 1.035) is within 1.05."""
+    a = make_run(tmp_path / "a", ticks=6_000, seed=3)
+    slower_host = make_run(tmp_path / "b", ticks=6_000, seed=4, machine=1.2)
+    regressed = make_run(tmp_path / "c", ticks=6_000, seed=5, machine=0.9, slow=1.15)
+    st = {c.check: c for c in compare_runs(a, slower_host).checks}["candidate_latency_ratio"]
+    assert st.status is Status.PASS and "each against its run's primary" in st.reason
+    st = {c.check: c for c in compare_runs(a, regressed).checks}["candidate_latency_ratio"]
+    assert st.status is not Status.PASS and st.observed > 1.1
+
+
+def test_run_vs_run_without_a_common_primary_can_fail_but_never_pass(tmp_path):
+    a = make_run(tmp_path / "a", ticks=6_000, seed=3)
+    b = make_run(tmp_path / "b", ticks=6_000, seed=3)
+    manifest = json.loads((b / "manifest.json").read_text())
+    manifest["primary"] = {"factory": "harness.replay.stack:null", "config": {}}
+    (b / "manifest.json").write_text(json.dumps(manifest))
+    st = {c.check: c for c in compare_runs(a, b).checks}["candidate_latency_ratio"]
+    assert st.status is Status.INCONCLUSIVE and "cannot PASS" in st.reason
+    c = make_run(tmp_path / "c", ticks=6_000, seed=3, slow=2.0)
+    (c / "manifest.json").write_text(
+        json.dumps(
+            {**json.loads((c / "manifest.json").read_text()), "primary": manifest["primary"]}
+        )
+    )
+    st = {x.check: x for x in compare_runs(a, c).checks}["candidate_latency_ratio"]
+    assert st.status is Status.FAIL

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
+from harness.gates.bootstrap import _cluster_draw, cluster_count
 from harness.gates.statistics import (
-    _cluster_draw,
-    cluster_count,
     hodges_lehmann,
     latency_stats,
     seed_figures,

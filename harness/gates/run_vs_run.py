@@ -1,8 +1,11 @@
 """Run-vs-run: did the candidate's events or latency change between two runs of the same recording?
 
 Run A's candidate events play the primary side and run B's the candidate side of the same diff
-engine (harness.diff.classify); latency is paired per tick seq (B's candidate time over A's). The result
-is a GateResult for the pseudo-phase `run_vs_run`, judged by the same status ladder as the gates.
+engine (harness.diff.classify). Latency is paired per tick seq: B's candidate over A's, each
+measured against the primary timed beside it in its own run (`bootstrap.yardstick_ratio`), so
+the machine's drift between the two runs cancels. Runs whose primaries differ have no such
+yardstick: their raw B/A ratio can FAIL a clear regression but never PASS. The result is a
+GateResult for the pseudo-phase `run_vs_run`, judged by the same status ladder as the gates.
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ import duckdb
 import numpy as np
 
 from harness.core.errors import StoreError
+from harness.core.identity import run_identity
 from harness.diff.align import DiffConfig
 from harness.diff.classify import classify
+from harness.gates.bootstrap import yardstick_ratio
 from harness.gates.calibration import noise_floor_for
 from harness.gates.engine import CheckResult, GateResult, Status
 from harness.gates.statistics import latency_stats
+from harness.replay.outcome import CONCURRENT, SWAP_TICKS
 from harness.store.runs import load_manifest
 
 PHASE = "run_vs_run"
@@ -42,12 +48,23 @@ def _sha(manifest: Mapping[str, Any]) -> str | None:
     return rec.get("sha256") if isinstance(rec, Mapping) else None
 
 
-def _ratio_check(lo: float, hi: float, point: float, floor: float, source: str) -> CheckResult:
+def _ratio_check(
+    lo: float, hi: float, point: float, floor: float, source: str, yardstick: bool
+) -> CheckResult:
     if np.isnan(hi):
         return CheckResult(
             "candidate_latency_ratio", None, f"<= {THRESHOLD}", Status.NODATA, "no paired ticks"
         )
-    why = f"B/A ratio {point:.3f}, 95% CI [{lo:.3f}, {hi:.3f}]; noise floor {floor:.3f} ({source})"
+    how = "each against its run's primary" if yardstick else "raw: the runs' primaries differ"
+    why = f"B/A ratio {point:.3f} ({how}), 95% CI [{lo:.3f}, {hi:.3f}]; noise floor {floor:.3f} ({source})"
+    if hi <= THRESHOLD and not yardstick:
+        return CheckResult(
+            "candidate_latency_ratio",
+            hi,
+            f"<= {THRESHOLD}",
+            Status.INCONCLUSIVE,
+            why + "; no yardstick for the machine's drift between the runs, so it cannot PASS",
+        )
     if hi <= THRESHOLD:
         return CheckResult("candidate_latency_ratio", hi, f"<= {THRESHOLD}", Status.PASS, why)
     if lo > THRESHOLD + floor:
@@ -65,6 +82,20 @@ def _ratio_check(lo: float, hi: float, point: float, floor: float, source: str) 
         Status.INCONCLUSIVE,
         why + "; within noise / CI straddles",
     )
+
+
+def _same_primary(run_a: Path, ma: Mapping[str, Any], run_b: Path, mb: Mapping[str, Any]) -> bool:
+    """Both runs timed the same primary stack (factory and config digest): a common yardstick."""
+
+    def primary(run: Path, manifest: Mapping[str, Any]) -> tuple[str, str]:
+        try:
+            stats = json.loads((run / "stack_stats.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            stats = {}
+        ident = run_identity(manifest, stats if isinstance(stats, Mapping) else {}).primary
+        return ident.factory, ident.config
+
+    return primary(run_a, ma) == primary(run_b, mb)
 
 
 def compare_runs(
@@ -96,8 +127,11 @@ def compare_runs(
         checks.append(CheckResult("candidate_events_unchanged", float(changed), "= 0", st,
                                   f"{changed} of {total} candidate events changed between A and B"))  # fmt: skip
         cols = con.execute(
-            f"""SELECT a.candidate_ns::DOUBLE AS a, b.candidate_ns::DOUBLE AS b,
-                       a.candidate_error IS NOT NULL AS ae, b.candidate_error IS NOT NULL AS be
+            f"""SELECT a.primary_ns::DOUBLE AS pa, a.candidate_ns::DOUBLE AS a,
+                       b.primary_ns::DOUBLE AS pb, b.candidate_ns::DOUBLE AS b,
+                       a.candidate_error IS NOT NULL AS ae, b.candidate_error IS NOT NULL AS be,
+                       a.primary_error IS NOT NULL OR b.primary_error IS NOT NULL
+                         OR a.primary_ns IS NULL OR b.primary_ns IS NULL AS pe
                 FROM read_parquet({_parts(run_a, "observations")}) a
                 JOIN read_parquet({_parts(run_b, "observations")}) b USING (seq) ORDER BY seq"""
         ).fetchnumpy()
@@ -105,19 +139,20 @@ def compare_runs(
         con.close()
     ae, be = np.asarray(cols["ae"], bool), np.asarray(cols["be"], bool)
     ok = ~ae & ~be
-    lat = latency_stats(np.asarray(cols["a"])[ok], np.asarray(cols["b"])[ok], seed=seed)
     noise = noise_floor_for(
         ma, reports_dir if reports_dir is not None else run_b.resolve().parent.parent
     )
-    checks.append(
-        _ratio_check(
-            lat.ratio_median.low,
-            lat.ratio_median.high,
-            lat.ratio_median.point,
-            noise.floor,
-            noise.source,
-        )
-    )
+    if _same_primary(run_a, ma, run_b, mb):
+        ok &= ~np.asarray(cols["pe"], bool)
+        pick = [np.asarray(cols[k])[ok] for k in ("pa", "a", "pb", "b")]
+        concurrent = any((m.get("options") or {}).get("sides") == CONCURRENT for m in (ma, mb))
+        cycles = np.flatnonzero(ok) // (2 * SWAP_TICKS) if concurrent else None
+        iv = yardstick_ratio(*pick, seed=seed, clusters=cycles)
+        checks.append(_ratio_check(iv.low, iv.high, iv.point, noise.floor, noise.source, True))
+    else:
+        lat = latency_stats(np.asarray(cols["a"])[ok], np.asarray(cols["b"])[ok], seed=seed)
+        iv = lat.ratio_median
+        checks.append(_ratio_check(iv.low, iv.high, iv.point, noise.floor, noise.source, False))
     more = int(be.sum()) - int(ae.sum())
     checks.append(CheckResult("candidate_errors_not_increased", float(be.sum()), f"<= {int(ae.sum())} (run A)",
                               Status.PASS if more <= 0 else Status.FAIL, f"A {int(ae.sum())} errors, B {int(be.sum())}"))  # fmt: skip

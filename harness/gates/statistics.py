@@ -11,51 +11,43 @@ subsampling) is seeded and every subsample is reported in the result, never hidd
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 from scipy import special
 
+from harness.gates.bootstrap import (
+    BOOTSTRAP_MAX_SAMPLE,
+    BOOTSTRAP_RESAMPLES,
+    MIN_CLUSTERS,
+    MIN_PAIRED_TICKS,
+    Interval,
+    _ratio,
+    _recentred,
+    bootstrap_ratios,
+    cluster_count,
+    subsample_index,
+)
+
 # scipy.special, not scipy.stats: the report needs the normal distribution and the signed-rank
 # test only, and importing scipy.stats costs a second of every `harness report`/`gate` call.
 # norm.sf(x) is special.ndtr(-x) and norm.ppf(q) is special.ndtri(q) in scipy itself.
 
-#: Bootstrap resamples and the largest paired sample they are drawn from (subsampled beyond).
-BOOTSTRAP_RESAMPLES = 400
-BOOTSTRAP_MAX_SAMPLE = 20_000
 #: Hodges-Lehmann is O(n²) in Walsh averages; it is computed on a seeded subsample this large.
 HL_MAX_SAMPLE = 2_000
 #: Wilcoxon's normal approximation is exact enough and fast far below this; larger is subsampled.
 WILCOXON_MAX_SAMPLE = 200_000
-#: Fewer paired ticks than this cannot decide anything about latency.
-MIN_PAIRED_TICKS = 30
 #: The smallest latency margin a gate decides on (phase 0/1: 5 %); a run that cannot detect a
 #: change this large at 80 % power is reported as too small to decide.
 DECISION_MARGIN = 0.05
 #: Per-ticker tests need at least this many non-zero paired differences.
 MIN_TICKER_PAIRS = 10
-#: A cluster bootstrap needs at least this many clusters (a concurrent run's swap cycles) to
-#: bound a ratio; with fewer, a concurrent run's latency is not decided.
-MIN_CLUSTERS = 20
 #: A concurrent run PASSes a latency bar only with this margin to spare above its CI: across 36
 #: concurrent A/A runs of 20,000 ticks the ratio still strayed 0.979–1.021 (a residual side
 #: asymmetry), and in 2 of 24 the cycle CI missed 1.00 on the fast side, where it could lift a
 #: candidate just beyond the bar to a PASS (benchmarks/bench_concurrent_latency.py).
 CONCURRENT_PASS_MARGIN = 0.02
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    """A point estimate with its bootstrap 95 % confidence interval."""
-
-    point: float
-    low: float
-    high: float
-
-    def straddles(self, threshold: float) -> bool:
-        return self.low <= threshold < self.high
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,79 +126,6 @@ def percentiles(values_ns: np.ndarray, sorted_ns: np.ndarray | None = None) -> P
         return Percentiles(math.nan, math.nan, math.nan, math.nan)
     p50, p90, p99 = np.percentile(values_ns if sorted_ns is None else sorted_ns, [50, 90, 99])
     return Percentiles(float(p50), float(p90), float(p99), float(np.mean(values_ns)))
-
-
-def _ratio(num: float, den: float) -> float:
-    return num / den if den > 0 else math.nan
-
-
-def subsample_index(rng: np.random.Generator, n: int, cap: int) -> np.ndarray:
-    """Sorted indices of a seeded sample of `cap` of `n` items without replacement (all if n ≤ cap)."""
-    if n <= cap:
-        return np.arange(n)
-    return np.sort(rng.choice(n, size=cap, replace=False))
-
-
-def bootstrap_ratios(
-    primary: np.ndarray,
-    candidate: np.ndarray,
-    rng: np.random.Generator,
-    resamples: int,
-    clusters: np.ndarray | None = None,
-) -> tuple[Interval, Interval]:
-    """Percentile-bootstrap 95 % CIs of median(c)/median(p) and mean(c)/mean(p).
-
-    Resamples pairs; or, with `clusters` (each pair's cluster label, nondecreasing), whole
-    clusters of pairs: pairs that share noise (a concurrent run's swap cycle, timed on the same
-    two cores at the same moments) are not independent, and resampling them one by one would
-    give a CI narrower than the run-to-run spread.
-    """
-    n = primary.size
-    draw = _cluster_draw(clusters, rng) if clusters is not None else None
-    med = np.empty(resamples)
-    mean = np.empty(resamples)
-    for i in range(resamples):
-        idx = rng.integers(0, n, n) if draw is None else draw()
-        p, c = primary[idx], candidate[idx]
-        med[i] = _ratio(float(np.median(c)), float(np.median(p)))
-        mean[i] = _ratio(float(c.mean()), float(p.mean()))
-    med_point = _ratio(float(np.median(candidate)), float(np.median(primary)))
-    mean_point = _ratio(float(candidate.mean()), float(primary.mean()))
-    mlo, mhi = np.nanpercentile(med, [2.5, 97.5])
-    alo, ahi = np.nanpercentile(mean, [2.5, 97.5])
-    return (
-        Interval(med_point, float(mlo), float(mhi)),
-        Interval(mean_point, float(alo), float(ahi)),
-    )
-
-
-def _cluster_draw(labels: np.ndarray, rng: np.random.Generator) -> Callable[[], np.ndarray]:
-    """A function drawing the pair indices of one cluster resample: as many clusters as there
-    are, with replacement, each contributing all its pairs (vectorised: no loop over clusters)."""
-    n = labels.size
-    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]]) if n else np.empty(0, np.intp)
-    sizes = np.diff(np.r_[starts, n])
-
-    def draw() -> np.ndarray:
-        pick = rng.integers(0, starts.size, starts.size)
-        lengths = sizes[pick]
-        offsets = np.cumsum(lengths) - lengths  # where each picked cluster lands in the resample
-        return np.repeat(starts[pick] - offsets, lengths) + np.arange(int(lengths.sum()))
-
-    return draw
-
-
-def cluster_count(labels: np.ndarray) -> int:
-    """Distinct clusters among nondecreasing labels."""
-    return int(np.count_nonzero(labels[1:] != labels[:-1])) + 1 if labels.size else 0
-
-
-def _recentred(sub: Interval, point: float) -> Interval:
-    """`sub`'s interval shifted by (point − sub.point): identical when no subsample was drawn."""
-    if sub.point == point:
-        return sub
-    shift = point - sub.point
-    return Interval(point, sub.low + shift, sub.high + shift)
 
 
 def wilcoxon_signed_rank(diffs: np.ndarray) -> tuple[float, float]:

@@ -66,7 +66,7 @@ SELECT (SELECT count(*) FROM rollout_tickers) AS reported,
 -- INCONCLUSIVE (a CI straddling the threshold, or an excess the machine's noise can explain).
 -- A run whose stacks ran concurrently in two processes (`--sides concurrent`) times the two sides
 -- of a pair at different moments on two cores that trade places every 500 ticks: pairs of one
--- swap cycle share its noise, so its CIs resample whole cycles (statistics.bootstrap_ratios; a
+-- swap cycle share its noise, so its CIs resample whole cycles (bootstrap.bootstrap_ratios; a
 -- per-pair CI missed 1.00 in 7 of 12 short A/A runs, docs/scaling.md). With fewer cycles than
 -- the bootstrap needs, its latency is not decided: INCONCLUSIVE. It PASSes a bar only with
 -- `concurrent_margin` (statistics.CONCURRENT_PASS_MARGIN) to spare above its CI: its A/A ratios

@@ -1,0 +1,156 @@
+"""Bootstrap confidence intervals of latency ratios: resampling single pairs or whole clusters.
+
+Plain NumPy, seeded. A CI resamples what is independent: single ticks when both stacks were timed
+side by side on one core (interleaved runs), whole swap cycles when they ran in two processes on
+two cores that trade places (`--sides concurrent`: pairs of one cycle share its cores' noise).
+`yardstick_ratio` compares two runs' candidates, each against the primary timed beside it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Bootstrap resamples and the largest paired sample they are drawn from (subsampled beyond).
+BOOTSTRAP_RESAMPLES = 400
+BOOTSTRAP_MAX_SAMPLE = 20_000
+#: Fewer paired ticks than this cannot decide anything about latency.
+MIN_PAIRED_TICKS = 30
+#: A cluster bootstrap needs at least this many clusters (a concurrent run's swap cycles) to
+#: bound a ratio; with fewer, a concurrent run's latency is not decided.
+MIN_CLUSTERS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A point estimate with its bootstrap 95 % confidence interval."""
+
+    point: float
+    low: float
+    high: float
+
+    def straddles(self, threshold: float) -> bool:
+        return self.low <= threshold < self.high
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else math.nan
+
+
+def subsample_index(rng: np.random.Generator, n: int, cap: int) -> np.ndarray:
+    """Sorted indices of a seeded sample of `cap` of `n` items without replacement (all if n ≤ cap)."""
+    if n <= cap:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=cap, replace=False))
+
+
+def bootstrap_ratios(
+    primary: np.ndarray,
+    candidate: np.ndarray,
+    rng: np.random.Generator,
+    resamples: int,
+    clusters: np.ndarray | None = None,
+) -> tuple[Interval, Interval]:
+    """Percentile-bootstrap 95 % CIs of median(c)/median(p) and mean(c)/mean(p).
+
+    Resamples pairs; or, with `clusters` (each pair's cluster label, nondecreasing), whole
+    clusters of pairs: pairs that share noise (a concurrent run's swap cycle, timed on the same
+    two cores at the same moments) are not independent, and resampling them one by one would
+    give a CI narrower than the run-to-run spread.
+    """
+    n = primary.size
+    draw = _cluster_draw(clusters, rng) if clusters is not None else None
+    med = np.empty(resamples)
+    mean = np.empty(resamples)
+    for i in range(resamples):
+        idx = rng.integers(0, n, n) if draw is None else draw()
+        p, c = primary[idx], candidate[idx]
+        med[i] = _ratio(float(np.median(c)), float(np.median(p)))
+        mean[i] = _ratio(float(c.mean()), float(p.mean()))
+    med_point = _ratio(float(np.median(candidate)), float(np.median(primary)))
+    mean_point = _ratio(float(candidate.mean()), float(primary.mean()))
+    mlo, mhi = np.nanpercentile(med, [2.5, 97.5])
+    alo, ahi = np.nanpercentile(mean, [2.5, 97.5])
+    return (
+        Interval(med_point, float(mlo), float(mhi)),
+        Interval(mean_point, float(alo), float(ahi)),
+    )
+
+
+def _cluster_draw(labels: np.ndarray, rng: np.random.Generator) -> Callable[[], np.ndarray]:
+    """A function drawing the pair indices of one cluster resample: as many clusters as there
+    are, with replacement, each contributing all its pairs (vectorised: no loop over clusters)."""
+    n = labels.size
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]]) if n else np.empty(0, np.intp)
+    sizes = np.diff(np.r_[starts, n])
+
+    def draw() -> np.ndarray:
+        pick = rng.integers(0, starts.size, starts.size)
+        lengths = sizes[pick]
+        offsets = np.cumsum(lengths) - lengths  # where each picked cluster lands in the resample
+        return np.repeat(starts[pick] - offsets, lengths) + np.arange(int(lengths.sum()))
+
+    return draw
+
+
+def cluster_count(labels: np.ndarray) -> int:
+    """Distinct clusters among nondecreasing labels."""
+    return int(np.count_nonzero(labels[1:] != labels[:-1])) + 1 if labels.size else 0
+
+
+def _recentred(sub: Interval, point: float) -> Interval:
+    """`sub`'s interval shifted by (point − sub.point): identical when no subsample was drawn."""
+    if sub.point == point:
+        return sub
+    shift = point - sub.point
+    return Interval(point, sub.low + shift, sub.high + shift)
+
+
+def yardstick_ratio(
+    primary_a: np.ndarray,
+    candidate_a: np.ndarray,
+    primary_b: np.ndarray,
+    candidate_b: np.ndarray,
+    *,
+    seed: int = 0,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    max_sample: int = BOOTSTRAP_MAX_SAMPLE,
+    clusters: np.ndarray | None = None,
+) -> Interval:
+    """Run B's candidate against run A's, each measured against the primary timed beside it:
+    [median(c_b)/median(p_b)] / [median(c_a)/median(p_a)], with a bootstrap 95 % CI resampling
+    ticks (all four arrays paired by index = tick) or whole `clusters` of them.
+
+    Why a yardstick: two runs are timed at different moments, and the same stack took 8.8–12.4 s
+    over the sample day within minutes on this VM. B's candidate over A's raw would carry that
+    drift as if it were the candidate's; the primary (the same stack in both runs) moves with it.
+    """
+    arrays = [
+        np.asarray(a, dtype=np.float64) for a in (primary_a, candidate_a, primary_b, candidate_b)
+    ]
+    n = arrays[0].size
+    if n < MIN_PAIRED_TICKS:
+        return Interval(math.nan, math.nan, math.nan)
+
+    def stat(pa: np.ndarray, ca: np.ndarray, pb: np.ndarray, cb: np.ndarray) -> float:
+        b = _ratio(float(np.median(cb)), float(np.median(pb)))
+        return _ratio(b, _ratio(float(np.median(ca)), float(np.median(pa))))
+
+    rng = np.random.default_rng(seed)
+    idx = subsample_index(rng, n, max_sample)
+    sub = [a[idx] for a in arrays]
+    m = idx.size
+    draw = (
+        _cluster_draw(np.asarray(clusters)[idx], rng)
+        if clusters is not None
+        else (lambda: rng.integers(0, m, m))
+    )
+    values = np.empty(resamples)
+    for i in range(resamples):
+        pick = draw()
+        values[i] = stat(*(a[pick] for a in sub))
+    lo, hi = np.nanpercentile(values, [2.5, 97.5])
+    return _recentred(Interval(stat(*sub), float(lo), float(hi)), stat(*arrays))
