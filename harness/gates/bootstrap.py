@@ -14,15 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Bootstrap resamples and the largest paired sample they are drawn from (subsampled beyond).
-BOOTSTRAP_RESAMPLES = 400
-BOOTSTRAP_MAX_SAMPLE = 20_000
-#: Fewer paired ticks than this cannot decide anything about latency.
-MIN_PAIRED_TICKS = 30
-#: A cluster bootstrap needs at least this many clusters (a concurrent run's swap cycles) to
-#: bound a ratio; with fewer, a concurrent run's latency is not decided.
-MIN_CLUSTERS = 20
-
 
 @dataclass(frozen=True, slots=True)
 class Interval:
@@ -34,6 +25,16 @@ class Interval:
 
     def straddles(self, threshold: float) -> bool:
         return self.low <= threshold < self.high
+
+
+#: Bootstrap resamples and the largest paired sample they are drawn from (subsampled beyond).
+BOOTSTRAP_RESAMPLES = 400
+BOOTSTRAP_MAX_SAMPLE = 20_000
+#: Fewer paired ticks than this cannot decide anything about latency.
+MIN_PAIRED_TICKS = 30
+#: A cluster bootstrap needs at least this many clusters (a concurrent run's swap cycles) to
+#: bound a ratio; with fewer, a concurrent run's latency is not decided.
+MIN_CLUSTERS = 20
 
 
 def _ratio(num: float, den: float) -> float:
