@@ -102,3 +102,14 @@ def test_run_vs_run_without_a_common_primary_can_fail_but_never_pass(tmp_path):
     )
     st = {x.check: x for x in compare_runs(a, c).checks}["candidate_latency_ratio"]
     assert st.status is Status.FAIL
+
+
+def test_cli_compare_of_an_unchanged_candidate_passes_and_exits_zero(tmp_path):
+    """A PASSing comparison printed its table (it used to crash looking up the phase after the
+    `run_vs_run` pseudo-phase) and exits 0."""
+    a = make_run(tmp_path / "a", ticks=6_000, seed=3)
+    b = make_run(tmp_path / "b", ticks=6_000, seed=4)
+    res = CliRunner().invoke(cli, ["compare", str(a), str(b)])
+    assert res.exit_code == 0, res.output
+    assert "verdict: pass" in res.output and "advance: run_vs_run criteria met" in res.output
+    assert (b / f"compare-{a.name}.json").is_file()

@@ -90,6 +90,9 @@ def decide(checks: tuple[CheckResult, ...]) -> Verdict:
 
 
 def next_phase(phase: str) -> str | None:
+    """The rollout phase after `phase`; None after the last and for a pseudo-phase (run_vs_run)."""
+    if phase not in PHASES:
+        return None
     i = PHASES.index(phase)
     return PHASES[i + 1] if i + 1 < len(PHASES) else None
 
