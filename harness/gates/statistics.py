@@ -47,8 +47,9 @@ MIN_TICKER_PAIRS = 10
 #: concurrent A/A runs of 20,000 ticks the ratio still strayed 0.979–1.021 (a residual side
 #: asymmetry); 2 of 36 cycle CIs missed 1.00 on the fast side, and on a whole day (200 cycles, a
 #: narrow CI) one A/A run gave 0.988 [0.978, 0.996]: a miss on that side could lift a candidate
-#: just beyond a bar to a PASS (benchmarks/bench_concurrent_latency.py, bench_cores.py).
-CONCURRENT_PASS_MARGIN = 0.02
+#: just beyond a bar to a PASS. 0.03 leaves headroom over the largest stray seen (0.021)
+#: (benchmarks/bench_concurrent_latency.py, bench_cores.py).
+CONCURRENT_PASS_MARGIN = 0.03
 
 
 @dataclass(frozen=True, slots=True)
