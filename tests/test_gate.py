@@ -291,7 +291,7 @@ def _latency(run, phase="phase_1_parallel_testing"):
 
 def test_a_concurrent_run_passes_a_latency_bar_only_with_the_margin_to_spare(tmp_path):
     """The same timings judged as an interleaved and as a concurrent run: 3.5 % slower is within
-    phase 1's 1.05 bar, but not by CONCURRENT_PASS_MARGIN, so only the interleaved run PASSes;
+    phase 1's 1.05 bar, but not by CONCURRENT_MARGIN, so only the interleaved run PASSes;
     no slowdown PASSes both; a concurrent run too short to bound its ratio is not decided."""
     for sides in (None, "concurrent"):
         close = make_run(tmp_path / f"close-{sides}", ticks=30_000, slow=1.035, sides=sides)
@@ -306,3 +306,15 @@ def test_a_concurrent_run_passes_a_latency_bar_only_with_the_margin_to_spare(tmp
             assert "CI over 30 swap cycles" in lat_close.reason
     short = _latency(make_run(tmp_path / "short", ticks=5_000, sides="concurrent"))
     assert short.status is Status.INCONCLUSIVE and "holds 5 swap cycles, too few" in short.reason
+
+
+def test_a_concurrent_run_fails_a_latency_bar_only_beyond_the_margin(tmp_path):
+    """17 % slower: the interleaved run's CI is wholly beyond 1.05 + the default 0.10 noise floor,
+    so it FAILs; the concurrent run's CI less the margin is not, so it is not decided."""
+    plain = _latency(make_run(tmp_path / "plain", ticks=30_000, slow=1.17))
+    split = _latency(make_run(tmp_path / "split", ticks=30_000, slow=1.17, sides="concurrent"))
+    assert plain.status is Status.FAIL and "noise floor 0.100 (default" in plain.reason
+    assert split.status is Status.INCONCLUSIVE
+    assert "beyond threshold + noise floor but not by the 0.03 margin" in split.reason
+    clear = _latency(make_run(tmp_path / "clear", ticks=30_000, slow=1.3, sides="concurrent"))
+    assert clear.status is Status.FAIL

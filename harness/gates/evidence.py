@@ -33,7 +33,7 @@ from harness.diff.accepted import create_accepted_diff
 from harness.diff.rules import EMPTY, RuleSet, candidate_phase, recording_name, run_key
 from harness.gates.measure import Paired, measure
 from harness.gates.statistics import (
-    CONCURRENT_PASS_MARGIN,
+    CONCURRENT_MARGIN,
     MIN_CLUSTERS,
     LatencyStats,
     SeedFigures,
@@ -415,7 +415,9 @@ def _tables_and_stats(
         note = f"swap cycles of {cycle} ticks resampled by the latency CIs"
         rows.append(("all", "latency_clusters", float(lat.clusters), None, None, note))
         rows.append(("all", "min_latency_clusters", float(MIN_CLUSTERS), None, None, note))
-        margin = "a concurrent run PASSes a latency bar with this margin to spare above its CI"
-        rows.append(("all", "concurrent_margin", CONCURRENT_PASS_MARGIN, None, None, margin))
+        margin = (
+            "a concurrent run's latency CI is widened by this on both sides before it is judged"
+        )
+        rows.append(("all", "concurrent_margin", CONCURRENT_MARGIN, None, None, margin))
     con.executemany("INSERT INTO stats VALUES (?, ?, ?, ?, ?, ?)", rows)
     return lat, fig, rollout_fig, paired

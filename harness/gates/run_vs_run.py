@@ -25,7 +25,7 @@ from harness.diff.classify import classify
 from harness.gates.bootstrap import MIN_CLUSTERS, Interval, cluster_count, yardstick_ratio
 from harness.gates.calibration import noise_floor_for
 from harness.gates.engine import CheckResult, GateResult, Status
-from harness.gates.statistics import CONCURRENT_PASS_MARGIN, latency_stats
+from harness.gates.statistics import CONCURRENT_MARGIN, latency_stats
 from harness.replay.outcome import CONCURRENT, SWAP_TICKS
 from harness.store.runs import load_manifest
 
@@ -62,7 +62,7 @@ def _ratio_check(
     margin = 0.0
     if cycles is not None:  # as the phase gates judge a concurrent run (gates/sql/_setup.sql)
         why += f"; CI over {cycles} swap cycles (--sides concurrent)"
-        margin = CONCURRENT_PASS_MARGIN
+        margin = CONCURRENT_MARGIN
         if cycles < MIN_CLUSTERS:
             return CheckResult("candidate_latency_ratio", hi, f"<= {THRESHOLD}", Status.INCONCLUSIVE,
                                why + f", too few to bound the ratio (at least {MIN_CLUSTERS})")  # fmt: skip
@@ -81,7 +81,7 @@ def _ratio_check(
         )
     if hi <= THRESHOLD:
         return CheckResult("candidate_latency_ratio", hi, f"<= {THRESHOLD}", Status.PASS, why)
-    if lo > THRESHOLD + floor:
+    if lo - margin > THRESHOLD + floor:
         return CheckResult(
             "candidate_latency_ratio",
             hi,
