@@ -11,11 +11,8 @@ latencies are each stack's own, measured while the other stack runs on the other
 observations' `first` says `concurrent`. Batches end every `batch_size` ticks (never on a timer,
 so both sides cut at the same rows).
 
-Fair latencies: two cores of a (virtual) machine are not equally fast from moment to moment, so a
-side pinned to one core for the whole run measures that core (A/A ratios 0.86–1.14). The sides
-therefore trade cores every `SWAP_TICKS` ticks in lockstep (`_CoreSwap`: a barrier, then
-`os.sched_setaffinity`), so each stack spends half of every stretch of the day on each core and a
-core's speed cancels out of the paired ratio (A/A 1.002–1.009; docs/scaling.md)::
+Fair latencies: the sides trade cores every `SWAP_TICKS` ticks in lockstep (harness.replay.
+coreswap), so a core's speed cancels out of the paired ratio (A/A 1.002–1.009; docs/scaling.md)::
 
     outcome = SplitRunner(spec, TickFeed("recordings/sample-day"), sink).run()
 """
@@ -35,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.core.model import SIDES
+from harness.replay.coreswap import CoreSwap, exit_when_orphaned, swap_cpus
 from harness.replay.faults import FaultyStack
 from harness.replay.outcome import SWAP_TICKS, RunOutcome, Sink, StackCounts
 from harness.replay.runner import (
@@ -49,66 +47,7 @@ from harness.replay.stack import load_stack
 from harness.replay.watchdog import Watchdog
 from harness.store.batches import BatchTape, EventColumns, SideTape
 
-__all__ = ["SWAP_TICKS", "SideProcessError", "SplitRunner", "TickFeed"]
-
-# SWAP_TICKS (replay.outcome), the ticks between the sides' core swaps, measured on the sample day
-# (A/A, legacy twice, the gate's latency ratio of medians): never swapping 0.93–1.14; every 512
-# ticks 1.003–1.013 (65,536-tick batches then always end at the same block parity, so this
-# process's merge work always lands beside the same side); every 500 ticks 1.002–1.003; every
-# 128 no better and slower.
-
-
-class _CoreSwap:
-    """The side's half of the lockstep core swap: at each `SWAP_TICKS` boundary wait for the other
-    side, then pin this process to the core the other side just left.
-
-    A side that leaves its loop early (an abort, an exception) breaks the barrier, so the other
-    side never waits for a partner that is gone; it runs on unswapped (the run is being cut at
-    the abort row). A side that ends normally does not: the other side may still be waking from
-    the last swap, and a barrier broken then would cost it that swap. Both read the same ticks,
-    so neither waits at the end; should one side still wait once the other has exited, the
-    parent breaks the barrier (`SplitRunner._recv`), as it notices a side that died outright."""
-
-    def __init__(self, barrier: Any, cpus: tuple[int, int], candidate: bool) -> None:
-        self.barrier = barrier
-        self.cpus = cpus
-        self.offset = 1 if candidate else 0
-        self.broken = False
-
-    def at(self, block: int) -> None:
-        if self.broken:
-            return
-        try:
-            self.barrier.wait()
-        except threading.BrokenBarrierError:
-            self.broken = True
-            return
-        try:
-            os.sched_setaffinity(0, {self.cpus[(block + self.offset) % 2]})
-        except OSError:  # the core was taken away (cpuset change): run on unswapped
-            self.broken = True
-            self.leave()
-
-    def leave(self) -> None:
-        with contextlib.suppress(Exception):
-            self.barrier.abort()
-
-
-def _swap_cpus() -> tuple[int, int] | None:
-    """The two cores the sides trade, or None where there are not two (or no affinity API)."""
-    try:
-        cpus = sorted(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return None
-    return (cpus[0], cpus[1]) if len(cpus) >= 2 else None
-
-
-def _exit_when_orphaned(parent: int) -> None:
-    """A side process outlives a killed parent only while blocked (the barrier): end it then."""
-    while True:
-        time.sleep(1.0)
-        if os.getppid() != parent:
-            os._exit(3)
+__all__ = ["SideProcessError", "SplitRunner", "TickFeed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +94,7 @@ class _SideRunner(ShadowRunner):
     """The interleaved runner's per-tick call for one stack, batches sent down a pipe."""
 
     def __init__(
-        self, stack: Any, name: str, conn: Any, options: Any, skip: int, swap: _CoreSwap | None
+        self, stack: Any, name: str, conn: Any, options: Any, skip: int, swap: CoreSwap | None
     ) -> None:
         self.sides = {name: _Side(stack)}
         self.name = name
@@ -235,11 +174,11 @@ class _SideRunner(ShadowRunner):
 
 
 def _side_process(
-    conn: Any, name: str, spec: Any, feed: TickFeed, skip: int, swap: _CoreSwap | None
+    conn: Any, name: str, spec: Any, feed: TickFeed, skip: int, swap: CoreSwap | None
 ) -> None:
     """A side process: load the stack (the candidate with its faults), run it, report back."""
     if swap is not None:  # only the barrier can block a side whose parent is gone
-        threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+        threading.Thread(target=exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     try:
         stack_spec = spec.primary if name == "primary" else spec.candidate
         stack = load_stack(stack_spec.factory, stack_spec.config)
@@ -280,12 +219,12 @@ class SplitRunner(ShadowRunner):
     def run(self, ticks: Any = None, progress: Callable[[int], None] | None = None) -> RunOutcome:
         started = time.perf_counter_ns()
         ctx = mp.get_context("spawn")  # no inherited threads or locks; the stacks load fresh
-        cpus = _swap_cpus()
+        cpus = swap_cpus()
         barrier = self._barrier = ctx.Barrier(2) if cpus is not None else None
         try:
             for name in SIDES:
                 receive, send = ctx.Pipe(duplex=False)
-                swap = None if cpus is None else _CoreSwap(barrier, cpus, name == "candidate")
+                swap = None if cpus is None else CoreSwap(barrier, cpus, name == "candidate")
                 proc = ctx.Process(
                     target=_side_process,
                     args=(send, name, self.spec, self.feed, self.skip, swap),
