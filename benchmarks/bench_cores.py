@@ -167,6 +167,7 @@ def main() -> int:
 
 def aa_ratio(rec: str, runs: Path, sides: str) -> tuple[float, float, float]:
     """The gate's latency ratio (median, CI) of an A/A replay (legacy twice) run this way."""
+    from harness.gates.bootstrap import CONCURRENT_MARGIN
     from harness.gates.evidence import open_evidence
 
     runs.mkdir(parents=True)
@@ -177,7 +178,8 @@ def aa_ratio(rec: str, runs: Path, sides: str) -> tuple[float, float, float]:
     )  # fmt: skip
     (run,) = runs.iterdir()
     ev = open_evidence(run)
-    iv = ev.latency.ratio_median
+    # a concurrent run's gate CI arrives widened by the concurrent margin: compare the bootstraps
+    iv = ev.latency.ratio_median.widened(-CONCURRENT_MARGIN * bool(ev.latency.clusters))
     return iv.point, iv.low, iv.high
 
 

@@ -10,6 +10,7 @@ from readiness_fixtures import make_run
 from harness.cli import cli
 from harness.core.errors import GateError, StoreError
 from harness.gates import engine as gate_mod
+from harness.gates.bootstrap import CONCURRENT_MARGIN
 from harness.gates.engine import PHASES, Status, Verdict, evaluate, gate_run
 from harness.gates.evidence import open_evidence
 from harness.gates.verdict import junit_xml, verdict_document
@@ -291,7 +292,8 @@ def _latency(run, phase="phase_1_parallel_testing"):
 
 def test_a_concurrent_run_passes_a_latency_bar_only_with_the_margin_to_spare(tmp_path):
     """The same timings judged as an interleaved and as a concurrent run: 3.5 % slower is within
-    phase 1's 1.05 bar, but not by CONCURRENT_MARGIN, so only the interleaved run PASSes;
+    phase 1's 1.05 bar, but not once a concurrent run's CI is widened by CONCURRENT_MARGIN, so
+    only the interleaved run PASSes;
     no slowdown PASSes both; a concurrent run too short to bound its ratio is not decided."""
     for sides in (None, "concurrent"):
         close = make_run(tmp_path / f"close-{sides}", ticks=30_000, slow=1.035, sides=sides)
@@ -302,19 +304,30 @@ def test_a_concurrent_run_passes_a_latency_bar_only_with_the_margin_to_spare(tmp
             assert lat_close.status is Status.PASS and "margin" not in lat_close.reason
         else:
             assert lat_close.status is Status.INCONCLUSIVE
-            assert "CI within threshold but not by the 0.03 margin" in lat_close.reason
-            assert "CI over 30 swap cycles" in lat_close.reason
+            assert "CI straddles the threshold" in lat_close.reason
+            assert "CI over 30 swap cycles, widened by 0.03 on both sides" in lat_close.reason
+            ev = open_evidence(close)
+            iv = ev.latency.ratio_median
+            ev.close()
+            # the cycle bootstrap alone is within the bar; the margin is what keeps it out
+            assert iv.high > 1.05 > iv.high - CONCURRENT_MARGIN
+            assert (
+                iv.point - iv.low >= CONCURRENT_MARGIN and iv.high - iv.point >= CONCURRENT_MARGIN
+            )
     short = _latency(make_run(tmp_path / "short", ticks=5_000, sides="concurrent"))
     assert short.status is Status.INCONCLUSIVE and "holds 5 swap cycles, too few" in short.reason
 
 
 def test_a_concurrent_run_fails_a_latency_bar_only_beyond_the_margin(tmp_path):
     """17 % slower: the interleaved run's CI is wholly beyond 1.05 + the default 0.10 noise floor,
-    so it FAILs; the concurrent run's CI less the margin is not, so it is not decided."""
+    so it FAILs; the concurrent run's CI, widened by the margin, is not, so it is not decided."""
     plain = _latency(make_run(tmp_path / "plain", ticks=30_000, slow=1.17))
     split = _latency(make_run(tmp_path / "split", ticks=30_000, slow=1.17, sides="concurrent"))
     assert plain.status is Status.FAIL and "noise floor 0.100 (default" in plain.reason
     assert split.status is Status.INCONCLUSIVE
-    assert "beyond threshold + noise floor but not by the 0.03 margin" in split.reason
+    assert "beyond threshold but within the noise floor" in split.reason
+    assert "widened by 0.03 on both sides" in split.reason
+    low = float(split.reason.split("CI [")[1].split(",")[0])
+    assert low <= 1.15 < low + CONCURRENT_MARGIN  # the margin alone keeps it from FAILing
     clear = _latency(make_run(tmp_path / "clear", ticks=30_000, slow=1.3, sides="concurrent"))
     assert clear.status is Status.FAIL

@@ -135,7 +135,10 @@ def test_a_concurrent_run_of_enough_swap_cycles_decides_latency_and_catches_a_sl
         assert clusters == (21.0,)
         lat = next(c for c in result.checks if c.check == "latency_ratio_ci_upper")
         assert lat.status.value in allowed, (name, lat.reason)
-        assert "CI over 21 swap cycles (--sides concurrent)" in lat.reason
+        assert (
+            "CI over 21 swap cycles, widened by 0.03 on both sides (--sides concurrent)"
+            in lat.reason
+        )
 
 
 def test_a_hanging_candidate_aborts_a_concurrent_run_with_both_sides_cut_at_the_same_tick(tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from harness.gates.bootstrap import _cluster_draw, cluster_count
+from harness.gates.bootstrap import cluster_count, cluster_draw
 from harness.gates.statistics import (
     hodges_lehmann,
     latency_stats,
@@ -170,7 +170,7 @@ def test_cluster_bootstrap_covers_an_aa_ratio_that_per_pair_resampling_misses():
 
 def test_cluster_bootstrap_draws_whole_clusters_and_counts_them():
     labels = np.repeat(np.array([0, 1, 2, 5, 9]), [3, 1, 4, 2, 5])
-    draw = _cluster_draw(labels, np.random.default_rng(4))
+    draw = cluster_draw(labels, np.random.default_rng(4))
     for _ in range(50):
         idx = draw()
         picked = labels[idx]

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.replay.outcome import SWAP_TICKS
+
 
 @dataclass(frozen=True, slots=True)
 class Interval:
@@ -26,6 +28,10 @@ class Interval:
     def straddles(self, threshold: float) -> bool:
         return self.low <= threshold < self.high
 
+    def widened(self, by: float) -> Interval:
+        """The interval `by` wider on both sides (a systematic error no resampling sees)."""
+        return self if by == 0 else Interval(self.point, self.low - by, self.high + by)
+
 
 #: Bootstrap resamples and the largest paired sample they are drawn from (subsampled beyond).
 BOOTSTRAP_RESAMPLES = 400
@@ -35,9 +41,24 @@ MIN_PAIRED_TICKS = 30
 #: A cluster bootstrap needs at least this many clusters (a concurrent run's swap cycles) to
 #: bound a ratio; with fewer, a concurrent run's latency is not decided.
 MIN_CLUSTERS = 20
+#: A concurrent run's latency CIs are this much wider on both sides than its cycle bootstrap
+#: gives, so a residual side asymmetry can neither PASS nor FAIL a candidate: across 36
+#: concurrent A/A runs of 20,000 ticks the ratio still strayed 0.979–1.021 (a residual side
+#: asymmetry); 2 of 36 cycle CIs missed 1.00 on the fast side, and on a whole day (200 cycles, a
+#: narrow CI) one A/A run gave 0.988 [0.978, 0.996]: a miss on that side could lift a candidate
+#: just beyond a bar to a PASS, one on the other side fail an unchanged candidate (a strict
+#: phase-4 bar of 1.00 with a 0.02 floor). 0.03 leaves headroom over the largest stray (0.023)
+#: (benchmarks/bench_concurrent_latency.py, bench_cores.py).
+CONCURRENT_MARGIN = 0.03
 
 
-def _ratio(num: float, den: float) -> float:
+def swap_cycles(ok: np.ndarray) -> np.ndarray:
+    """The swap-cycle label of each kept row of a concurrent run (`ok`: the rows kept, in tick
+    order): the clusters its CIs resample; a cycle times each side once on each core."""
+    return np.flatnonzero(ok) // (2 * SWAP_TICKS)
+
+
+def safe_ratio(num: float, den: float) -> float:
     return num / den if den > 0 else math.nan
 
 
@@ -63,16 +84,16 @@ def bootstrap_ratios(
     give a CI narrower than the run-to-run spread.
     """
     n = primary.size
-    draw = _cluster_draw(clusters, rng) if clusters is not None else None
+    draw = cluster_draw(clusters, rng) if clusters is not None else None
     med = np.empty(resamples)
     mean = np.empty(resamples)
     for i in range(resamples):
         idx = rng.integers(0, n, n) if draw is None else draw()
         p, c = primary[idx], candidate[idx]
-        med[i] = _ratio(float(np.median(c)), float(np.median(p)))
-        mean[i] = _ratio(float(c.mean()), float(p.mean()))
-    med_point = _ratio(float(np.median(candidate)), float(np.median(primary)))
-    mean_point = _ratio(float(candidate.mean()), float(primary.mean()))
+        med[i] = safe_ratio(float(np.median(c)), float(np.median(p)))
+        mean[i] = safe_ratio(float(c.mean()), float(p.mean()))
+    med_point = safe_ratio(float(np.median(candidate)), float(np.median(primary)))
+    mean_point = safe_ratio(float(candidate.mean()), float(primary.mean()))
     mlo, mhi = np.nanpercentile(med, [2.5, 97.5])
     alo, ahi = np.nanpercentile(mean, [2.5, 97.5])
     return (
@@ -81,7 +102,7 @@ def bootstrap_ratios(
     )
 
 
-def _cluster_draw(labels: np.ndarray, rng: np.random.Generator) -> Callable[[], np.ndarray]:
+def cluster_draw(labels: np.ndarray, rng: np.random.Generator) -> Callable[[], np.ndarray]:
     """A function drawing the pair indices of one cluster resample: as many clusters as there
     are, with replacement, each contributing all its pairs (vectorised: no loop over clusters)."""
     n = labels.size
@@ -102,7 +123,7 @@ def cluster_count(labels: np.ndarray) -> int:
     return int(np.count_nonzero(labels[1:] != labels[:-1])) + 1 if labels.size else 0
 
 
-def _recentred(sub: Interval, point: float) -> Interval:
+def recentred(sub: Interval, point: float) -> Interval:
     """`sub`'s interval shifted by (point − sub.point): identical when no subsample was drawn."""
     if sub.point == point:
         return sub
@@ -120,10 +141,12 @@ def yardstick_ratio(
     resamples: int = BOOTSTRAP_RESAMPLES,
     max_sample: int = BOOTSTRAP_MAX_SAMPLE,
     clusters: np.ndarray | None = None,
+    widen: float = 0.0,
 ) -> Interval:
     """Run B's candidate against run A's, each measured against the primary timed beside it:
     [median(c_b)/median(p_b)] / [median(c_a)/median(p_a)], with a bootstrap 95 % CI resampling
-    ticks (all four arrays paired by index = tick) or whole `clusters` of them.
+    ticks (all four arrays paired by index = tick) or whole `clusters` of them, `widen` wider
+    on both sides (as `latency_stats`).
 
     Why a yardstick: two runs are timed at different moments, and the same stack took 8.8–12.4 s
     over the sample day within minutes on this VM. B's candidate over A's raw would carry that
@@ -137,15 +160,15 @@ def yardstick_ratio(
         return Interval(math.nan, math.nan, math.nan)
 
     def stat(pa: np.ndarray, ca: np.ndarray, pb: np.ndarray, cb: np.ndarray) -> float:
-        b = _ratio(float(np.median(cb)), float(np.median(pb)))
-        return _ratio(b, _ratio(float(np.median(ca)), float(np.median(pa))))
+        b = safe_ratio(float(np.median(cb)), float(np.median(pb)))
+        return safe_ratio(b, safe_ratio(float(np.median(ca)), float(np.median(pa))))
 
     rng = np.random.default_rng(seed)
     idx = subsample_index(rng, n, max_sample)
     sub = [a[idx] for a in arrays]
     m = idx.size
     draw = (
-        _cluster_draw(np.asarray(clusters)[idx], rng)
+        cluster_draw(np.asarray(clusters)[idx], rng)
         if clusters is not None
         else (lambda: rng.integers(0, m, m))
     )
@@ -154,4 +177,4 @@ def yardstick_ratio(
         pick = draw()
         values[i] = stat(*(a[pick] for a in sub))
     lo, hi = np.nanpercentile(values, [2.5, 97.5])
-    return _recentred(Interval(stat(*sub), float(lo), float(hi)), stat(*arrays))
+    return recentred(Interval(stat(*sub), float(lo), float(hi)), stat(*arrays)).widened(widen)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,14 +30,9 @@ from harness.core.errors import StoreError
 from harness.core.identity import RunIdentity, run_identity
 from harness.diff.accepted import create_accepted_diff
 from harness.diff.rules import EMPTY, RuleSet, candidate_phase, recording_name, run_key
-from harness.gates.measure import Paired, measure
-from harness.gates.statistics import (
-    CONCURRENT_MARGIN,
-    MIN_CLUSTERS,
-    LatencyStats,
-    SeedFigures,
-)
-from harness.replay.outcome import CONCURRENT, INTERLEAVED, SWAP_TICKS
+from harness.gates.measure import Paired, concurrent_rows, measure, stat_rows
+from harness.gates.statistics import LatencyStats, SeedFigures
+from harness.replay.outcome import CONCURRENT, INTERLEAVED
 from harness.store.runs import load_manifest, require_finished
 
 if TYPE_CHECKING:
@@ -205,27 +199,6 @@ def _view(con: duckdb.DuckDBPyConnection, name: str, files: list[Path], schema: 
     missing = [f'NULL::{typ} AS "{col}"' for col, typ, *_ in want if col not in have]
     extra = "".join(", " + m for m in missing)
     con.execute(f"CREATE VIEW {name} AS SELECT *{extra} FROM {source}")
-
-
-def _stat_rows(scope: str, lat: LatencyStats | None, fig: SeedFigures) -> list[tuple]:
-    rows: list[tuple] = [(scope, k, float(v), None, None, None) for k, v in fig.to_dict().items()]
-    if lat is not None:
-        for name, iv in (("ratio_median", lat.ratio_median), ("ratio_mean", lat.ratio_mean)):
-            note = f"bootstrap {lat.bootstrap_resamples}× on {lat.bootstrap_sample} of {lat.n} paired ticks, seed {lat.seed}"
-            rows.append((scope, name, iv.point, iv.low, iv.high, note))
-        for stack, pc in (("primary", lat.primary), ("candidate", lat.candidate)):
-            for q in ("p50", "p90", "p99", "mean"):
-                rows.append((scope, f"{stack}_{q}_ns", getattr(pc, q), None, None, None))
-        rows += [
-            (scope, "latency_n", float(lat.n), None, None, None),
-            (scope, "wilcoxon_p", lat.wilcoxon_p, None, None, f"on {lat.wilcoxon_sample} ticks"),
-            (scope, "hl_shift_ns", lat.hl_shift_ns, None, None, f"on {lat.hl_sample} ticks"),
-            (scope, "min_detectable_change", lat.min_detectable_change, None, None, lat.power_note),
-            (scope, "too_small", float(lat.too_small), None, None, lat.power_note),
-        ]
-    return [
-        (s, m, None if v is None or math.isnan(v) else v, lo, hi, n) for s, m, v, lo, hi, n in rows
-    ]
 
 
 class EvidenceView(TypedDict, total=False):
@@ -402,22 +375,15 @@ def _tables_and_stats(
 
     # a concurrent run's pairs share their swap cycle's core noise: its CIs resample whole cycles
     concurrent = (manifest.get("options") or {}).get("sides") == CONCURRENT
-    cycle = 2 * SWAP_TICKS if concurrent else None
-    lat, fig, rollout_fig, paired = measure(con, obs_files, seed, rollout, cycle)
+    lat, fig, rollout_fig, paired = measure(con, obs_files, seed, rollout, concurrent)
     con.execute(
         "CREATE TABLE stats (scope VARCHAR, metric VARCHAR, value DOUBLE, low DOUBLE, high DOUBLE, note VARCHAR)"
     )
-    rows = _stat_rows("all", lat, fig)
+    rows = stat_rows("all", lat, fig)
     if rollout_fig is not None:
-        rows += _stat_rows("rollout", None, rollout_fig)
+        rows += stat_rows("rollout", None, rollout_fig)
     rows.append(("all", "noise_floor", noise.floor, None, None, noise.source))
     if concurrent:
-        note = f"swap cycles of {cycle} ticks resampled by the latency CIs"
-        rows.append(("all", "latency_clusters", float(lat.clusters), None, None, note))
-        rows.append(("all", "min_latency_clusters", float(MIN_CLUSTERS), None, None, note))
-        margin = (
-            "a concurrent run's latency CI is widened by this on both sides before it is judged"
-        )
-        rows.append(("all", "concurrent_margin", CONCURRENT_MARGIN, None, None, margin))
+        rows += concurrent_rows(lat)
     con.executemany("INSERT INTO stats VALUES (?, ?, ?, ?, ?, ?)", rows)
     return lat, fig, rollout_fig, paired

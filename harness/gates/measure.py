@@ -7,6 +7,7 @@ DuckDB fetches), so no 10M-string column is materialised or looked up anywhere.
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from harness.gates.bootstrap import CONCURRENT_MARGIN, MIN_CLUSTERS, swap_cycles
 from harness.gates.statistics import LatencyStats, SeedFigures, latency_stats, seed_figures
+from harness.replay.outcome import SWAP_TICKS
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +113,15 @@ def measure(
     files: list[Path],
     seed: int,
     rollout: list[str],
-    cluster_ticks: int | None = None,
+    concurrent: bool = False,
 ) -> tuple[LatencyStats, SeedFigures, SeedFigures | None, Paired]:
     """Every per-tick statistic of the run from ONE fetch of the observations, in file order.
 
     The fetch has no join (a join would let DuckDB reorder rows and the seeded subsamples would
     differ between runs); the rollout scope is a mask over the ticker codes of the same rows.
-    Also creates `ticker_ticks` from the codes. `cluster_ticks`: the latency CIs resample runs of
-    that many consecutive observations (file order = tick order) instead of single pairs.
+    Also creates `ticker_ticks` from the codes. `concurrent` (a `--sides concurrent` run): the
+    latency CIs resample whole swap cycles (file order = tick order) and are widened by
+    `CONCURRENT_MARGIN`.
     """
     with ThreadPoolExecutor(max_workers=1) as pool:
         tickers = pool.submit(ticker_codes, files)
@@ -137,8 +141,46 @@ def measure(
         rollout_fig = seed_figures(p[r], c[r], pf[r], cf[r], t[r])
     ok = ~pf & ~cf & ~t
     paired = Paired.of(p[ok], c[ok], k[ok], names)
-    clusters = None if cluster_ticks is None else np.flatnonzero(ok) // cluster_ticks
     lat = latency_stats(
-        paired.primary, paired.candidate, seed=seed, presorted=paired.sorted, clusters=clusters
+        paired.primary,
+        paired.candidate,
+        seed=seed,
+        presorted=paired.sorted,
+        clusters=swap_cycles(ok) if concurrent else None,
+        widen=CONCURRENT_MARGIN if concurrent else 0.0,
     )
     return lat, fig, rollout_fig, paired
+
+
+def stat_rows(scope: str, lat: LatencyStats | None, fig: SeedFigures) -> list[tuple]:
+    """The `stats` table rows of one scope: seed figures, and the latency statistics if given."""
+    rows: list[tuple] = [(scope, k, float(v), None, None, None) for k, v in fig.to_dict().items()]
+    if lat is not None:
+        for name, iv in (("ratio_median", lat.ratio_median), ("ratio_mean", lat.ratio_mean)):
+            note = f"bootstrap {lat.bootstrap_resamples}× on {lat.bootstrap_sample} of {lat.n} paired ticks, seed {lat.seed}"
+            rows.append((scope, name, iv.point, iv.low, iv.high, note))
+        for stack, pc in (("primary", lat.primary), ("candidate", lat.candidate)):
+            for q in ("p50", "p90", "p99", "mean"):
+                rows.append((scope, f"{stack}_{q}_ns", getattr(pc, q), None, None, None))
+        rows += [
+            (scope, "latency_n", float(lat.n), None, None, None),
+            (scope, "wilcoxon_p", lat.wilcoxon_p, None, None, f"on {lat.wilcoxon_sample} ticks"),
+            (scope, "hl_shift_ns", lat.hl_shift_ns, None, None, f"on {lat.hl_sample} ticks"),
+            (scope, "min_detectable_change", lat.min_detectable_change, None, None, lat.power_note),
+            (scope, "too_small", float(lat.too_small), None, None, lat.power_note),
+        ]
+    return [
+        (s, m, None if v is None or math.isnan(v) else v, lo, hi, n) for s, m, v, lo, hi, n in rows
+    ]
+
+
+def concurrent_rows(lat: LatencyStats) -> list[tuple]:
+    """The `stats` rows that say how a concurrent run's latency CIs were made (gates/sql/_setup.sql
+    reads them: too few cycles is not decided; the reason cites the cycles and the margin)."""
+    note = f"swap cycles of {2 * SWAP_TICKS} ticks resampled by the latency CIs"
+    widened = "both latency ratio CIs are this much wider than the cycle bootstrap gives"
+    return [
+        ("all", "latency_clusters", float(lat.clusters), None, None, note),
+        ("all", "min_latency_clusters", float(MIN_CLUSTERS), None, None, note),
+        ("all", "concurrent_margin", CONCURRENT_MARGIN, None, None, widened),
+    ]

@@ -22,11 +22,18 @@ from harness.core.errors import StoreError
 from harness.core.identity import run_identity
 from harness.diff.align import DiffConfig
 from harness.diff.classify import classify
-from harness.gates.bootstrap import MIN_CLUSTERS, Interval, cluster_count, yardstick_ratio
+from harness.gates.bootstrap import (
+    CONCURRENT_MARGIN,
+    MIN_CLUSTERS,
+    Interval,
+    cluster_count,
+    swap_cycles,
+    yardstick_ratio,
+)
 from harness.gates.calibration import noise_floor_for
 from harness.gates.engine import CheckResult, GateResult, Status
-from harness.gates.statistics import CONCURRENT_MARGIN, latency_stats
-from harness.replay.outcome import CONCURRENT, SWAP_TICKS
+from harness.gates.statistics import latency_stats
+from harness.replay.outcome import CONCURRENT
 from harness.store.runs import load_manifest
 
 PHASE = "run_vs_run"
@@ -51,7 +58,8 @@ def _sha(manifest: Mapping[str, Any]) -> str | None:
 def _ratio_check(
     iv: Interval, floor: float, source: str, yardstick: bool, cycles: int | None
 ) -> CheckResult:
-    """The latency check; `cycles`: swap cycles resampled when a run's sides were concurrent."""
+    """The latency check; `cycles`: swap cycles resampled when a run's sides were concurrent (its
+    CI then arrives widened by `CONCURRENT_MARGIN`, as the phase gates get it)."""
     lo, hi, point = iv.low, iv.high, iv.point
     if np.isnan(hi):
         return CheckResult(
@@ -59,43 +67,23 @@ def _ratio_check(
         )
     how = "each against its run's primary" if yardstick else "raw: the runs' primaries differ"
     why = f"B/A ratio {point:.3f} ({how}), 95% CI [{lo:.3f}, {hi:.3f}]; noise floor {floor:.3f} ({source})"
-    margin = 0.0
-    if cycles is not None:  # as the phase gates judge a concurrent run (gates/sql/_setup.sql)
-        why += f"; CI over {cycles} swap cycles (--sides concurrent)"
-        margin = CONCURRENT_MARGIN
+    undecided = None
+    if cycles is not None:
+        why += f"; CI over {cycles} swap cycles, widened by {CONCURRENT_MARGIN:.2f} on both sides (--sides concurrent)"
         if cycles < MIN_CLUSTERS:
-            return CheckResult("candidate_latency_ratio", hi, f"<= {THRESHOLD}", Status.INCONCLUSIVE,
-                               why + f", too few to bound the ratio (at least {MIN_CLUSTERS})")  # fmt: skip
-    if hi <= THRESHOLD and (not yardstick or hi + margin > THRESHOLD):
-        short = (
-            "no yardstick for the machine's drift between the runs, so it cannot PASS"
-            if not yardstick
-            else f"within {THRESHOLD} but not by the {margin:.2f} margin a concurrent run needs"
-        )
-        return CheckResult(
-            "candidate_latency_ratio",
-            hi,
-            f"<= {THRESHOLD}",
-            Status.INCONCLUSIVE,
-            why + "; " + short,
-        )
+            undecided = f"too few cycles to bound the ratio (at least {MIN_CLUSTERS})"
+    if undecided is None and hi <= THRESHOLD and not yardstick:
+        undecided = "no yardstick for the machine's drift between the runs, so it cannot PASS"
+    if undecided is not None:
+        return CheckResult("candidate_latency_ratio", hi, f"<= {THRESHOLD}", Status.INCONCLUSIVE,
+                           f"{why}; {undecided}")  # fmt: skip
     if hi <= THRESHOLD:
         return CheckResult("candidate_latency_ratio", hi, f"<= {THRESHOLD}", Status.PASS, why)
-    if lo - margin > THRESHOLD + floor:
-        return CheckResult(
-            "candidate_latency_ratio",
-            hi,
-            f"<= {THRESHOLD}",
-            Status.FAIL,
-            why + "; slower beyond the noise floor",
-        )
-    return CheckResult(
-        "candidate_latency_ratio",
-        hi,
-        f"<= {THRESHOLD}",
-        Status.INCONCLUSIVE,
-        why + "; within noise / CI straddles",
-    )
+    if lo > THRESHOLD + floor:
+        return CheckResult("candidate_latency_ratio", hi, f"<= {THRESHOLD}", Status.FAIL,
+                           why + "; slower beyond the noise floor")  # fmt: skip
+    return CheckResult("candidate_latency_ratio", hi, f"<= {THRESHOLD}", Status.INCONCLUSIVE,
+                       why + "; within noise / CI straddles")  # fmt: skip
 
 
 def _same_primary(run_a: Path, ma: Mapping[str, Any], run_b: Path, mb: Mapping[str, Any]) -> bool:
@@ -160,13 +148,14 @@ def compare_runs(
     if same:
         ok &= ~np.asarray(cols["pe"], bool)
     concurrent = any((m.get("options") or {}).get("sides") == CONCURRENT for m in (ma, mb))
-    cycles = np.flatnonzero(ok) // (2 * SWAP_TICKS) if concurrent else None
+    cycles = swap_cycles(ok) if concurrent else None
+    widen = CONCURRENT_MARGIN if concurrent else 0.0
     if same:
         pick = [np.asarray(cols[k])[ok] for k in ("pa", "a", "pb", "b")]
-        iv = yardstick_ratio(*pick, seed=seed, clusters=cycles)
+        iv = yardstick_ratio(*pick, seed=seed, clusters=cycles, widen=widen)
     else:
         a, b = np.asarray(cols["a"])[ok], np.asarray(cols["b"])[ok]
-        iv = latency_stats(a, b, seed=seed, clusters=cycles).ratio_median
+        iv = latency_stats(a, b, seed=seed, clusters=cycles, widen=widen).ratio_median
     count = None if cycles is None else cluster_count(cycles)
     checks.append(_ratio_check(iv, noise.floor, noise.source, same, count))
     more = int(be.sum()) - int(ae.sum())

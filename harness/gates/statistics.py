@@ -23,10 +23,10 @@ from harness.gates.bootstrap import (
     MIN_CLUSTERS,
     MIN_PAIRED_TICKS,
     Interval,
-    _ratio,
-    _recentred,
     bootstrap_ratios,
     cluster_count,
+    recentred,
+    safe_ratio,
     subsample_index,
 )
 
@@ -43,15 +43,6 @@ WILCOXON_MAX_SAMPLE = 200_000
 DECISION_MARGIN = 0.05
 #: Per-ticker tests need at least this many non-zero paired differences.
 MIN_TICKER_PAIRS = 10
-#: A concurrent run's latency CI is widened by this margin on both sides before it is judged
-#: (PASS below the bar, FAIL beyond bar + noise floor): across 36
-#: concurrent A/A runs of 20,000 ticks the ratio still strayed 0.979–1.021 (a residual side
-#: asymmetry); 2 of 36 cycle CIs missed 1.00 on the fast side, and on a whole day (200 cycles, a
-#: narrow CI) one A/A run gave 0.988 [0.978, 0.996]: a miss on that side could lift a candidate
-#: just beyond a bar to a PASS, one on the other side fail an unchanged candidate (a strict
-#: phase-4 bar of 1.00 with a 0.02 floor). 0.03 leaves headroom over the largest stray (0.023)
-#: (benchmarks/bench_concurrent_latency.py, bench_cores.py).
-CONCURRENT_MARGIN = 0.03
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +187,7 @@ def latency_stats(
     max_sample: int = BOOTSTRAP_MAX_SAMPLE,
     presorted: tuple[np.ndarray, np.ndarray] | None = None,
     clusters: np.ndarray | None = None,
+    widen: float = 0.0,
 ) -> LatencyStats:
     """Compare paired per-tick latencies (ticks both stacks processed, same index = same tick).
 
@@ -203,6 +195,8 @@ def latency_stats(
     then cost a partition of sorted data; every result is identical with or without it.
     `clusters` = each pair's cluster label (nondecreasing): the CIs resample whole clusters
     (`bootstrap_ratios`); the subsample they are drawn from is still a sample of pairs.
+    `widen` = a systematic error no resampling sees, added on both sides of both ratio CIs
+    (a concurrent run's: `bootstrap.CONCURRENT_MARGIN`).
     """
     p = np.asarray(primary_ns, dtype=np.float64)
     c = np.asarray(candidate_ns, dtype=np.float64)
@@ -224,8 +218,9 @@ def latency_stats(
     # Point estimates use every tick, not the bootstrap subsample; a subsample's interval is moved
     # onto them (its width, which is that of the smaller sample and so conservative, is kept).
     # Otherwise a subsample whose ratio fell below the run's would lower the upper bound gates read.
-    ratio_median = _recentred(sub_median, _ratio(float(np.median(cs)), float(np.median(ps))))
-    ratio_mean = _recentred(sub_mean, _ratio(float(c.mean()), float(p.mean())))
+    ratio_median = recentred(sub_median, safe_ratio(float(np.median(cs)), float(np.median(ps))))
+    ratio_mean = recentred(sub_mean, safe_ratio(float(c.mean()), float(p.mean())))
+    ratio_median, ratio_mean = ratio_median.widened(widen), ratio_mean.widened(widen)
     w_idx = subsample_index(rng, n, WILCOXON_MAX_SAMPLE)
     d = c[w_idx] - p[w_idx]
     if np.count_nonzero(d) == 0:
