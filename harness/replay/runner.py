@@ -119,23 +119,34 @@ class ShadowRunner:
         It appends the call's wall (and on `CPU` ticks thread CPU) time to the side's tape and
         returns whether the call timed out; events, errors and timeouts are kept by row index,
         and every `CHUNK` calls with events are absorbed into event columns (`seq`: the batch's
-        tick seqs). `PROBE` ticks go to the memory-probed call. One closure per side, so the
-        per-tick path does no attribute lookups.
+        tick seqs). One closure per side, so the per-tick path does no attribute lookups.
+
+        On a `PROBE` tick the call also measures the bytes the stack kept (`tape.held`): bytes
+        allocated during the call (traced by `tracemalloc`, started just for it, outside the
+        timed window) still alive once the harness has let go of what the call returned, i.e.
+        the stack's own state growth on that tick. A correct stack's state grows with new
+        tickers and bounded histories; a leak keeps bytes on every tick. Only calls that
+        returned no events are recorded (event calls would bill the harness's encoding to the
+        stack), and the cyclic GC is off inside batches, so no collection lands inside the
+        window. Probed ticks are rare (`RunOptions.memory_probe`): tracing slows allocations.
+        Tracing stops on every way out of the call, a `TickTimeout` from the watchdog included.
         """
         cur = self.dog.cur
         limit = self.dog.timeout_ns
         pc, tt = time.perf_counter_ns, time.thread_time_ns
+        start, traced, stop = tracemalloc.start, tracemalloc.get_traced_memory, tracemalloc.stop
         timeout_text = f"TickTimeout: exceeded {self.opt.tick_timeout_s} s"
         process, hangs = side.process, side.hangs
         wall, cpu_ns, calls, absorb = tape.wall.append, tape.cpu.append, tape.calls, tape.absorb
-        probed = self._make_probed_call(side, tape, seq)
+        held = tape.held
 
         def call(tick: Any, mode: int, row: int) -> bool:
-            if mode == PROBE:
-                return probed(tick, row)
             cpu = mode == CPU
+            probe = mode == PROBE
             c0 = tt() if cpu else 0
             t0 = 0
+            if probe:
+                start(1)
             try:
                 t0 = cur[0] = pc()
                 events = process(tick)
@@ -144,14 +155,29 @@ class ShadowRunner:
                 t1 = pc()
                 cur[0] = 0
             except TickTimeout:
+                t1 = pc()
                 cur[0] = 0
-                return self._timed_out(side, tape, tick, row, pc() - t0, timeout_text)
+                if probe:
+                    stop()
+                return self._timed_out(side, tape, tick, row, t1 - t0, timeout_text)
             except Exception as exc:  # the system under test failing is data, not a crash
+                t1 = pc()
                 cur[0] = 0
-                wall(pc() - t0)
+                if probe:
+                    stop()
+                wall(t1 - t0)
                 cpu_ns(tt() - c0 if cpu else -1)
                 tape.errors[row] = _error_text(exc)
                 return False
+            except BaseException:
+                if probe:
+                    stop()
+                raise
+            if probe:
+                if not events:
+                    events = None  # released: what is still traced is what the stack kept
+                    held[row] = traced()[0]
+                stop()
             if limit and t1 - t0 > limit:  # too slow even if never interrupted (other threads)
                 return self._timed_out(side, tape, tick, row, t1 - t0, timeout_text)
             if hangs:
@@ -165,68 +191,6 @@ class ShadowRunner:
             return False
 
         return call
-
-    def _make_probed_call(
-        self, side: _Side, tape: SideTape, seq: array
-    ) -> Callable[[Any, int], bool]:
-        """The call on a memory-probed tick: also the bytes the stack kept (`tape.held`).
-
-        Kept bytes = bytes allocated during the call (traced by `tracemalloc`, started just for
-        it) still alive once the harness has let go of what the call returned: the stack's own
-        state growth on that tick. A correct stack's state grows with new tickers and bounded
-        histories; a leak keeps bytes on every tick. Only calls that returned no events are
-        recorded (event calls would bill the harness's encoding to the stack), and the cyclic
-        GC is off inside batches, so no collection lands inside the window. Probed ticks are rare
-        (`RunOptions.memory_probe`): tracing slows the call's allocations.
-        """
-        cur = self.dog.cur
-        limit = self.dog.timeout_ns
-        pc = time.perf_counter_ns
-        start, traced, stop = tracemalloc.start, tracemalloc.get_traced_memory, tracemalloc.stop
-        timeout_text = f"TickTimeout: exceeded {self.opt.tick_timeout_s} s"
-        process, hangs = side.process, side.hangs
-        wall, cpu_ns, calls, absorb = tape.wall.append, tape.cpu.append, tape.calls, tape.absorb
-        held = tape.held
-
-        def probed(tick: Any, row: int) -> bool:
-            t0 = t1 = 0
-            events: list[Any] | None = None
-            start(1)
-            try:  # tracing stops whatever happens, a late TickTimeout from the watchdog included
-                try:
-                    t0 = cur[0] = pc()
-                    events = process(tick)
-                    if type(events) is not list:
-                        events = [] if events is None else list(events)
-                    t1 = pc()
-                    cur[0] = 0
-                except TickTimeout:
-                    cur[0] = 0
-                    return self._timed_out(side, tape, tick, row, pc() - t0, timeout_text)
-                except Exception as exc:
-                    cur[0] = 0
-                    wall(pc() - t0)
-                    cpu_ns(-1)
-                    tape.errors[row] = _error_text(exc)
-                    return False
-                if not events:
-                    events = None  # released: what is still traced is what the stack kept
-                    held[row] = traced()[0]
-            finally:
-                stop()
-            if limit and t1 - t0 > limit:
-                return self._timed_out(side, tape, tick, row, t1 - t0, timeout_text)
-            if hangs:
-                hangs.pop(tick.ticker, None)
-            wall(t1 - t0)
-            cpu_ns(-1)
-            if events:
-                calls.append((row, events))
-                if len(calls) >= CHUNK:
-                    absorb(seq)
-            return False
-
-        return probed
 
     def _timed_out(
         self, side: _Side, tape: SideTape, tick: Any, row: int, wall: int, text: str

@@ -108,9 +108,9 @@ CREATE MACRO ratio_reason(pt, lo, hi, t, nf, src, power) AS
                     ELSE '' END END;
 
 -- Memory the stacks keep: on memory-probed ticks where neither call returned events, the bytes
--- each call allocated that its stack still held afterwards (runner: `_make_probed_call`). Both
--- stacks see the same tick, so new-ticker state and growing histories cancel in the paired
--- difference; a leak does not. Two 99 % lower bounds of the excess: of its mean (normal
+-- each call allocated that its stack still held afterwards (runner: `_make_call` on `PROBE`
+-- ticks). Both stacks see the same tick, so new-ticker state and growing histories cancel in the
+-- paired difference; a leak does not. Two 99 % lower bounds of the excess: of its mean (normal
 -- approximation; catches a leak on some ticks only) and of its median (order statistics; other
 -- threads allocating inside a probe, e.g. a Dask worker's, add outliers the median ignores).
 CREATE VIEW memory AS
