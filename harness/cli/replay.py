@@ -36,9 +36,11 @@ class SelectArgs:
 
 
 @dataclass(frozen=True)
-class ShardArgs:
-    """Sharded replay: where the shards run and how many there are."""
+class ExecutionArgs:
+    """How the replay runs: stored part size, the sides' processes, the shards and where."""
 
+    batch_size: int
+    sides: str
     workers: int | None
     scheduler: str | None
     shards: int | None
@@ -105,17 +107,15 @@ class ShardArgs:
     default=None,
     help="Seconds the sharded run may take before unfinished shards make it incomplete.",
 )
-@collect(ShardArgs, "sharding")
+@collect(ExecutionArgs, "execution")
 def replay(
     recording: str | None,
     resume: str | None,
     stacks: StackArgs,
     select: SelectArgs,
-    batch_size: int,
-    sides: str,
     runner: RunnerArgs,
     output: OutputArgs,
-    sharding: ShardArgs,
+    execution: ExecutionArgs,
 ) -> None:
     """Shadow-replay RECORDING through primary and candidate, diff their events, store the run.
 
@@ -149,7 +149,7 @@ def replay(
         Path(recording),
         StackSpec(stacks.primary, configs["primary"]),
         None if candidate is None else StackSpec(candidate, configs["candidate"]),
-        runner.options(batch_size=batch_size, sides=sides),
+        runner.options(batch_size=execution.batch_size, sides=execution.sides),
         runner.inject,
         names,
         parse_time(select.from_, "--from"),
@@ -158,10 +158,10 @@ def replay(
         select.mode,
         Path(output.runs_dir),
         runner.diff(),
-        sharding.workers,
-        sharding.scheduler,
-        sharding.shards,
-        sharding.shard_timeout,
+        execution.workers,
+        execution.scheduler,
+        execution.shards,
+        execution.shard_timeout,
         filters={"tickers": names, "from": select.from_, "to": select.to, "limit": select.limit},
     )
     plan = sharded_plan(request)

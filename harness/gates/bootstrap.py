@@ -132,10 +132,8 @@ def recentred(sub: Interval, point: float) -> Interval:
 
 
 def yardstick_ratio(
-    primary_a: np.ndarray,
-    candidate_a: np.ndarray,
-    primary_b: np.ndarray,
-    candidate_b: np.ndarray,
+    run_a: tuple[np.ndarray, np.ndarray],
+    run_b: tuple[np.ndarray, np.ndarray],
     *,
     seed: int = 0,
     resamples: int = BOOTSTRAP_RESAMPLES,
@@ -144,17 +142,15 @@ def yardstick_ratio(
     widen: float = 0.0,
 ) -> Interval:
     """Run B's candidate against run A's, each measured against the primary timed beside it:
-    [median(c_b)/median(p_b)] / [median(c_a)/median(p_a)], with a bootstrap 95 % CI resampling
-    ticks (all four arrays paired by index = tick) or whole `clusters` of them, `widen` wider
-    on both sides (as `latency_stats`).
+    [median(c_b)/median(p_b)] / [median(c_a)/median(p_a)] from each run's (primary, candidate)
+    latencies, with a bootstrap 95 % CI resampling ticks (all four arrays paired by index = tick)
+    or whole `clusters` of them, `widen` wider on both sides (as `latency_stats`).
 
     Why a yardstick: two runs are timed at different moments, and the same stack took 8.8–12.4 s
     over the sample day within minutes on this VM. B's candidate over A's raw would carry that
     drift as if it were the candidate's; the primary (the same stack in both runs) moves with it.
     """
-    arrays = [
-        np.asarray(a, dtype=np.float64) for a in (primary_a, candidate_a, primary_b, candidate_b)
-    ]
+    arrays = [np.asarray(a, dtype=np.float64) for a in (*run_a, *run_b)]
     n = arrays[0].size
     if n < MIN_PAIRED_TICKS:
         return Interval(math.nan, math.nan, math.nan)

@@ -151,8 +151,8 @@ def compare_runs(
     cycles = swap_cycles(ok) if concurrent else None
     widen = CONCURRENT_MARGIN if concurrent else 0.0
     if same:
-        pick = [np.asarray(cols[k])[ok] for k in ("pa", "a", "pb", "b")]
-        iv = yardstick_ratio(*pick, seed=seed, clusters=cycles, widen=widen)
+        pa, ca, pb, cb = (np.asarray(cols[k])[ok] for k in ("pa", "a", "pb", "b"))
+        iv = yardstick_ratio((pa, ca), (pb, cb), seed=seed, clusters=cycles, widen=widen)
     else:
         a, b = np.asarray(cols["a"])[ok], np.asarray(cols["b"])[ok]
         iv = latency_stats(a, b, seed=seed, clusters=cycles, widen=widen).ratio_median
