@@ -187,35 +187,3 @@ def test_trimming_in_smaller_blocks_gives_bit_identical_windows(
         return out
 
     assert windows(384, 64) == windows(640, 320)
-
-
-def test_a_full_history_costs_under_300_bytes_a_point() -> None:
-    """The float series are contiguous arrays: a ticker's history is ~250 B a point, not the
-    ~470 B of one list of float objects per series (the state a 4,000-ticker day holds)."""
-    import tracemalloc
-
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        h = _random_history(13, 2000)
-        held = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    points = len(h._ts)
-    assert points >= CAP + 20
-    assert held / points < 300, f"{held / points:.0f} B a point"
-
-
-def test_integer_prices_and_times_give_the_same_windows_as_their_floats() -> None:
-    """Arrays store doubles: a feed's int prices or seconds must give the values their floats do."""
-    as_int, as_float = PriceHistory(), PriceHistory()
-    rng = random.Random(14)
-    ts = 1_000
-    for _ in range(600):
-        ts += rng.choice([0, 1, 2])
-        price, vwap, volume = rng.randint(90, 110), rng.randint(95, 105), rng.randint(1, 900)
-        as_int.append(price, vwap, volume, ts)
-        as_float.append(float(price), float(vwap), volume, float(ts))
-        assert as_int.windows(ts, (180, 360, 600)) == as_float.windows(ts, (180, 360, 600))
-        assert as_int.price_dispersion(ts - 300) == as_float.price_dispersion(ts - 300)
-    assert as_int.points() == as_float.points()

@@ -13,7 +13,6 @@ can still reach are kept (trimmed in blocks), so memory per ticker is bounded.
 
 from __future__ import annotations
 
-from array import array
 from bisect import bisect_left
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -21,12 +20,8 @@ from typing import Any, NamedTuple
 CAP = 300
 # Windows reach back at most CAP + 1 points (the lightweight check's copy plus its new point);
 # trimming in blocks of _TRIM_BY once _TRIM_AT points are stored keeps ≥ CAP + 20 of them.
-# The cap is what a ticker costs: at most 384 points (was 640: −40 %), while a trim stays a
-# memmove of 320 values per 64 appends. A point costs ~260 bytes (was ~480): the float series
-# are `array("d")` (8 bytes a value, contiguous, where a list holds an 8-byte pointer to a
-# 24-byte float object); vwap (may be None) and the volume series (int or float, as the feed
-# gives them) stay lists so every value keeps its type. The legacy stack holds 40 % less state
-# for it (17.0 → 10.2 MB after the 200-ticker sample day).
+# A point costs ~380 bytes (12 lists of floats), so the cap is what a ticker costs: at most
+# 384 points (was 640: −40 %), while a trim stays a memmove of 320 pointers per 64 appends.
 _TRIM_AT = 384
 _TRIM_BY = 64
 
@@ -89,13 +84,13 @@ class PriceHistory:
         self._powers = _powers(decay)
         self._totals = _totals(decay)
         self._base = 0  # absolute index of _ts[0]
-        self._ts = array("d")
-        self._price = array("d")
+        self._ts: list[float] = []
+        self._price: list[float] = []
         self._vwap: list[float | None] = []
         self._volume: list[Any] = []
-        self._sp = array("d")  # Σ prices before this point
-        self._ep = array("d")  # EW sum of price changes up to this point
-        self._sq = array("d")  # Σ (price - ref)² before this point (volatility)
+        self._sp: list[float] = []  # Σ prices before this point
+        self._ep: list[float] = []  # EW sum of price changes up to this point
+        self._sq: list[float] = []  # Σ (price - ref)² before this point (volatility)
         self._ref: float = 0.0
         self._broke_order_at = -1  # absolute index of the point that cleared `ordered`
         # every point has vwap > 0 and volume > 0: the _v_/_q_ sums align with the points and
@@ -103,14 +98,14 @@ class PriceHistory:
         self._dense = True
         self._sparse_at = -1  # absolute index of the point that cleared `_dense`
         self._v_idx: list[int] = []  # absolute index of each point with vwap > 0
-        self._v_r = array("d")  # (price - vwap) / vwap
-        self._v_er = array("d")  # EW sum of r before this vwap point
-        self._v_ed = array("d")  # EW sum of r changes up to this vwap point
+        self._v_r: list[float] = []  # (price - vwap) / vwap
+        self._v_er: list[float] = []  # EW sum of r before this vwap point
+        self._v_ed: list[float] = []  # EW sum of r changes up to this vwap point
         self._q_idx: list[int] = []  # absolute index of each point with volume > 0
         self._q_vol: list[Any] = []
-        self._q_price = array("d")
+        self._q_price: list[float] = []
         self._q_sq: list[Any] = []  # Σ volumes before this volume point
-        self._q_eq = array("d")  # EW sum of sign(Δp)·volume up to this volume point
+        self._q_eq: list[float] = []  # EW sum of sign(Δp)·volume up to this volume point
         # the running sums one past the last point (what the next append stores)
         self._sp_end: float = 0.0
         self._sq_end: float = 0.0
@@ -286,7 +281,7 @@ class PriceHistory:
         if absolute == self._sparse_at:  # the history before that point was dense
             self._dense = True
             self._sparse_at = -1
-            self._v_idx, self._q_idx, self._q_vol, self._q_price = [], [], [], array("d")
+            self._v_idx, self._q_idx, self._q_vol, self._q_price = [], [], [], []
 
     def _trim(self) -> None:
         cut = _TRIM_BY
