@@ -331,3 +331,18 @@ def test_a_concurrent_run_fails_a_latency_bar_only_beyond_the_margin(tmp_path):
     assert low <= 1.15 < low + CONCURRENT_MARGIN  # the margin alone keeps it from FAILing
     clear = _latency(make_run(tmp_path / "clear", ticks=30_000, slow=1.3, sides="concurrent"))
     assert clear.status is Status.FAIL
+
+
+def test_the_failures_are_computed_once_per_evidence_and_not_shared(tmp_path):
+    run = make_run(tmp_path, error_every=51, stack_stats=ROLLOUT)
+    ev = open_evidence(run)
+    try:
+        first = ev.failures()
+        assert first["candidate"]["errors"] > 0 and first["primary"]["errors"] == 0
+        ev.con.execute("CREATE OR REPLACE TEMP VIEW observations AS SELECT 1 AS nothing")
+        again = ev.failures()  # no new scan: the view above would make one fail
+        assert again == first
+        again["candidate"]["errors"] = -1  # a caller editing its copy changes no one else's
+        assert ev.failures() == first
+    finally:
+        ev.close()
