@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as sps
 
 from harness.gates.bootstrap import cluster_count, cluster_draw
@@ -11,6 +13,7 @@ from harness.gates.statistics import (
     hodges_lehmann,
     latency_stats,
     seed_figures,
+    sorted_median,
     wilcoxon_signed_rank,
 )
 from harness.gates.ticker_statistics import benjamini_hochberg, per_ticker_stats
@@ -105,12 +108,36 @@ def test_per_ticker_wilcoxon_agrees_with_scipy_and_flags_the_slow_ticker():
     assert df.loc["BBB", "ratio_median"] == pytest.approx(1.5, rel=0.05)
 
 
-def test_presorted_arrays_give_bit_identical_latency_stats():
-    p, c = _paired(3_001, 1.2, seed=5)
+@pytest.mark.parametrize("n", [3_001, 3_000])  # odd and even: the middle one or two
+def test_presorted_arrays_give_bit_identical_latency_stats(n):
+    p, c = _paired(n, 1.2, seed=5)
     p[::7] = p[0]  # ties
     plain = latency_stats(p, c, seed=3)
     fast = latency_stats(p, c, seed=3, presorted=(np.sort(p), np.sort(c)))
     assert fast == plain
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_the_median_of_sorted_data_is_numpys_to_the_bit(values):
+    a = np.array(values, dtype=np.float64)
+    want, got = float(np.median(a)), sorted_median(np.sort(a))
+    assert got == want
+    if want != 0:  # bitwise too (a zero's sign depends on which equal zero a partition picks)
+        assert np.float64(got).tobytes() == np.float64(want).tobytes()
+
+
+def test_the_median_of_sorted_data_is_nan_with_a_nan_or_no_data():
+    assert math.isnan(sorted_median(np.sort(np.array([1.0, math.nan, 3.0]))))
+    assert math.isnan(sorted_median(np.empty(0)))
+    assert sorted_median(np.array([1.0, 2.0])) == 1.5
+    assert sorted_median(np.array([1.0, 2.0, 9.0])) == 2.0
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
