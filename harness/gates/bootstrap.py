@@ -83,12 +83,11 @@ def bootstrap_ratios(
     two cores at the same moments) are not independent, and resampling them one by one would
     give a CI narrower than the run-to-run spread.
     """
-    n = primary.size
-    draw = cluster_draw(clusters, rng) if clusters is not None else None
+    draw = resample_draw(primary.size, rng, clusters)
     med = np.empty(resamples)
     mean = np.empty(resamples)
     for i in range(resamples):
-        idx = rng.integers(0, n, n) if draw is None else draw()
+        idx = draw()
         p, c = primary[idx], candidate[idx]
         med[i] = safe_ratio(float(np.median(c)), float(np.median(p)))
         mean[i] = safe_ratio(float(c.mean()), float(p.mean()))
@@ -100,6 +99,16 @@ def bootstrap_ratios(
         Interval(med_point, float(mlo), float(mhi)),
         Interval(mean_point, float(alo), float(ahi)),
     )
+
+
+def resample_draw(
+    n: int, rng: np.random.Generator, clusters: np.ndarray | None = None
+) -> Callable[[], np.ndarray]:
+    """A function drawing the indices of one bootstrap resample of `n` pairs: single pairs with
+    replacement, or whole clusters of them when each pair's cluster label is given."""
+    if clusters is not None:
+        return cluster_draw(clusters, rng)
+    return lambda: rng.integers(0, n, n)
 
 
 def cluster_draw(labels: np.ndarray, rng: np.random.Generator) -> Callable[[], np.ndarray]:
@@ -162,12 +171,7 @@ def yardstick_ratio(
     rng = np.random.default_rng(seed)
     idx = subsample_index(rng, n, max_sample)
     sub = [a[idx] for a in arrays]
-    m = idx.size
-    draw = (
-        cluster_draw(np.asarray(clusters)[idx], rng)
-        if clusters is not None
-        else (lambda: rng.integers(0, m, m))
-    )
+    draw = resample_draw(idx.size, rng, None if clusters is None else np.asarray(clusters)[idx])
     values = np.empty(resamples)
     for i in range(resamples):
         pick = draw()

@@ -253,9 +253,12 @@ def latency_stats(
     if labels is not None and k < MIN_CLUSTERS:
         note += f"; only {k} swap cycles to resample, at least {MIN_CLUSTERS} bound a ratio"
     return LatencyStats(
-        n, percentiles(p, ps), percentiles(c, cs), ratio_median, ratio_mean, int(boot_idx.size),
-        resamples, seed, w_stat, w_p, int(w_idx.size), hl, int(hl_idx.size), mdc, too_small, note,
-        k,
+        n=n, primary=percentiles(p, ps), candidate=percentiles(c, cs),
+        ratio_median=ratio_median, ratio_mean=ratio_mean,
+        bootstrap_sample=int(boot_idx.size), bootstrap_resamples=resamples, seed=seed,
+        wilcoxon_statistic=w_stat, wilcoxon_p=w_p, wilcoxon_sample=int(w_idx.size),
+        hl_shift_ns=hl, hl_sample=int(hl_idx.size),
+        min_detectable_change=mdc, too_small=too_small, power_note=note, clusters=k,
     )  # fmt: skip
 
 
