@@ -58,6 +58,15 @@ def swap_cycles(ok: np.ndarray) -> np.ndarray:
     return np.flatnonzero(ok) // (2 * SWAP_TICKS)
 
 
+def ci_design(ok: np.ndarray, concurrent: bool) -> tuple[np.ndarray | None, float]:
+    """How a run's latency CIs are made, as (clusters, widen) for `latency_stats` and
+    `yardstick_ratio`: an interleaved run resamples single pairs and is not widened; a concurrent
+    run resamples its swap cycles and is widened by `CONCURRENT_MARGIN` on both sides."""
+    if not concurrent:
+        return None, 0.0
+    return swap_cycles(ok), CONCURRENT_MARGIN
+
+
 def safe_ratio(num: float, den: float) -> float:
     return num / den if den > 0 else math.nan
 

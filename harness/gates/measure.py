@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from harness.gates.bootstrap import CONCURRENT_MARGIN, MIN_CLUSTERS, swap_cycles
+from harness.gates.bootstrap import CONCURRENT_MARGIN, MIN_CLUSTERS, ci_design
 from harness.gates.statistics import LatencyStats, SeedFigures, latency_stats, seed_figures
 from harness.replay.outcome import SWAP_TICKS
 
@@ -141,13 +141,14 @@ def measure(
         rollout_fig = seed_figures(p[r], c[r], pf[r], cf[r], t[r])
     ok = ~pf & ~cf & ~t
     paired = Paired.of(p[ok], c[ok], k[ok], names)
+    clusters, widen = ci_design(ok, concurrent)
     lat = latency_stats(
         paired.primary,
         paired.candidate,
         seed=seed,
         presorted=paired.sorted,
-        clusters=swap_cycles(ok) if concurrent else None,
-        widen=CONCURRENT_MARGIN if concurrent else 0.0,
+        clusters=clusters,
+        widen=widen,
     )
     return lat, fig, rollout_fig, paired
 

@@ -26,8 +26,8 @@ from harness.gates.bootstrap import (
     CONCURRENT_MARGIN,
     MIN_CLUSTERS,
     Interval,
+    ci_design,
     cluster_count,
-    swap_cycles,
     yardstick_ratio,
 )
 from harness.gates.calibration import noise_floor_for
@@ -148,8 +148,7 @@ def compare_runs(
     if same:
         ok &= ~np.asarray(cols["pe"], bool)
     concurrent = any((m.get("options") or {}).get("sides") == CONCURRENT for m in (ma, mb))
-    cycles = swap_cycles(ok) if concurrent else None
-    widen = CONCURRENT_MARGIN if concurrent else 0.0
+    cycles, widen = ci_design(ok, concurrent)
     if same:
         pa, ca, pb, cb = (np.asarray(cols[k])[ok] for k in ("pa", "a", "pb", "b"))
         iv = yardstick_ratio((pa, ca), (pb, cb), seed=seed, clusters=cycles, widen=widen)
