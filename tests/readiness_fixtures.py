@@ -48,6 +48,7 @@ def make_run(
     seed: int = 1,
     missing_ticker: str | None = None,
     leak_bytes: int = 0,
+    probe_cost: float = 1.0,
     sides: str | None = None,
     machine: float = 1.0,
 ) -> Path:
@@ -69,8 +70,12 @@ def make_run(
     ev_seq = seq[emits]
     ev_tick = tick_tickers[emits]
     n_ev = ev_seq.size
-    # memory probes on every 64th event-free tick: both keep ~500 B (+ the candidate's leak)
-    probed = (seq % 64 == 33) & ~emits
+    # memory probes on every 64th tick; held bytes on the event-free ones: both keep ~500 B
+    # (+ the candidate's leak). `probe_cost`: how much slower the tracer makes the candidate's
+    # probed calls than the primary's (a stack that allocates more is slowed more)
+    traced = seq % 64 == 33
+    probed = traced & ~emits
+    candidate_ns[traced] = (candidate_ns[traced] * probe_cost).astype(np.int64)
     kept = rng.normal(500, 150, ticks).round().astype(np.int64)
     held_p = pa.array(kept, pa.int64(), mask=~probed)
     held_c = pa.array(
@@ -90,6 +95,7 @@ def make_run(
             "candidate_cpu_ns": candidate_ns,
             "primary_held_bytes": held_p,
             "candidate_held_bytes": held_c,
+            "memory_probed": traced,
             "primary_error": pa.array([None] * ticks, pa.string()),
             "candidate_error": pa.array(list(cand_err), pa.string()),
             "candidate_timeout": np.zeros(ticks, dtype=bool),

@@ -3,6 +3,7 @@
 import json
 import xml.etree.ElementTree as ET
 
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from readiness_fixtures import make_run
@@ -247,8 +248,6 @@ def test_memory_growth_fails_a_leaking_candidate_in_the_stability_phases(tmp_pat
 
 
 def test_run_without_memory_probes_cannot_pass_the_stability_phases(tmp_path):
-    import pyarrow.parquet as pq
-
     run = make_run(tmp_path)
     part = run / "observations" / "part-00000.parquet"
     t = pq.read_table(part)
@@ -264,7 +263,6 @@ def test_memory_growth_sees_a_leak_through_other_threads_outliers(tmp_path):
     median's bound still sees a steady 2 KB/tick leak, and A/A stays a pass."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     for leak, expected in ((2048, Status.FAIL), (0, Status.PASS)):
         run = make_run(tmp_path / str(leak), leak_bytes=leak)
@@ -346,3 +344,45 @@ def test_the_failures_are_computed_once_per_evidence_and_not_shared(tmp_path):
         assert ev.failures() == first
     finally:
         ev.close()
+
+
+def test_memory_probed_ticks_are_not_latency(tmp_path):
+    """The tracer slows a probed call by how much the stack allocates: a candidate as fast as the
+    primary but slowed 20× under the probe (1 tick in 64) must still pass on latency, with its
+    win rate and mean unmoved; the same rows unmarked (a run written before the mark existed)
+    show what the mark keeps out."""
+    fast = make_run(tmp_path, "20260101T000000Z-bbbbbbb", probe_cost=20.0)
+    ev = open_evidence(fast)
+    try:
+        assert ev.latency.ratio_mean.high < 1.05
+        assert ev.latency.n == 2_000 - sum(1 for s in range(2_000) if s % 64 == 33)
+        assert 40 < ev.figures.win_rate_percent < 60
+    finally:
+        ev.close()
+    assert _latency(fast).status is Status.PASS
+    part = fast / "observations" / "part-00000.parquet"
+    pq.write_table(pq.read_table(part).drop(["memory_probed"]), part)
+    ev = open_evidence(fast)
+    try:
+        assert ev.latency.ratio_mean.point > 1.2  # 20× on 1/64 of the ticks: ≈ +30 % mean
+        assert ev.latency.n == 2_000
+    finally:
+        ev.close()
+
+
+def test_summary_latency_leaves_memory_probed_ticks_out_and_reads_older_runs(tmp_path):
+    """summary.json's p99/mean: 1 tick in 64 is 1.6 % of them, so a 20× probe cost lands right
+    on the p99. A run without the `memory_probed` column (older) still summarises, rows unmarked."""
+    from harness.diff.summary import latency
+    from harness.store.runs import Run
+
+    run = make_run(tmp_path, probe_cost=20.0)
+    lat = latency(Run(run).con)
+    p, c = lat["primary"], lat["candidate"]
+    assert 0.9 < c["p99_us"] / p["p99_us"] < 1.1
+    assert 0.95 < c["mean_us"] / p["mean_us"] < 1.05
+    assert c["calls"] == 2_000  # every successful call is counted, probed or not
+    part = run / "observations" / "part-00000.parquet"
+    pq.write_table(pq.read_table(part).drop(["memory_probed"]), part)
+    old = latency(Run(run).con)
+    assert old["candidate"]["p99_us"] / old["primary"]["p99_us"] > 3

@@ -276,6 +276,10 @@ def test_memory_probe_skips_calls_that_returned_events_and_can_be_off():
     obs = sink.obs[0]
     assert obs.column("primary_held_bytes").null_count == 64  # every call returned an event
     assert obs.column("candidate_held_bytes").null_count < 64
+    # the tick is marked probed whether or not its calls returned events: tracing slowed both
+    marked = [i for i, v in enumerate(obs.column("memory_probed").to_pylist()) if v]
+    assert marked == list(range(5, 64, 8))
     sink = _ListSink()
     ShadowRunner(_Keeper(0), _Keeper(0), sink, RunOptions(memory_probe=0)).run(make_ticks(64))
     assert sink.obs[0].column("candidate_held_bytes").null_count == 64
+    assert not any(sink.obs[0].column("memory_probed").to_pylist())

@@ -46,7 +46,7 @@ DEFAULT_NOISE_FLOOR = 0.10
 _EMPTY_SCHEMAS = {
     "observations": "seq BIGINT, ticker VARCHAR, ts TIMESTAMPTZ, first VARCHAR, primary_ns BIGINT, "
     "candidate_ns BIGINT, primary_cpu_ns BIGINT, candidate_cpu_ns BIGINT, primary_held_bytes BIGINT, "
-    "candidate_held_bytes BIGINT, primary_error VARCHAR, "
+    "candidate_held_bytes BIGINT, memory_probed BOOLEAN, primary_error VARCHAR, "
     "candidate_error VARCHAR, primary_timeout BOOLEAN, candidate_timeout BOOLEAN, primary_events INTEGER, "
     "candidate_events INTEGER, shard INTEGER",
     "events": "tick_seq BIGINT, emit_index INTEGER, ticker VARCHAR, type VARCHAR, "

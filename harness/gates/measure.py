@@ -117,6 +117,8 @@ def measure(
 ) -> tuple[LatencyStats, SeedFigures, SeedFigures | None, Paired]:
     """Every per-tick statistic of the run from ONE fetch of the observations, in file order.
 
+    Memory-probed ticks (`memory_probed`) count everywhere but in the timing: tracemalloc slows
+    those calls several-fold, by how much a stack allocates, not by how fast it is.
     The fetch has no join (a join would let DuckDB reorder rows and the seeded subsamples would
     differ between runs); the rollout scope is a mask over the ticker codes of the same rows.
     Also creates `ticker_ticks` from the codes. `concurrent` (a `--sides concurrent` run): the
@@ -128,18 +130,19 @@ def measure(
         cols = con.sql(
             "SELECT coalesce(primary_ns, 0)::DOUBLE AS p, coalesce(candidate_ns, 0)::DOUBLE AS c, "
             "primary_error IS NOT NULL AS pf, candidate_error IS NOT NULL AS cf, "
-            "coalesce(candidate_timeout, false) AS t FROM observations"
+            "coalesce(candidate_timeout, false) AS t, "
+            "coalesce(memory_probed, false) AS mp FROM observations"
         ).to_arrow_table()
         names, k = tickers.result()
     p, c = (cols[n].to_numpy() for n in ("p", "c"))
-    pf, cf, t = (cols[n].to_numpy().astype(bool, copy=False) for n in ("pf", "cf", "t"))
+    pf, cf, t, mp = (cols[n].to_numpy().astype(bool, copy=False) for n in ("pf", "cf", "t", "mp"))
     create_ticker_ticks(con, names, k)
-    fig = seed_figures(p, c, pf, cf, t)
+    fig = seed_figures(p, c, pf, cf, t, untimed=mp)
     rollout_fig = None
     if rollout:
         r = np.isin(k, np.flatnonzero(np.isin(names, rollout)))
-        rollout_fig = seed_figures(p[r], c[r], pf[r], cf[r], t[r])
-    ok = ~pf & ~cf & ~t
+        rollout_fig = seed_figures(p[r], c[r], pf[r], cf[r], t[r], untimed=mp[r])
+    ok = ~pf & ~cf & ~t & ~mp  # a memory-probed call's time is the tracer's, not the stack's
     paired = Paired.of(p[ok], c[ok], k[ok], names)
     clusters, widen = ci_design(ok, concurrent)
     lat = latency_stats(

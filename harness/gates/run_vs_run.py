@@ -34,7 +34,8 @@ from harness.gates.calibration import noise_floor_for
 from harness.gates.engine import CheckResult, GateResult, Status
 from harness.gates.statistics import latency_stats
 from harness.replay.outcome import CONCURRENT
-from harness.store.runs import load_manifest
+from harness.store.batches import OBSERVATION_SCHEMA
+from harness.store.runs import load_manifest, parts_view
 
 PHASE = "run_vs_run"
 THRESHOLD = 1.05
@@ -128,19 +129,25 @@ def compare_runs(
         st = Status.NODATA if total == 0 else (Status.PASS if changed == 0 else Status.FAIL)
         checks.append(CheckResult("candidate_events_unchanged", float(changed), "= 0", st,
                                   f"{changed} of {total} candidate events changed between A and B"))  # fmt: skip
+        for name, run in (("obs_a", run_a), ("obs_b", run_b)):
+            _parts(run, "observations")  # a run without observations is an error, not NODATA
+            parts_view(
+                con, name, sorted((run / "observations").glob("*.parquet")), OBSERVATION_SCHEMA
+            )
+        # a memory-probed tick (in either run) was timed under the tracer: not a latency pair
         cols = con.execute(
-            f"""SELECT a.primary_ns::DOUBLE AS pa, a.candidate_ns::DOUBLE AS a,
-                       b.primary_ns::DOUBLE AS pb, b.candidate_ns::DOUBLE AS b,
-                       a.candidate_error IS NOT NULL AS ae, b.candidate_error IS NOT NULL AS be,
-                       a.primary_error IS NOT NULL OR b.primary_error IS NOT NULL
-                         OR a.primary_ns IS NULL OR b.primary_ns IS NULL AS pe
-                FROM read_parquet({_parts(run_a, "observations")}) a
-                JOIN read_parquet({_parts(run_b, "observations")}) b USING (seq) ORDER BY seq"""
+            """SELECT a.primary_ns::DOUBLE AS pa, a.candidate_ns::DOUBLE AS a,
+                      b.primary_ns::DOUBLE AS pb, b.candidate_ns::DOUBLE AS b,
+                      a.candidate_error IS NOT NULL AS ae, b.candidate_error IS NOT NULL AS be,
+                      a.primary_error IS NOT NULL OR b.primary_error IS NOT NULL
+                        OR a.primary_ns IS NULL OR b.primary_ns IS NULL AS pe,
+                      coalesce(a.memory_probed, false) OR coalesce(b.memory_probed, false) AS mp
+               FROM obs_a a JOIN obs_b b USING (seq) ORDER BY seq"""
         ).fetchnumpy()
     finally:
         con.close()
     ae, be = np.asarray(cols["ae"], bool), np.asarray(cols["be"], bool)
-    ok = ~ae & ~be
+    ok = ~ae & ~be & ~np.asarray(cols["mp"], bool)
     noise = noise_floor_for(
         ma, reports_dir if reports_dir is not None else run_b.resolve().parent.parent
     )

@@ -268,8 +268,12 @@ def seed_figures(
     primary_failed: np.ndarray,
     candidate_failed: np.ndarray,
     candidate_timeout: np.ndarray | None = None,
+    untimed: np.ndarray | None = None,
 ) -> SeedFigures:
-    """Recompute success, fallback and win rate and average improvement from observations."""
+    """Recompute success, fallback and win rate and average improvement from observations.
+
+    `untimed` marks ticks that count as processed but whose times are not latency (the memory
+    probe's): the win rate and the average improvement leave them out."""
     pf = np.asarray(primary_failed, dtype=bool)
     cf = np.asarray(candidate_failed, dtype=bool)
     to = np.zeros_like(cf) if candidate_timeout is None else np.asarray(candidate_timeout, bool)
@@ -277,10 +281,12 @@ def seed_figures(
     cand_bad = cf | to
     both = ~(pf | cand_bad)
     paired = int(np.count_nonzero(both))
+    timed = both if untimed is None else both & ~np.asarray(untimed, bool)
     p = np.asarray(primary_ns, dtype=np.float64)
     c = np.asarray(candidate_ns, dtype=np.float64)
-    if paired < ticks:
-        p, c = p[both], c[both]
+    if untimed is not None or paired < ticks:
+        p, c = p[timed], c[timed]
+    timed_n = int(p.size)
     bad = int(np.count_nonzero(cand_bad))
 
     def pct(k: float, total: int) -> float:
@@ -291,8 +297,8 @@ def seed_figures(
         paired=paired,
         success_rate_percent=pct(float(ticks - bad), ticks),
         fallback_rate_percent=pct(float(bad), ticks),
-        win_rate_percent=pct(float(np.count_nonzero(c < p)), paired),
-        avg_time_improvement_ms=float((p - c).mean() / 1e6) if paired else math.nan,
+        win_rate_percent=pct(float(np.count_nonzero(c < p)), timed_n),
+        avg_time_improvement_ms=float((p - c).mean() / 1e6) if timed_n else math.nan,
         primary_error_rate_percent=pct(float(np.count_nonzero(pf)), ticks),
         candidate_error_rate_percent=pct(float(np.count_nonzero(cf)), ticks),
         candidate_timeout_rate_percent=pct(float(np.count_nonzero(to)), ticks),

@@ -128,8 +128,10 @@ class ShadowRunner:
         tickers and bounded histories; a leak keeps bytes on every tick. Only calls that
         returned no events are recorded (event calls would bill the harness's encoding to the
         stack), and the cyclic GC is off inside batches, so no collection lands inside the
-        window. Probed ticks are rare (`RunOptions.memory_probe`): tracing slows allocations.
-        Tracing stops on every way out of the call, a `TickTimeout` from the watchdog included.
+        window. Probed ticks are rare (`RunOptions.memory_probe`): tracing slows allocations
+        (a probed call takes several times as long, more for a stack that allocates more), so
+        the row is marked (`tape.probed`) and no latency statistic counts its times. Tracing
+        stops on every way out of the call, a `TickTimeout` from the watchdog included.
         """
         cur = self.dog.cur
         limit = self.dog.timeout_ns
@@ -138,7 +140,7 @@ class ShadowRunner:
         timeout_text = f"TickTimeout: exceeded {self.opt.tick_timeout_s} s"
         process, hangs = side.process, side.hangs
         wall, cpu_ns, calls, absorb = tape.wall.append, tape.cpu.append, tape.calls, tape.absorb
-        held = tape.held
+        held, probed = tape.held, tape.probed.append
 
         def call(tick: Any, mode: int, row: int) -> bool:
             cpu = mode == CPU
@@ -146,6 +148,7 @@ class ShadowRunner:
             c0 = tt() if cpu else 0
             t0 = 0
             if probe:
+                probed(row)
                 start(1)
             try:
                 t0 = cur[0] = pc()

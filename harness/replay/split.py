@@ -364,6 +364,7 @@ def _truncate(tape: BatchTape, n: int) -> None:
 def _truncate_side(side: SideTape, n: int) -> None:
     del side.wall[n:], side.cpu[n:]
     side.held = {r: b for r, b in side.held.items() if r < n}
+    side.probed = [r for r in side.probed if r < n]
     side.errors = {r: t for r, t in side.errors.items() if r < n}
     side.timeouts = [r for r in side.timeouts if r < n]
     keep = sum(1 for r in side.rows if r < n)  # absorbed calls are in row order

@@ -29,6 +29,9 @@ OBSERVATION_SCHEMA = pa.schema(
         # ticks not memory-probed and on calls that returned events
         ("primary_held_bytes", pa.int64()),
         ("candidate_held_bytes", pa.int64()),
+        # the tick's calls ran under the memory probe: tracing slowed them, so their wall and CPU
+        # times are not latency observations (every latency statistic leaves these rows out)
+        ("memory_probed", pa.bool_()),
         ("primary_error", pa.string()),
         ("candidate_error", pa.string()),
         ("primary_timeout", pa.bool_()),
@@ -158,12 +161,15 @@ class SideTape:
     `calls` until `absorb` (every `CHUNK` of them) turns them into `events` columns.
     """
 
-    __slots__ = ("wall", "cpu", "held", "calls", "rows", "counts", "events", "errors", "timeouts")
+    __slots__ = (
+        "wall", "cpu", "held", "probed", "calls", "rows", "counts", "events", "errors", "timeouts"
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.wall = array("q")  # wall ns of each call
         self.cpu = array("q")  # thread CPU ns, -1 when not sampled (or timed out)
         self.held: dict[int, int] = {}  # row → bytes the stack kept (memory-probed calls only)
+        self.probed: list[int] = []  # rows whose call ran under the memory probe
         self.calls: list[tuple[int, Sequence[dict[str, Any]]]] = []  # (row, events) not absorbed
         self.rows = array("q")  # absorbed calls: row index …
         self.counts = array("q")  # … and how many events it returned
@@ -183,6 +189,7 @@ class SideTape:
     def clear(self) -> None:
         del self.wall[:], self.cpu[:], self.rows[:], self.counts[:]
         self.held.clear()
+        self.probed.clear()
         self.calls.clear()
         self.events.clear()
         self.errors.clear()
@@ -259,6 +266,9 @@ def observations_table(tape: BatchTape, shard: int) -> pa.Table:
         names = np.array(["primary", "candidate"], dtype=object)[first]
     p = _side_columns(tape.primary, n)
     c = _side_columns(tape.candidate, n)
+    probed = np.zeros(n, bool)
+    probed[tape.primary.probed] = True
+    probed[tape.candidate.probed] = True
     arrays = [
         _int64(tape.seq),
         pa.array(tape.ticker, pa.string()),
@@ -270,6 +280,7 @@ def observations_table(tape: BatchTape, shard: int) -> pa.Table:
         c[1],
         p[2],
         c[2],
+        pa.array(probed, pa.bool_()),
         p[3],
         c[3],
         p[4],

@@ -201,13 +201,24 @@ def require_finished(run_dir: Path, manifest: Mapping[str, Any] | None = None) -
     return m
 
 
-def _view(
+def parts_view(
     con: duckdb.DuckDBPyConnection, name: str, paths: list[Path], schema: pa.Schema | None
 ) -> None:
-    """View `name` over the part files, or over an empty table of `schema` when there are none."""
+    """View `name` over the part files, or over an empty table of `schema` when there are none.
+
+    A run written before a column of `schema` existed reads that column as NULL (so queries of
+    today's columns run on it), e.g. `memory_probed` of older observations."""
     if paths:
         listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
-        con.execute(f"create or replace view {name} as select * from read_parquet([{listed}])")
+        source = f"read_parquet([{listed}], union_by_name = true)"
+        extra = ""
+        if schema is not None:
+            have = {r[0] for r in con.execute(f"describe select * from {source}").fetchall()}
+            con.register(f"_{name}_types", schema.empty_table())
+            want = con.execute(f"describe _{name}_types").fetchall()
+            con.unregister(f"_{name}_types")
+            extra = "".join(f', NULL::{typ} AS "{col}"' for col, typ, *_ in want if col not in have)
+        con.execute(f"create or replace view {name} as select *{extra} from {source}")
     elif schema is not None:
         con.register(f"_{name}_empty", schema.empty_table())
         con.execute(f"create or replace view {name} as select * from _{name}_empty")
@@ -233,16 +244,18 @@ class Run:
     def connect(self, with_diff: bool = True) -> duckdb.DuckDBPyConnection:
         """A new DuckDB connection with this run's views (without `diff` for a re-diff)."""
         con = duckdb.connect()
-        _view(
+        parts_view(
             con,
             "observations",
             sorted((self.path / "observations").glob("*.parquet")),
             OBSERVATION_SCHEMA,
         )
         for side, sub in EVENT_DIRS.items():
-            _view(con, f"events_{side}", sorted((self.path / sub).glob("*.parquet")), EVENT_SCHEMA)
+            parts_view(
+                con, f"events_{side}", sorted((self.path / sub).glob("*.parquet")), EVENT_SCHEMA
+            )
         if with_diff and (self.path / "diff.parquet").exists():
-            _view(con, "diff", [self.path / "diff.parquet"], None)
+            parts_view(con, "diff", [self.path / "diff.parquet"], None)
         return con
 
     def refresh(self) -> None:

@@ -1,12 +1,13 @@
 -- The run summary (harness/diff/summary.py) and its per-day breakdown (harness/diff/days.py).
 
-{# one scan of the observations for both stacks: a FILTER per stack, not a query each #}
+{# one scan of the observations for both stacks: a FILTER per stack, not a query each; a
+   memory-probed tick's times are the tracer's, not the stack's, so no latency figure counts them #}
 {% macro latency(sides) -%}
 select
 {%- for side in sides %}
-  quantile_cont({{ side }}_ns, [0.5, 0.9, 0.99]) filter (where {{ side }}_error is null),
-  avg({{ side }}_ns) filter (where {{ side }}_error is null),
-  quantile_cont({{ side }}_cpu_ns, 0.5) filter (where {{ side }}_error is null),
+  quantile_cont({{ side }}_ns, [0.5, 0.9, 0.99]) filter (where {{ side }}_error is null and not coalesce(memory_probed, false)),
+  avg({{ side }}_ns) filter (where {{ side }}_error is null and not coalesce(memory_probed, false)),
+  quantile_cont({{ side }}_cpu_ns, 0.5) filter (where {{ side }}_error is null and not coalesce(memory_probed, false)),
   count(*) filter (where {{ side }}_error is null){{ "," if not loop.last }}
 {%- endfor %}
 from observations
@@ -42,8 +43,8 @@ from observations
 {% macro day_observations() -%}
 select d.date, count(*), count(o.primary_error), count(o.candidate_error),
        sum(o.primary_events), sum(o.candidate_events),
-       quantile_cont(o.primary_ns, 0.5) filter (where o.primary_error is null),
-       quantile_cont(o.candidate_ns, 0.5) filter (where o.candidate_error is null)
+       quantile_cont(o.primary_ns, 0.5) filter (where o.primary_error is null and not coalesce(o.memory_probed, false)),
+       quantile_cont(o.candidate_ns, 0.5) filter (where o.candidate_error is null and not coalesce(o.memory_probed, false))
 from observations o join _days d using (shard) group by 1 order by 1
 {%- endmacro %}
 
