@@ -363,3 +363,88 @@ def test_scopes_are_required_exact_and_checked(tmp_path, body, message):
     p.write_text(body)
     with pytest.raises(ConfigError, match=message):
         load_rules(p)
+
+
+def _digest_of_accepted_rows(ev, rule_id):
+    """The documented digest, computed here from the diff rows in Python (the gate's is SQL)."""
+    import hashlib
+
+    texts = []
+    rows = ev.con.execute(
+        "SELECT ticker, type, direction, tick_seq, class, primary_index, candidate_index, fields "
+        "FROM diff WHERE class <> 'match' AND accepted_by = ?",
+        [rule_id],
+    ).fetchall()
+    for *key, fields in rows:
+        cells = ["∅" if v is None else str(v) for v in key]
+        cells.append(
+            ";".join(
+                f"{f['path']}={'∅' if f['primary'] is None else f['primary']}"
+                f"→{'∅' if f['candidate'] is None else f['candidate']}"
+                for f in fields or []
+            )
+        )
+        texts.append("|".join(cells))
+    blob = "\n".join(sorted(texts)).encode()
+    return "sha256:" + hashlib.sha256(blob).hexdigest()[:16]
+
+
+def test_a_defect_inside_accepted_rows_keeps_the_count_but_fails_the_digest(tmp_path):
+    """The known residual of counts: one accepted row's candidate value changes, the rule still
+    accepts 4 rows. The declared digest of their contents catches it; unchanged, it passes."""
+    import pyarrow.parquet as pq
+
+    run = make_run(tmp_path, shifted=4)
+    body = RULE.format(expires="2027-01-31", extra='expect = { "synthetic" = 4 }')
+    ev = open_evidence(run, rules=load_rules(_write(tmp_path, body)), today=TODAY)
+    declared = _digest_of_accepted_rows(ev, "KD-001")
+    ev.close()
+    body = RULE.format(
+        expires="2027-01-31",
+        extra=f'expect = {{ "synthetic" = 4 }}\nexpect_digest = {{ "synthetic" = "{declared}" }}',
+    )
+    rules = load_rules(_write(tmp_path, body))
+    ev = open_evidence(run, rules=rules, today=TODAY)
+    res = evaluate(ev, "phase_0_installation")
+    check = _check(res, "accepted_rows_digest[KD-001]")
+    assert check.status is Status.PASS and check.observed == 4.0, check.reason
+    assert res.verdict is Verdict.PASS
+    doc = next(r for r in ev.rules_document()["rules"] if r["id"] == "KD-001")
+    assert doc["accepted_digest"] == doc["expected_digest"] == declared
+    ev.close()
+
+    diff = pq.read_table(run / "diff.parquet").to_pylist()
+    row = next(r for r in diff if r["class"] == "field_mismatch")
+    row["fields"][0]["candidate"] = row["fields"][0]["candidate"] + "1"  # another wrong value
+    pq.write_table(
+        pq.read_table(run / "diff.parquet").from_pylist(
+            diff, schema=pq.read_schema(run / "diff.parquet")
+        ),
+        run / "diff.parquet",
+    )
+    ev = open_evidence(run, rules=rules, today=TODAY)
+    res = evaluate(ev, "phase_0_installation")
+    assert _check(res, "accepted_rows[KD-001]").status is Status.PASS  # the count cannot see it
+    check = _check(res, "accepted_rows_digest[KD-001]")
+    assert check.status is Status.FAIL and "what they hold changed" in check.reason
+    assert _digest_of_accepted_rows(ev, "KD-001") in check.reason  # the digest to update with
+    assert res.verdict is Verdict.FAIL
+    ev.close()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ('expect_digest = { "synthetic" = "sha256:0123456789abcdef" }', "no expect count"),
+        (
+            'expect = { "synthetic" = 4 }\ntolerance = 0.1\n'
+            'expect_digest = { "synthetic" = "sha256:0123456789abcdef" }',
+            "tolerance",
+        ),
+        ('expect = { "synthetic" = 4 }\nexpect_digest = { "synthetic" = "abc" }', "16 hex"),
+    ],
+    ids=["digest-without-count", "digest-with-tolerance", "malformed"],
+)
+def test_bad_expect_digests_are_clear_errors(tmp_path, extra, message):
+    with pytest.raises(ConfigError, match=message):
+        load_rules(_write(tmp_path, RULE.format(expires="2027-01-31", extra=extra)))

@@ -27,12 +27,17 @@ an expired rule stops applying (and is listed as expired, so the report says why
     period = ["PREMARKET", "AFTERHOURS"]  # TickStock market period of the causing tick (ET)
     recording = ["sample-day"]        # narrows the scope to these recordings (globs)
     expect = { "sample-day/phase_1_parallel_testing" = 1234 }   # rows it accepts per run key
+    expect_digest = { "sample-day/phase_1_parallel_testing" = "sha256:0123456789abcdef" }
+                                      # and what those rows hold (optional; needs the count)
     tolerance = 0.0                   # allowed relative drift of those counts (default exact)
 
 The expected counts make "exactly the known ones" enforceable: the gates report a FAIL check when
 a rule accepts more or fewer rows than it declares for the run's key (`run_key`: the recording
 name, `[:N]` for a run of its first N ticks, `/<candidate phase>` when the candidate has one), so
 new divergences hidden under a broad rule are caught, and an expired rule's count drops to 0.
+A count does not see a defect confined to rows the rule already accepts (one more differing field,
+another value): `expect_digest` pins their contents too (`accepted_rows_digest[<id>]`, the digest
+of every accepted row's key, class, emit indices and differing fields with both values).
 
     [[latency]]                       # a known latency gap (same accountability keys)
     id = "KL-1"
@@ -145,6 +150,8 @@ class AcceptRule:
     recordings: tuple[str, ...] = ()
     #: (run key, rows this rule is expected to accept in a run with that key)
     expect: tuple[tuple[str, int], ...] = ()
+    #: (run key, digest of the contents of the rows this rule accepts in a run with that key)
+    expect_digest: tuple[tuple[str, str], ...] = ()
     tolerance: float = 0.0
 
     def expired(self, today: dt.date) -> bool:
@@ -160,6 +167,9 @@ class AcceptRule:
 
     def expected(self, key: str | None) -> int | None:
         return next((n for k, n in self.expect if k == key), None)
+
+    def expected_digest(self, key: str | None) -> str | None:
+        return next((d for k, d in self.expect_digest if k == key), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,13 +247,16 @@ class RuleSet:
 
     def expectations(
         self, key: str | None, today: dt.date
-    ) -> list[tuple[str, int, float, dt.date, bool]]:
-        """(rule id, expected rows, tolerance, expires, expired) of rules declaring a count for key."""
+    ) -> list[tuple[str, int, float, dt.date, bool, str | None]]:
+        """(rule id, expected rows, tolerance, expires, expired, expected digest or None) of rules
+        declaring a count for key."""
         out = []
         for r in self.rules:
             n = r.expected(key)
             if n is not None:
-                out.append((r.id, n, r.tolerance, r.expires, r.expired(today)))
+                out.append(
+                    (r.id, n, r.tolerance, r.expires, r.expired(today), r.expected_digest(key))
+                )
         return out
 
     def sql_case(

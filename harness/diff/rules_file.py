@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -18,7 +19,7 @@ from pydantic import Field
 
 from harness.core.config import ConfigModel, checked, missing_keys
 from harness.core.errors import ConfigError
-from harness.core.identity import DIGEST_PREFIX
+from harness.core.identity import DIGEST_HEX, DIGEST_PREFIX
 from harness.core.model import PERIODS
 from harness.diff.rules import DIFF_CLASSES, AcceptRule, LatencyFinding, RuleSet, Scope
 
@@ -100,6 +101,20 @@ def _expect(v: Any) -> tuple[tuple[str, int], ...]:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"expect[{key!r}] must be a row count ≥ 0, got {n!r}")
     return tuple((str(k), int(n)) for k, n in v.items())
+
+
+def _expect_digest(v: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(v, dict):
+        raise ValueError("'expect_digest' must be a table of run key = \"sha256:<16 hex>\"")
+    for key, d in v.items():
+        if not isinstance(d, str) or not re.fullmatch(
+            DIGEST_PREFIX + f"[0-9a-f]{{{DIGEST_HEX}}}", d
+        ):
+            raise ValueError(
+                f'expect_digest[{key!r}] must be "sha256:" and 16 hex digits (as the gate '
+                f"prints it), got {d!r}"
+            )
+    return tuple((str(k), str(d)) for k, d in v.items())
 
 
 def _tolerance(v: Any) -> float:
@@ -185,9 +200,22 @@ class RuleEntry(_Entry):
     field: Annotated[tuple[str, ...], checked(_strings("field"))] = ()
     recording: Annotated[tuple[str, ...], checked(_strings("recording"))] = ()
     expect: Annotated[tuple[tuple[str, int], ...], checked(_expect)] = ()
+    expect_digest: Annotated[tuple[tuple[str, str], ...], checked(_expect_digest)] = ()
     tolerance: Annotated[float, checked(_tolerance)] = 0.0
 
-    def rule(self) -> AcceptRule:
+    def rule(self, where: str = "") -> AcceptRule:
+        counted = {k for k, _ in self.expect}
+        for key, _ in self.expect_digest:
+            if key not in counted:
+                raise ConfigError(
+                    f"{where}: {self.id!r} declares expect_digest for {key!r} but no expect count "
+                    "for it (the digest pins the contents of exactly the counted rows)"
+                )
+        if self.expect_digest and self.tolerance:
+            raise ConfigError(
+                f"{where}: {self.id!r} declares expect_digest with a count tolerance: rows that may "
+                "vary in number have no fixed contents to pin (drop one of the two)"
+            )
         plural = {"tickers": "ticker", "types": "type", "fields": "field", "periods": "period"}
         return self.build(AcceptRule, recordings="recording", **plural)
 
@@ -250,7 +278,10 @@ def load_rules(path: str | Path) -> RuleSet:
     scopes = tuple(
         ScopeEntry.parse(r, f"{p}: scope #{i + 1}").scope() for i, r in enumerate(raw_scopes)
     )
-    rules = tuple(RuleEntry.parse(r, f"{p}: rule #{i + 1}").rule() for i, r in enumerate(raw_rules))
+    rules = tuple(
+        RuleEntry.parse(r, where := f"{p}: rule #{i + 1}").rule(where)
+        for i, r in enumerate(raw_rules)
+    )
     latency = tuple(
         LatencyEntry.parse(r, f"{p}: latency #{i + 1}").finding() for i, r in enumerate(raw_latency)
     )

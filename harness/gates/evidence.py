@@ -30,8 +30,9 @@ import numpy as np
 from harness.core.errors import StoreError
 from harness.core.identity import RunIdentity, run_identity
 from harness.diff.accepted import create_accepted_diff
-from harness.diff.rules import EMPTY, RuleSet, candidate_phase, recording_name, run_key
+from harness.diff.rules import EMPTY, RuleSet, candidate_phase, run_key
 from harness.gates.measure import Paired, concurrent_rows, measure, stat_rows
+from harness.gates.rule_tables import create_rule_tables
 from harness.gates.statistics import LatencyStats, SeedFigures
 from harness.replay.outcome import CONCURRENT, INTERLEAVED
 from harness.store.runs import load_manifest, require_finished
@@ -108,6 +109,18 @@ class Evidence:
             ).fetchall()
         )
         expected = dict(self.con.execute("SELECT id, expected FROM rule_expectations").fetchall())
+        expected_digest = dict(
+            self.con.execute("SELECT id, digest FROM rule_expectations").fetchall()
+        )
+        # the gates' setup view (harness.gates.engine.prepare), when the run has been gated
+        has_digests = self.con.execute(
+            "SELECT count(*) FROM duckdb_views() WHERE view_name = 'accepted_digests'"
+        ).fetchone()[0]  # type: ignore[index]
+        digests = (
+            dict(self.con.execute("SELECT id, digest FROM accepted_digests").fetchall())
+            if has_digests
+            else {}
+        )
         unexplained = self.con.execute(
             "SELECT count(*) FROM diff WHERE class <> 'match' AND accepted_by IS NULL"
         ).fetchone()[0]  # type: ignore[index]
@@ -122,6 +135,8 @@ class Evidence:
                     **d.as_dict(),
                     "accepted_rows": int(accepted.get(d.id, 0)),
                     "expected_rows": expected.get(d.id),
+                    "accepted_digest": digests.get(d.id),
+                    "expected_digest": expected_digest.get(d.id),
                 }
                 for d in self.rules.decisions
             ],
@@ -258,7 +273,7 @@ def open_evidence(
     pool = ThreadPoolExecutor(max_workers=1)
     try:
         diff_ready = pool.submit(_accepted_views, con, rules, today, on_views)
-        _rule_tables(con, manifest, rules, today)
+        create_rule_tables(con, manifest, rules, today)
         lat, fig, rollout_fig, paired = _tables_and_stats(
             con, manifest, rd, stack_stats, noise, obs_files, seed
         )
@@ -290,43 +305,6 @@ def _accepted_views(
         cur.close()
     if on_views is not None:
         on_views(con)
-
-
-def _rule_tables(
-    con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any], rules: RuleSet, today: dt.date
-) -> None:
-    """The rules' tables gates read: scope decisions, expired rules, expectations, findings."""
-    con.execute("CREATE TABLE rule_scope (id VARCHAR, scope VARCHAR, applies BOOLEAN, why VARCHAR)")
-    if rules.decisions:
-        con.executemany(
-            "INSERT INTO rule_scope VALUES (?, ?, ?, ?)",
-            [(d.id, d.scope, d.applies, d.why) for d in rules.decisions],
-        )
-    con.execute(
-        "CREATE TABLE expired_rules (id VARCHAR, reason VARCHAR, owner VARCHAR, expires DATE)"
-    )
-    for r in rules.expired(today):
-        con.execute(
-            "INSERT INTO expired_rules VALUES (?, ?, ?, ?)", [r.id, r.reason, r.owner, r.expires]
-        )
-    con.execute(
-        "CREATE TABLE rule_expectations (id VARCHAR, run_key VARCHAR, expected BIGINT, "
-        "tolerance DOUBLE, expires DATE, expired BOOLEAN)"
-    )
-    key = run_key(manifest)
-    for rid, n, tol, expires, gone in rules.expectations(key, today):
-        con.execute(
-            "INSERT INTO rule_expectations VALUES (?, ?, ?, ?, ?, ?)",
-            [rid, key, n, tol, expires, gone],
-        )
-    con.execute(
-        "CREATE TABLE latency_findings (id VARCHAR, max_ratio DOUBLE, expires DATE, expired BOOLEAN)"
-    )
-    for lf in rules.latency_for(recording_name(manifest), candidate_phase(manifest)):
-        con.execute(
-            "INSERT INTO latency_findings VALUES (?, ?, ?, ?)",
-            [lf.id, lf.max_ratio, lf.expires, lf.expired(today)],
-        )
 
 
 def _tables_and_stats(

@@ -61,6 +61,18 @@ LEFT JOIN (SELECT unnest(map_keys(by_rule)) AS accepted_by, unnest(map_values(by
            FROM diff_counts WHERE scope = 'all') a
   ON a.accepted_by = e.id
 UNION ALL
+-- ... and, where the rule declares it (`expect_digest`), exactly the known contents: the same
+-- count of rows can hide a defect inside them (one more differing field, another value).
+SELECT 'accepted_rows_digest[' || e.id || ']', coalesce(a.n, 0)::DOUBLE, '= ' || e.digest,
+       CASE WHEN a.digest IS NOT DISTINCT FROM e.digest THEN 'PASS' ELSE 'FAIL' END,
+       CASE WHEN a.digest IS NOT DISTINCT FROM e.digest
+            THEN printf('the %d rows the rule accepted in %s hash to %s, as declared', a.n, e.run_key, a.digest)
+            ELSE printf('the %d rows the rule accepted in %s hash to %s, declared %s: what they hold changed (a defect can hide in rows a rule already accepts without moving their count); if the change is intended, update expect_digest',
+                        coalesce(a.n, 0), e.run_key, coalesce(a.digest, '(no rows)'), e.digest) END
+FROM rule_expectations e
+LEFT JOIN accepted_digests a ON a.id = e.id
+WHERE e.digest IS NOT NULL AND NOT e.expired
+UNION ALL
 -- A rule that accepts rows in a run for which it declares no count can never lead to a pass:
 -- "accepted" means exactly the known rows, and an undeclared run has no known rows.
 SELECT 'accepted_rows_undeclared', coalesce(sum(n), 0)::DOUBLE, '= 0',
