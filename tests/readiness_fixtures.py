@@ -49,6 +49,7 @@ def make_run(
     missing_ticker: str | None = None,
     leak_bytes: int = 0,
     probe_cost: float = 1.0,
+    late: int = 0,
     sides: str | None = None,
     machine: float = 1.0,
 ) -> Path:
@@ -127,12 +128,16 @@ def make_run(
         "class": list(classes) + ["extra"] * extra,
         "fields": fields + [[] for _ in range(extra)],
         "accepted_by": pa.array([None] * (n_ev + extra), pa.string()),
+        # paired rows returned on the same tick by both stacks (late: the first `late` of them)
+        "late": [None if c == "missing" else i < late for i, c in enumerate(classes)]
+        + [None] * extra,
     }
     schema = pa.schema(
         [
             ("ticker", pa.string()), ("type", pa.string()), ("direction", pa.string()),
             ("tick_seq", pa.int64()), ("primary_index", pa.int32()), ("candidate_index", pa.int32()),
             ("class", pa.string()), ("fields", FIELD_TYPE), ("accepted_by", pa.string()),
+            ("late", pa.bool_()),
         ]
     )  # fmt: skip
     pq.write_table(pa.Table.from_pydict(diff, schema=schema), run / "diff.parquet")

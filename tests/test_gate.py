@@ -386,3 +386,22 @@ def test_summary_latency_leaves_memory_probed_ticks_out_and_reads_older_runs(tmp
     pq.write_table(pq.read_table(part).drop(["memory_probed"]), part)
     old = latency(Run(run).con)
     assert old["candidate"]["p99_us"] / old["primary"]["p99_us"] > 3
+
+
+def test_late_delivery_fails_every_phase_and_an_older_diff_cannot_pass_it(tmp_path):
+    """Three paired events equal in content and tick_seq but returned on a later call: the diff
+    calls them matches, `late_events` does not. A diff written before delivery was compared
+    (no `late` column) says NODATA, so it cannot pass."""
+    run = make_run(tmp_path, late=3)
+    results = _verdicts(run)
+    for phase, result in results.items():
+        check = next(c for c in result.checks if c.check == "late_events")
+        assert check.status is Status.FAIL and check.observed == 3, (phase, check.reason)
+        assert "3 of " in check.reason and "delivered late" in check.reason
+        assert result.verdict is Verdict.FAIL
+    on_time = _verdicts(make_run(tmp_path / "on-time"))
+    assert all(_status(r, "late_events") is Status.PASS for r in on_time.values())
+    part = run / "diff.parquet"
+    pq.write_table(pq.read_table(part).drop(["late"]), part)
+    older = _verdicts(run)
+    assert all(_status(r, "late_events") is Status.NODATA for r in older.values())

@@ -235,7 +235,13 @@ def test_identical_candidate_passes_phase_one_and_breaks_no_event_check(
     assert all(c.is_latency and c.status is Status.INCONCLUSIVE for c in not_passed), result.reasons
     for phase in PHASES:
         checks = {c.check: c for c in got["results"][phase].checks}
-        for name in ("missing_events", "extra_events", "field_changes", "order_changes"):
+        for name in (
+            "missing_events",
+            "extra_events",
+            "field_changes",
+            "order_changes",
+            "late_events",
+        ):
             assert checks[name].status is Status.PASS and checks[name].observed == 0
 
 

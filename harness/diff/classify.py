@@ -23,7 +23,7 @@ from harness.diff.fields import field_differences
 CLASSES = ("match", "field_mismatch", "missing", "extra", "order")
 DIFF_COLUMNS = (
     "ticker, type, direction, tick_seq, primary_tick_seq, candidate_tick_seq, primary_index, "
-    "candidate_index, primary_pos, candidate_pos, shard, class, fields, accepted_by, tick_ts"
+    "candidate_index, primary_pos, candidate_pos, shard, class, fields, accepted_by, tick_ts, late"
 )
 
 

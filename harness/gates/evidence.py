@@ -54,7 +54,8 @@ _EMPTY_SCHEMAS = {
     "direction VARCHAR, price DOUBLE, event_json VARCHAR",
     "diff": "ticker VARCHAR, type VARCHAR, direction VARCHAR, tick_seq BIGINT, "
     "primary_index INTEGER, candidate_index INTEGER, class VARCHAR, "
-    'fields STRUCT(path VARCHAR, "primary" VARCHAR, candidate VARCHAR)[], accepted_by VARCHAR',
+    'fields STRUCT(path VARCHAR, "primary" VARCHAR, candidate VARCHAR)[], accepted_by VARCHAR, '
+    "late BOOLEAN",
 }
 
 

@@ -59,6 +59,8 @@ DEFECTS: dict[str, Defect] = {
                {"rate": 0.02, "seconds": 1}),
         Defect("reorder", "reverse the emission order within ticks that emit several events",
                {"rate": 1.0}),
+        Defect("late", "return a fraction of the events on their ticker's next tick, unchanged",
+               {"rate": 0.02}),
         Defect("raise", "raise instead of processing a fraction of the ticks", {"rate": 0.02}),
         Defect("hang", "stall `hang_s` seconds on the first `count` ticks of one ticker",
                {"ticker": None, "hang_s": 0.3, "count": 3}),
@@ -107,6 +109,7 @@ class MutantStack:
         self.seed = seed
         self.injected = 0
         self._leak: list[bytearray] = []
+        self._held: dict[str, list[dict[str, Any]]] = {}  # late: events waiting for the next tick
         # defects acting on the call itself (raise, hang, slow, leak) edit no events
         self._edit: Callable[[Any, list[dict[str, Any]]], list[dict[str, Any]]] = getattr(
             self, f"_{defect}", lambda tick, events: events
@@ -133,10 +136,14 @@ class MutantStack:
             self._leak.append(bytearray(int(self.p["bytes_per_tick"])))
             self.injected += 1
             return events
+        if self.defect == "late":
+            return self._late(tick, events)
         return self._edit(tick, events) if events or self.defect == "spurious" else events
 
     def flush(self) -> Sequence[dict[str, Any]]:
-        return self.inner.flush()
+        held = [e for events in self._held.values() for e in events]
+        self._held.clear()
+        return [*held, *(self.inner.flush() or [])]
 
     def stats(self) -> dict[str, Any]:
         out = dict(self.inner.stats())
@@ -223,6 +230,21 @@ class MutantStack:
                     e["timestamp"] = e["timestamp"] + s
                 self.injected += 1
             out.append(e)
+        return out
+
+    def _late(self, tick: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Events held back on an earlier tick of this ticker come out now, before this tick's
+        own; each held event keeps its content and tick_seq (only the call that returns it moves)."""
+        out = self._held.pop(tick.ticker, [])
+        later = []
+        for i, e in enumerate(events):
+            if self._hit(tick, i):
+                later.append(e)
+                self.injected += 1
+            else:
+                out.append(e)
+        if later:
+            self._held[tick.ticker] = later
         return out
 
     def _reorder(self, tick: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -326,6 +348,7 @@ CASES: tuple[Case, ...] = (
     Case("delay_time", {"defect": "delay_time", "rate": 0.02, "seconds": 1}, ALL_PHASES,
          ("field_changes",)),
     Case("reorder", {"defect": "reorder", "rate": 1.0}, ALL_PHASES, ("order_changes",)),
+    Case("late", {"defect": "late", "rate": 0.02}, ALL_PHASES, ("late_events",)),
     # errors and timeouts violate phase 0 ("0 errors") by themselves; everywhere else through
     # what they cost: events the primary emitted on a failed tick are lost (missing_events)
     Case("raise", {"defect": "raise", "rate": 0.02}, ("phase_0_installation",), ("errors",),

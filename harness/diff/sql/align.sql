@@ -5,7 +5,7 @@
 {% macro side_keys(side, view, eid, keys, parts) -%}
 create or replace temp table _{{ side }} as
 select *, row_number() over (partition by {{ parts }} order by eid) as occ
-from (select {{ eid }} as eid, tick_seq, emit_index, emit_pos, shard, ticker, type,
+from (select {{ eid }} as eid, tick_seq, emit_seq, emit_index, emit_pos, shard, ticker, type,
              direction, {{ keys }} from {{ view }})
 {%- endmacro %}
 
@@ -49,6 +49,7 @@ select j.pid, j.cid,
        p.tick_seq as primary_tick_seq, c.tick_seq as candidate_tick_seq,
        p.emit_index as primary_index, c.emit_index as candidate_index,
        p.emit_pos as primary_pos, c.emit_pos as candidate_pos,
+       p.emit_seq as primary_emit_seq, c.emit_seq as candidate_emit_seq,
        coalesce(p.shard, c.shard) as shard
 from ({{ pairs }}) j left join _p p on p.eid = j.pid left join _c c on c.eid = j.cid
 {%- endmacro %}

@@ -56,7 +56,12 @@ select ticker, type, direction, tick_seq, primary_tick_seq, candidate_tick_seq,
        coalesce(fields, []::struct(path varchar, "primary" varchar, candidate varchar)[])
          as fields,
        null::varchar as accepted_by,
-       t.ts as tick_ts
+       t.ts as tick_ts,
+       -- the candidate returned the pair's event on a later call than the primary (or only at
+       -- flush): the same event for the same tick, delivered late; no rule forgives it
+       case when pid is null or cid is null then null
+            when primary_emit_seq < 0 then false
+            else candidate_emit_seq < 0 or candidate_emit_seq > primary_emit_seq end as late
 from base left join ranked r using (pair_id)
 left join _tick_ts t on t.seq = base.tick_seq
 {%- endmacro %}

@@ -43,6 +43,17 @@ FROM (SELECT d.total, unnest([
                         d.order_diff, d.paired_events, d.accepted_order)}
       ], recursive := true) FROM d, loss_kinds k) e
 UNION ALL
+-- When, not only what: a paired event the candidate returned on a later call than the primary
+-- (its tick_seq kept, so the diff pairs it as equal) reached users late. No rule forgives it.
+SELECT 'late_events', d.late::DOUBLE, '= 0',
+       CASE WHEN d.paired_events > 0 AND d.late_known = 0 THEN 'NODATA'
+            ELSE zero_status(d.late, d.total) END,
+       CASE WHEN d.paired_events > 0 AND d.late_known = 0
+            THEN 'the diff was written before delivery was compared: re-diff the run (harness diff RUN)'
+            ELSE events_reason(d.total, printf('%d of %d paired events the candidate returned on a later tick than the primary did (the same event for the same tick, delivered late)',
+                                               d.late, d.paired_events)) END
+FROM d
+UNION ALL
 -- "Exactly the known ones": each rule that declares how many rows it accepts in a run with this
 -- run's key (accepted-differences.toml `expect`) must accept that many, within its tolerance; an
 -- expired rule accepts none, so its declared rows come back as unexplained and this says so.

@@ -44,6 +44,10 @@ SELECT s.scope,
        count(*) FILTER (d.class = 'extra' AND d.accepted_by IS NOT NULL) AS accepted_extra,
        count(*) FILTER (d.class = 'field_mismatch' AND d.accepted_by IS NOT NULL) AS accepted_field,
        count(*) FILTER (d.class = 'order' AND d.accepted_by IS NOT NULL) AS accepted_order,
+       -- delivered late (the candidate returned a paired event on a later call); `late_known`:
+       -- paired rows whose diff records it at all (0 for diffs written before it existed)
+       count(*) FILTER (d.late) AS late,
+       count(d.late) FILTER (d.class IN ('match', 'field_mismatch', 'order')) AS late_known,
        -- rows accepted per rule id (MAP), for the declared-count checks: same single scan
        histogram(d.accepted_by) FILTER (d.class <> 'match' AND d.accepted_by IS NOT NULL) AS by_rule
 FROM (VALUES ('all'), ('rollout')) s(scope)
