@@ -185,3 +185,26 @@ def test_diff_stores_the_tick_time_of_every_rows_tick(tmp_path):
     assert n > 100 and timed == n and wrong == 0
     types = run.sql("select typeof(d.tick_ts), typeof(o.ts) from diff d, observations o limit 1")
     assert types.fetchone() == ("TIMESTAMPTZ_NS", "TIMESTAMPTZ_NS")
+
+
+def test_late_events_are_marked_in_the_diff_and_are_the_first_divergence(tmp_path):
+    """The `late` mutant returns some events on their ticker's next call, content and tick_seq
+    unchanged: the diff marks exactly the held ones `late`, the first divergence reaches them
+    (class 'late' when nothing else differs earlier)."""
+    mutant = {"mutant": {"defect": "late", "inner": FAKE, "rate": 0.05}}
+    r = run_shadow(
+        make_ticks(3000), FAKE, "harness.replay.mutants:mutant", candidate_config=mutant,
+        root=tmp_path,
+    )  # fmt: skip
+    run = open_run(r.path)
+    injected = run.json("stack_stats.json")["candidate"]["mutant"]["injected"]
+    late = run.sql("select count(*) filter (where late) from diff").fetchone()[0]
+    assert injected > 0 and late == injected
+    seq, klass = run.sql(
+        "select tick_seq, if(class = 'match', 'late', class) from diff "
+        "where class <> 'match' or late order by tick_seq, coalesce(primary_pos, candidate_pos) "
+        "limit 1"
+    ).fetchone()
+    fd = run.json("first_divergence.json")
+    assert (fd["seq"], fd["class"]) == (seq, klass)
+    assert any(d["class"] == klass for d in fd["differences"])

@@ -132,3 +132,14 @@ def test_run_vs_run_of_concurrent_runs_is_judged_as_the_gates_judge_them(tmp_pat
     short_b = make_run(tmp_path / "sb", ticks=5_000, seed=4, sides="concurrent")
     st = {c.check: c for c in compare_runs(short_a, short_b).checks}["candidate_latency_ratio"]
     assert st.status is Status.INCONCLUSIVE and "too few cycles to bound the ratio" in st.reason
+
+
+def test_a_candidate_delivering_late_is_a_changed_candidate(day, tmp_path):
+    """B returns some events one call late, unchanged: the events diff pairs them as equal, but
+    run-vs-run counts each late one as a change (as `late_events` does in the gates)."""
+    a = _run(day, tmp_path, {})
+    mutant = {**BASE, "mutant": {"defect": "late", "inner": FAKE, "rate": 0.2}}
+    b = replay_recording(day, FAKE, "harness.replay.mutants:mutant", BASE, mutant, tmp_path)
+    injected = json.loads((b / "stack_stats.json").read_text())["candidate"]["mutant"]["injected"]
+    check = next(c for c in compare_runs(a, b).checks if c.check == "candidate_events_unchanged")
+    assert injected > 0 and check.status is Status.FAIL and check.observed == injected

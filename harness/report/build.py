@@ -169,7 +169,9 @@ def first_divergence(ev: Evidence, window: int = 5) -> dict[str, Any] | None:
         except json.JSONDecodeError:
             pass
     # the diff engine's definition: the first differing row, whether a rule accepts it or not
-    row = ev.con.execute("SELECT min(tick_seq) FROM diff WHERE class <> 'match'").fetchone()
+    row = ev.con.execute(
+        "SELECT min(tick_seq) FROM diff WHERE class <> 'match' OR coalesce(late, false)"
+    ).fetchone()
     if row is None or row[0] is None:
         return None
     seq = int(row[0])
@@ -181,21 +183,14 @@ def first_divergence(ev: Evidence, window: int = 5) -> dict[str, Any] | None:
     )
     rows = _df(
         ev,
-        "SELECT ticker, type, direction, class, tick_seq FROM diff WHERE class <> 'match' AND tick_seq = ?",
+        "SELECT ticker, type, direction, if(class = 'match', 'late', class) AS class, tick_seq FROM diff WHERE (class <> 'match' OR coalesce(late, false)) AND tick_seq = ?",
         [seq],
     )
-    ev_p = _df(
-        ev,
-        "SELECT tick_seq, event_json FROM events_primary WHERE tick_seq BETWEEN ? AND ? ORDER BY tick_seq, emit_index",
-        [lo, hi],
-    )
-    ev_c = _df(
-        ev,
-        "SELECT tick_seq, event_json FROM events_candidate WHERE tick_seq BETWEEN ? AND ? ORDER BY tick_seq, emit_index",
-        [lo, hi],
-    )
     near = ticks.astype(object).where(ticks.notna(), None).to_dict("records")
-    sides: list[tuple[str, pd.DataFrame]] = [("primary", ev_p), ("candidate", ev_c)]
+    sides: list[tuple[str, pd.DataFrame]] = [
+        (side, _df(ev, f"SELECT tick_seq, event_json FROM events_{side} WHERE tick_seq BETWEEN ? AND ? ORDER BY tick_seq, emit_index", [lo, hi]))
+        for side in ("primary", "candidate")
+    ]  # fmt: skip
     return {
         "seq": seq,
         "ticker": rows["ticker"].iloc[0] if len(rows) else None,

@@ -66,8 +66,10 @@ from base left join ranked r using (pair_id)
 left join _tick_ts t on t.seq = base.tick_seq
 {%- endmacro %}
 
+{# a late match is a divergence too (delivered on a later call): reported as class 'late' #}
 {% macro first_divergence() -%}
-select tick_seq, ticker, class from diff where class <> 'match'
+select tick_seq, ticker, case when class = 'match' then 'late' else class end from diff
+where class <> 'match' or late
 order by tick_seq, coalesce(primary_pos, candidate_pos) limit 1
 {%- endmacro %}
 
@@ -85,5 +87,6 @@ where ticker = $t and tick_seq between $lo and $hi order by shard, emit_pos
 {%- endmacro %}
 
 {% macro divergence_rows() -%}
-select type, direction, class, fields from diff where tick_seq = $s and class <> 'match'
+select type, direction, case when class = 'match' then 'late' else class end, fields from diff
+where tick_seq = $s and (class <> 'match' or late)
 {%- endmacro %}
