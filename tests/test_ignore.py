@@ -11,6 +11,7 @@ from harness.diff.rules import run_key
 from harness.diff.rules_file import load_rules
 from harness.gates.engine import Status, Verdict, evaluate
 from harness.gates.evidence import open_evidence
+from harness.gates.verdict import rules_lines
 
 TODAY = dt.date(2026, 11, 25)
 
@@ -411,6 +412,7 @@ def test_a_defect_inside_accepted_rows_keeps_the_count_but_fails_the_digest(tmp_
     assert res.verdict is Verdict.PASS
     doc = next(r for r in ev.rules_document()["rules"] if r["id"] == "KD-001")
     assert doc["accepted_digest"] == doc["expected_digest"] == declared
+    assert f"their digest {declared} (as declared)" in "\n".join(rules_lines(ev.rules_document()))
     ev.close()
 
     diff = pq.read_table(run / "diff.parquet").to_pylist()
@@ -427,7 +429,11 @@ def test_a_defect_inside_accepted_rows_keeps_the_count_but_fails_the_digest(tmp_
     assert _check(res, "accepted_rows[KD-001]").status is Status.PASS  # the count cannot see it
     check = _check(res, "accepted_rows_digest[KD-001]")
     assert check.status is Status.FAIL and "what they hold changed" in check.reason
-    assert _digest_of_accepted_rows(ev, "KD-001") in check.reason  # the digest to update with
+    now = _digest_of_accepted_rows(ev, "KD-001")
+    assert now in check.reason  # the digest to update with, also in the gate's rule lines:
+    assert f"their digest {now} (declared {declared})" in "\n".join(
+        rules_lines(ev.rules_document())
+    )
     assert res.verdict is Verdict.FAIL
     ev.close()
 

@@ -75,9 +75,12 @@ def rules_lines(doc: dict[str, Any] | None) -> list[str]:
             )
             continue
         declared = r.get("expected_rows")
+        digest, pinned = r.get("accepted_digest"), r.get("expected_digest")  # expect_digest
+        pinned = "as declared" if pinned == digest else f"declared {pinned or 'none'}"
         lines.append(
             f"  {r['id']} [{r['scope']}] applies: accepted {r['accepted_rows']} diff rows, "
             f"declared {declared if declared is not None else 'none'} for this key"
+            + (f"; their digest {digest} ({pinned})" if digest else "")
         )
     for why, ids in outside.items():
         lines.append(f"  {len(ids)} rule(s) do not apply {why}: {', '.join(ids)}")
