@@ -434,6 +434,11 @@ def test_a_defect_inside_accepted_rows_keeps_the_count_but_fails_the_digest(tmp_
     assert f"their digest {now} (declared {declared})" in "\n".join(
         rules_lines(ev.rules_document())
     )
+    from harness.report.build import build_report
+
+    files = build_report(run, accept=_write(tmp_path, body), today=TODAY)
+    assert f"{now} (declared {declared})" in files.html.read_text()  # the rules table says so
+    assert f"{now} (declared {declared})" in files.markdown.read_text()
     assert res.verdict is Verdict.FAIL
     ev.close()
 
