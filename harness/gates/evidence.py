@@ -29,13 +29,14 @@ import numpy as np
 
 from harness.core.errors import StoreError
 from harness.core.identity import RunIdentity, run_identity
+from harness.core.sqlfiles import statement
 from harness.diff.accepted import create_accepted_diff
 from harness.diff.rules import EMPTY, RuleSet, candidate_phase, run_key
 from harness.gates.measure import Paired, concurrent_rows, measure, stat_rows
 from harness.gates.rule_tables import create_rule_tables
 from harness.gates.statistics import LatencyStats, SeedFigures
 from harness.replay.outcome import CONCURRENT, INTERLEAVED
-from harness.store.runs import load_manifest, require_finished
+from harness.store.runs import load_manifest, null_columns, require_finished
 
 if TYPE_CHECKING:
     from harness.diff.rulebook import RulesChoice
@@ -103,25 +104,16 @@ class Evidence:
         """What verdict.json, JUnit and the report say about the rules: the file (path, digest,
         why it was chosen), the run's identity, every rule's scope decision and, per rule, the
         rows it accepted here against the count it declares for this run's key."""
-        accepted = dict(
-            self.con.execute(
-                "SELECT accepted_by, count(*) FROM diff "
-                "WHERE class <> 'match' AND accepted_by IS NOT NULL GROUP BY accepted_by"
+        accepted = {
+            i: (n, d)
+            for i, n, d in self.con.execute("SELECT id, n, digest FROM accepted_digests").fetchall()
+        }
+        expected = {
+            i: (n, d)
+            for i, n, d in self.con.execute(
+                "SELECT id, expected, digest FROM rule_expectations"
             ).fetchall()
-        )
-        expected = dict(self.con.execute("SELECT id, expected FROM rule_expectations").fetchall())
-        expected_digest = dict(
-            self.con.execute("SELECT id, digest FROM rule_expectations").fetchall()
-        )
-        # the gates' setup view (harness.gates.engine.prepare), when the run has been gated
-        has_digests = self.con.execute(
-            "SELECT count(*) FROM duckdb_views() WHERE view_name = 'accepted_digests'"
-        ).fetchone()[0]  # type: ignore[index]
-        digests = (
-            dict(self.con.execute("SELECT id, digest FROM accepted_digests").fetchall())
-            if has_digests
-            else {}
-        )
+        }
         unexplained = self.con.execute(
             "SELECT count(*) FROM diff WHERE class <> 'match' AND accepted_by IS NULL"
         ).fetchone()[0]  # type: ignore[index]
@@ -134,10 +126,10 @@ class Evidence:
             "rules": [
                 {
                     **d.as_dict(),
-                    "accepted_rows": int(accepted.get(d.id, 0)),
-                    "expected_rows": expected.get(d.id),
-                    "accepted_digest": digests.get(d.id),
-                    "expected_digest": expected_digest.get(d.id),
+                    "accepted_rows": int(accepted.get(d.id, (0, None))[0]),
+                    "expected_rows": expected.get(d.id, (None, None))[0],
+                    "accepted_digest": accepted.get(d.id, (0, None))[1],
+                    "expected_digest": expected.get(d.id, (None, None))[1],
                 }
                 for d in self.rules.decisions
             ],
@@ -215,12 +207,9 @@ def _view(con: duckdb.DuckDBPyConnection, name: str, files: list[Path], schema: 
     listing = "[" + ", ".join(_sql_path(f) for f in files) + "]"
     source = f"read_parquet({listing}, union_by_name = true)"
     # a run written before a column existed reads it as NULL (its checks then say NODATA)
-    have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     con.execute(f"CREATE TEMP TABLE _want ({schema})")
-    want = con.execute("DESCRIBE _want").fetchall()
+    extra = null_columns(con, source, "_want")
     con.execute("DROP TABLE _want")
-    missing = [f'NULL::{typ} AS "{col}"' for col, typ, *_ in want if col not in have]
-    extra = "".join(", " + m for m in missing)
     con.execute(f"CREATE VIEW {name} AS SELECT *{extra} FROM {source}")
 
 
@@ -295,13 +284,15 @@ def _accepted_views(
     today: dt.date,
     on_views: Callable[[duckdb.DuckDBPyConnection], None] | None,
 ) -> None:
-    """`diff` (accepted_by from the rules) and `unexplained`, on a cursor of their own."""
+    """`diff` (accepted_by from the rules), `unexplained` and `accepted_digests` (each rule's
+    accepted rows: count and digest of their contents), on a cursor of their own."""
     cur = con.cursor()
     try:
         create_accepted_diff(cur, rules, today)
         cur.execute(
             "CREATE VIEW unexplained AS SELECT * FROM diff WHERE class <> 'match' AND accepted_by IS NULL"
         )
+        cur.execute(statement("harness.diff", "classify", "accepted_digests"))
     finally:
         cur.close()
     if on_views is not None:

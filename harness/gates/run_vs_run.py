@@ -20,6 +20,7 @@ import numpy as np
 
 from harness.core.errors import StoreError
 from harness.core.identity import run_identity
+from harness.core.sqlfiles import statement
 from harness.diff.align import DiffConfig
 from harness.diff.classify import classify
 from harness.gates.bootstrap import (
@@ -41,14 +42,17 @@ PHASE = "run_vs_run"
 THRESHOLD = 1.05
 
 
-def _parts(run: Path, sub: str) -> str:
-    files = sorted((run / sub).glob("*.parquet"))
+def _files(run: Path, sub: str) -> list[Path]:
+    """The Parquet parts of `sub` (a directory of parts, or one `<sub>.parquet`); none is an error."""
     single = run / f"{sub}.parquet"
-    if single.is_file():
-        files = [single]
+    files = [single] if single.is_file() else sorted((run / sub).glob("*.parquet"))
     if not files:
         raise StoreError(f"{run}: no {sub} Parquet files")
-    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+    return files
+
+
+def _parts(run: Path, sub: str) -> str:
+    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in _files(run, sub)) + "]"
 
 
 def _sha(manifest: Mapping[str, Any]) -> str | None:
@@ -125,16 +129,14 @@ def compare_runs(
         classify(con, DiffConfig())
         # B's candidate returning an event on a later call than A's is a change too
         total, changed = con.execute(
-            "SELECT count(*), count(*) FILTER (class <> 'match' OR coalesce(late, false)) FROM diff"
-        ).fetchone()  # type: ignore[misc]
+            "SELECT (SELECT count(*) FROM diff), "
+            f"(SELECT count(*) FROM {statement('harness.diff', 'classify', 'divergent')})"
+        ).fetchall()[0]  # fetched to the end: the connection registers views next
         st = Status.NODATA if total == 0 else (Status.PASS if changed == 0 else Status.FAIL)
         checks.append(CheckResult("candidate_events_unchanged", float(changed), "= 0", st,
                                   f"{changed} of {total} candidate events changed between A and B"))  # fmt: skip
         for name, run in (("obs_a", run_a), ("obs_b", run_b)):
-            _parts(run, "observations")  # a run without observations is an error, not NODATA
-            parts_view(
-                con, name, sorted((run / "observations").glob("*.parquet")), OBSERVATION_SCHEMA
-            )
+            parts_view(con, name, _files(run, "observations"), OBSERVATION_SCHEMA)
         # a memory-probed tick (in either run) was timed under the tracer: not a latency pair
         cols = con.execute(
             """SELECT a.primary_ns::DOUBLE AS pa, a.candidate_ns::DOUBLE AS a,

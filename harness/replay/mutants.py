@@ -136,9 +136,8 @@ class MutantStack:
             self._leak.append(bytearray(int(self.p["bytes_per_tick"])))
             self.injected += 1
             return events
-        if self.defect == "late":
-            return self._late(tick, events)
-        return self._edit(tick, events) if events or self.defect == "spurious" else events
+        # spurious adds events and late releases held ones: both act on ticks without events too
+        return self._edit(tick, events) if events or self.defect in ("spurious", "late") else events
 
     def flush(self) -> Sequence[dict[str, Any]]:
         held = [e for events in self._held.values() for e in events]

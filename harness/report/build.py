@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from harness.core.files import atomic_write_bytes, atomic_write_text, remove
+from harness.core.sqlfiles import statement
 from harness.gates.engine import (
     PHASES,
     GateResult,
@@ -169,9 +170,8 @@ def first_divergence(ev: Evidence, window: int = 5) -> dict[str, Any] | None:
         except json.JSONDecodeError:
             pass
     # the diff engine's definition: the first differing row, whether a rule accepts it or not
-    row = ev.con.execute(
-        "SELECT min(tick_seq) FROM diff WHERE class <> 'match' OR coalesce(late, false)"
-    ).fetchone()
+    divergent = statement("harness.diff", "classify", "divergent")
+    row = ev.con.execute(f"SELECT min(tick_seq) FROM {divergent}").fetchone()
     if row is None or row[0] is None:
         return None
     seq = int(row[0])
@@ -183,7 +183,7 @@ def first_divergence(ev: Evidence, window: int = 5) -> dict[str, Any] | None:
     )
     rows = _df(
         ev,
-        "SELECT ticker, type, direction, if(class = 'match', 'late', class) AS class, tick_seq FROM diff WHERE (class <> 'match' OR coalesce(late, false)) AND tick_seq = ?",
+        f"SELECT ticker, type, direction, kind AS class, tick_seq FROM {divergent} WHERE tick_seq = ?",
         [seq],
     )
     near = ticks.astype(object).where(ticks.notna(), None).to_dict("records")

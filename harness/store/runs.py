@@ -201,6 +201,14 @@ def require_finished(run_dir: Path, manifest: Mapping[str, Any] | None = None) -
     return m
 
 
+def null_columns(con: duckdb.DuckDBPyConnection, source: str, wanted: str) -> str:
+    """`, NULL::type AS "col"` for each column of relation `wanted` that `source` lacks: a run
+    written before a column existed reads it as NULL, so today's queries run on it."""
+    have = {r[0] for r in con.execute(f"describe select * from {source}").fetchall()}
+    want = con.execute(f"describe {wanted}").fetchall()
+    return "".join(f', NULL::{typ} AS "{col}"' for col, typ, *_ in want if col not in have)
+
+
 def parts_view(
     con: duckdb.DuckDBPyConnection, name: str, paths: list[Path], schema: pa.Schema | None
 ) -> None:
@@ -213,11 +221,9 @@ def parts_view(
         source = f"read_parquet([{listed}], union_by_name = true)"
         extra = ""
         if schema is not None:
-            have = {r[0] for r in con.execute(f"describe select * from {source}").fetchall()}
             con.register(f"_{name}_types", schema.empty_table())
-            want = con.execute(f"describe _{name}_types").fetchall()
+            extra = null_columns(con, source, f"_{name}_types")
             con.unregister(f"_{name}_types")
-            extra = "".join(f', NULL::{typ} AS "{col}"' for col, typ, *_ in want if col not in have)
         con.execute(f"create or replace view {name} as select *{extra} from {source}")
     elif schema is not None:
         con.register(f"_{name}_empty", schema.empty_table())

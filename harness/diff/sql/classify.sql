@@ -66,10 +66,15 @@ from base left join ranked r using (pair_id)
 left join _tick_ts t on t.seq = base.tick_seq
 {%- endmacro %}
 
-{# a late match is a divergence too (delivered on a later call): reported as class 'late' #}
+{# the diff rows where the stacks diverge, each with its `kind`: its class, or 'late' for a match
+   the candidate returned on a later call (`late`, NULL in diffs written before it existed) #}
+{% macro divergent() -%}
+(select *, if(class = 'match', 'late', class) as kind from diff
+ where class <> 'match' or coalesce(late, false))
+{%- endmacro %}
+
 {% macro first_divergence() -%}
-select tick_seq, ticker, case when class = 'match' then 'late' else class end from diff
-where class <> 'match' or late
+select tick_seq, ticker, kind from {{ divergent() }}
 order by tick_seq, coalesce(primary_pos, candidate_pos) limit 1
 {%- endmacro %}
 
@@ -87,6 +92,25 @@ where ticker = $t and tick_seq between $lo and $hi order by shard, emit_pos
 {%- endmacro %}
 
 {% macro divergence_rows() -%}
-select type, direction, case when class = 'match' then 'late' else class end, fields from diff
-where tick_seq = $s and (class <> 'match' or late)
+select type, direction, kind, fields from {{ divergent() }} where tick_seq = $s
+{%- endmacro %}
+
+{# What the rows each rule accepted hold, as one digest per rule (`accepted_rows_digest[<id>]`
+against a rule's `expect_digest`): a count does not see a defect confined to rows a rule already
+accepts (one more differing field, another value). Each row: its key, class, emit indices and
+every differing field with both values; rows in text order, so shards, workers and resumes give
+the same digest. Format as `harness.core.identity.digest`: sha256: and 16 hex digits. #}
+{% macro accepted_digests() -%}
+CREATE VIEW accepted_digests AS
+SELECT accepted_by AS id, count(*) AS n,
+       'sha256:' || left(sha256(string_agg(row_text, chr(10) ORDER BY row_text)), 16) AS digest
+FROM (SELECT accepted_by,
+             concat_ws('|', coalesce(ticker, '∅'), coalesce(type, '∅'), coalesce(direction, '∅'),
+                       coalesce(tick_seq::VARCHAR, '∅'), class,
+                       coalesce(primary_index::VARCHAR, '∅'), coalesce(candidate_index::VARCHAR, '∅'),
+                       coalesce(array_to_string(list_transform(fields, lambda f: coalesce(f.path::VARCHAR, '∅')
+                                || '=' || coalesce(f."primary"::VARCHAR, '∅') || '→'
+                                || coalesce(f.candidate::VARCHAR, '∅')), ';'), '')) AS row_text
+      FROM diff WHERE class <> 'match' AND accepted_by IS NOT NULL)
+GROUP BY accepted_by
 {%- endmacro %}

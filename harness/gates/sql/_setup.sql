@@ -213,24 +213,6 @@ SELECT e.check, e.n, e.threshold,
             ELSE e.text END
 FROM e;
 
--- What the rows each rule accepted hold, as one digest per rule (`accepted_rows_digest[<id>]`
--- against a rule's `expect_digest`): a count does not see a defect confined to rows a rule already
--- accepts (one more differing field, another value). Each row: its key, class, emit indices and
--- every differing field with both values; rows in text order, so shards, workers and resumes
--- give the same digest. Format as `harness.core.identity.digest`: sha256: and 16 hex digits.
-CREATE VIEW accepted_digests AS
-SELECT accepted_by AS id, count(*) AS n,
-       'sha256:' || left(sha256(string_agg(row_text, chr(10) ORDER BY row_text)), 16) AS digest
-FROM (SELECT accepted_by,
-             concat_ws('|', coalesce(ticker, '∅'), coalesce(type, '∅'), coalesce(direction, '∅'),
-                       coalesce(tick_seq::VARCHAR, '∅'), class,
-                       coalesce(primary_index::VARCHAR, '∅'), coalesce(candidate_index::VARCHAR, '∅'),
-                       coalesce(array_to_string(list_transform(fields, lambda f: coalesce(f.path::VARCHAR, '∅')
-                                || '=' || coalesce(f."primary"::VARCHAR, '∅') || '→'
-                                || coalesce(f.candidate::VARCHAR, '∅')), ';'), '')) AS row_text
-      FROM diff WHERE class <> 'match' AND accepted_by IS NOT NULL)
-GROUP BY accepted_by;
-
 -- What kind of loss each unexplained unpaired event is (one scan, all scope): a candidate event
 -- repeating a key that is already paired is a duplicate; a primary event answered at the same
 -- ticker and tick by an unpaired candidate event of another type (or of the same type and another
