@@ -70,6 +70,9 @@ def test_bundled_recording_passes_phase_one_ci_with_exactly_the_known_difference
     # sample-day[:40000], 297 on lobster[:40000] since the legacy stack emits no trend without VWAP)
     assert sum(c.observed or 0 for c in counts) > 250
     assert checks["accepted_rows_undeclared"].status is Status.PASS
+    # the reference behaved as in its reference runs (the scope's primary_events for this key)
+    reference = checks["primary_events_reference"]
+    assert reference.status is Status.PASS and (reference.observed or 0) > 40, reference.reason
     assert checks["latency_known_finding[KL-phase1-channel-overhead]"].status is not Status.FAIL
     if out.result.verdict is not Verdict.PASS:  # honest: CI never turns the verdict into a pass
         assert "rollout verdict" in out.policy_note and "stands" in out.policy_note
@@ -176,6 +179,7 @@ def test_bundled_recording_passes_the_phase_zero_gate(rec, tmp_path):
     assert out.ok, out.message()
     checks = _checks(out)
     assert checks["unexplained_differences"].observed == 0
+    assert checks["primary_events_reference"].status is Status.PASS
     # equal, not excused
     assert checks["unexplained_differences"].reason.endswith("; 0 more accepted by rules")
     assert not [c for c in out.result.checks if c.status is Status.NODATA], out.message()
@@ -201,3 +205,41 @@ def test_pytest_plugin_turns_recordings_into_gated_items(tmp_path):
     )
     assert bad.returncode == 1
     assert "FAIL missing_events" in bad.stdout and "first divergence" in bad.stdout
+
+
+def test_a_candidate_that_changes_the_primary_through_shared_state_fails_on_the_reference(
+    tmp_path, monkeypatch
+):
+    """Both stacks in one process share tickstock's modules. A candidate bug that rewrites a
+    module-level function they both call (simulated: HighLow's relative volume scaled by 1.5
+    while the replay runs) changes the primary's events too: every event check passes, since both
+    emit the same wrong events. The primary's declared digest for the recording key catches it."""
+    from tickstock.legacy.detectors import highlow
+
+    rec = RECORDINGS / "sample-day"
+    scaled = highlow.calculate_relative_volume
+
+    def relative_volume_times_1_5(volume, average):
+        value = scaled(volume, average)
+        return value * 1.5 if isinstance(value, float) else value
+
+    monkeypatch.setattr(highlow, "calculate_relative_volume", relative_volume_times_1_5)
+    run = replay_recording(rec, LEGACY, MULTI, {}, {"phase": PHASE1}, tmp_path, max_ticks=20_000)
+    monkeypatch.undo()
+    out = gate_replayed(run, PHASE1, accept=ACCEPT)
+    checks = _checks(out)
+    event_checks = ("unexplained_differences", "missing_events", "extra_events", "field_changes")
+    assert all(checks[c].status is Status.PASS for c in event_checks), out.message()
+    digests = [c for name, c in checks.items() if name.startswith("accepted_rows_digest[")]
+    assert digests and all(c.status is Status.PASS for c in digests)  # no accepted row moved
+    reference = checks["primary_events_reference"]
+    assert reference.status is Status.FAIL and not out.ok, out.message()
+    assert "declares sha256:bc5324f47d29fbfb for sample-day[:20000]" in reference.reason
+    assert "state they share" in reference.reason
+
+    # the same replay without the shared change reproduces the reference
+    clean = replay_recording(
+        rec, LEGACY, MULTI, {}, {"phase": PHASE1}, tmp_path / "clean", max_ticks=20_000
+    )
+    reference = _checks(gate_replayed(clean, PHASE1, accept=ACCEPT))["primary_events_reference"]
+    assert reference.status is Status.PASS and reference.observed == 3339.0, reference.reason

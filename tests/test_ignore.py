@@ -357,6 +357,17 @@ def test_a_rule_never_applies_outside_its_scope(tmp_path, changes, why):
             'candidate_config="sha256:0"\nrecording={x="y"}\n',
             "config digests",
         ),
+        (
+            '[[scope]]\nid="s"\nprimary="a:b"\nprimary_config="sha256:0"\ncandidate="b:c"\n'
+            'candidate_config="sha256:0"\nrecording={x="y"}\n'
+            'primary_events={"x/phase_1_parallel_testing"="sha256:0123456789abcdef"}\n',
+            "key them by recording",
+        ),
+        (
+            '[[scope]]\nid="s"\nprimary="a:b"\nprimary_config="sha256:0"\ncandidate="b:c"\n'
+            'candidate_config="sha256:0"\nrecording={x="y"}\nprimary_events={x="sha256:12"}\n',
+            "16 hex digits",
+        ),
     ],
 )
 def test_scopes_are_required_exact_and_checked(tmp_path, body, message):
@@ -459,3 +470,36 @@ def test_a_defect_inside_accepted_rows_keeps_the_count_but_fails_the_digest(tmp_
 def test_bad_expect_digests_are_clear_errors(tmp_path, extra, message):
     with pytest.raises(ConfigError, match=message):
         load_rules(_write(tmp_path, RULE.format(expires="2027-01-31", extra=extra)))
+
+
+def test_the_primary_events_digest_is_the_documented_one_and_printed_for_declaring(tmp_path):
+    """sha256 over the sorted md5 hex digests of `<emit_seq>|<event_json>` of every primary event
+    (harness/diff/sql/classify.sql), computed here in Python; undeclared, the gate has no check but
+    says what to declare."""
+    import hashlib
+
+    import pyarrow.parquet as pq
+
+    run = make_run(tmp_path)
+    ev = open_evidence(run, today=TODAY)
+    ref = ev.rules_document()["primary_events"]
+    files = (
+        [run / "events_primary.parquet"]
+        if (run / "events_primary.parquet").is_file()
+        else (sorted((run / "events_primary").glob("*.parquet")))
+    )
+    rows = [
+        r for f in files for r in pq.read_table(f, columns=["emit_seq", "event_json"]).to_pylist()
+    ]
+    lines = sorted(
+        hashlib.md5(f"{r['emit_seq']}|{r['event_json']}".encode()).hexdigest() for r in rows
+    )
+    expected = "sha256:" + hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+    assert len(rows) > 0 and ref["events"] == len(rows)
+    assert ref["digest"] == expected and ref["declared"] is None
+    res = evaluate(ev, "phase_0_installation")
+    assert all(c.check != "primary_events_reference" for c in res.checks)
+    assert f"digest {expected}; no reference declared for" in "\n".join(
+        rules_lines(ev.rules_document())
+    )
+    ev.close()

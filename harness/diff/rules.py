@@ -12,6 +12,8 @@ an expired rule stops applying (and is listed as expired, so the report says why
     candidate_config = "sha256:46b68ac1696c3870"
     recording = { "sample-day" = "<recording content sha256>" }
     phase = ["phase_1_parallel_testing"]            # optional
+    primary_events = { "sample-day" = "sha256:0123456789abcdef" }   # optional: what the primary
+                                      # emits for a recording key (`<recording>[[:N]]`)
 
     [[rule]]
     id = "KD-001"
@@ -38,6 +40,10 @@ new divergences hidden under a broad rule are caught, and an expired rule's coun
 A count does not see a defect confined to rows the rule already accepts (one more differing field,
 another value): `expect_digest` pins their contents too (`accepted_rows_digest[<id>]`, the digest
 of every accepted row's key, class, emit indices and differing fields with both values).
+`primary_events` pins the reference itself: in one process the candidate can change the primary
+through state they share (a module-level table or function it modifies), and then both emit the
+same wrong events and no diff shows it; the gates FAIL `primary_events_reference` when the
+primary's events in a run differ from the digest its scope declares for the recording key.
 
     [[latency]]                       # a known latency gap (same accountability keys)
     id = "KL-1"
@@ -82,6 +88,9 @@ class Scope:
     candidate_configs: tuple[str, ...]
     recordings: tuple[tuple[str, str], ...]
     phases: tuple[str, ...] = ()
+    #: recording key (`<recording>[[:N]]`) → digest of the primary's events in a run of it: the
+    #: primary is the reference, so what it emits for a recording is known (`primary_events`)
+    primary_events: tuple[tuple[str, str], ...] = ()
     reason: str = ""
 
     def admits(self, run: RunIdentity) -> tuple[bool, str]:
@@ -242,6 +251,17 @@ class RuleSet:
         latency = tuple(f for f in self.latency if admitted(f))
         return RuleSet(rules, self.source, latency, self.scopes, self.sha256, tuple(decisions))
 
+    def primary_reference(self, run: RunIdentity, key: str | None) -> tuple[str, str] | None:
+        """(scope id, digest) of the first scope admitting the run that declares the digest of
+        the primary's events for recording key `key`; None when none does."""
+        if key is None:
+            return None
+        for scope in self.scopes:
+            declared = dict(scope.primary_events).get(key)
+            if declared is not None and scope.admits(run)[0]:
+                return scope.id, declared
+        return None
+
     def latency_for(self, recording: str | None, phase: str | None) -> list[LatencyFinding]:
         return [f for f in self.latency if f.covers(recording, phase)]
 
@@ -287,8 +307,9 @@ class RuleSet:
         return "CASE " + " ".join(arms) + " ELSE CAST(NULL AS VARCHAR) END"
 
 
-def run_key(manifest: Mapping[str, Any]) -> str | None:
-    """The key a run's expected counts are declared under: `<recording>[[:N]][/<phase>]`.
+def run_key(manifest: Mapping[str, Any], with_phase: bool = True) -> str | None:
+    """The key a run's expected counts are declared under: `<recording>[[:N]][/<phase>]`
+    (without the phase, `with_phase=False`: the recording key `primary_events` are declared under).
 
     `[:N]` marks a run of only the first N ticks (filter `limit` or `max_ticks`); a run with any
     other filter (tickers, time range) has no key, so no declared count applies to it.
@@ -304,7 +325,7 @@ def run_key(manifest: Mapping[str, Any]) -> str | None:
         if len(prefix) != len(set_) or len({int(v) for v in prefix.values()}) != 1:
             return None
         key += f"[:{int(next(iter(prefix.values())))}]"
-    phase = candidate_phase(manifest)
+    phase = candidate_phase(manifest) if with_phase else None
     return key + (f"/{phase}" if phase else "")
 
 

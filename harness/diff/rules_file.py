@@ -103,18 +103,31 @@ def _expect(v: Any) -> tuple[tuple[str, int], ...]:
     return tuple((str(k), int(n)) for k, n in v.items())
 
 
-def _expect_digest(v: Any) -> tuple[tuple[str, str], ...]:
-    if not isinstance(v, dict):
-        raise ValueError("'expect_digest' must be a table of run key = \"sha256:<16 hex>\"")
-    for key, d in v.items():
-        if not isinstance(d, str) or not re.fullmatch(
-            DIGEST_PREFIX + f"[0-9a-f]{{{DIGEST_HEX}}}", d
-        ):
-            raise ValueError(
-                f'expect_digest[{key!r}] must be "sha256:" and 16 hex digits (as the gate '
-                f"prints it), got {d!r}"
-            )
-    return tuple((str(k), str(d)) for k, d in v.items())
+def _keyed_digests(name: str, keys: str) -> Callable[[Any], tuple[tuple[str, str], ...]]:
+    """A table of `keys` = "sha256:<16 hex>" (as the gate prints digests)."""
+
+    def check(v: Any) -> tuple[tuple[str, str], ...]:
+        if not isinstance(v, dict):
+            raise ValueError(f"'{name}' must be a table of {keys} = \"sha256:<16 hex>\"")
+        for key, d in v.items():
+            if not isinstance(d, str) or not re.fullmatch(
+                DIGEST_PREFIX + f"[0-9a-f]{{{DIGEST_HEX}}}", d
+            ):
+                raise ValueError(
+                    f'{name}[{key!r}] must be "sha256:" and 16 hex digits (as the gate '
+                    f"prints it), got {d!r}"
+                )
+            if keys == "recording key" and "/" in str(key):
+                raise ValueError(
+                    f"{name}[{key!r}]: the primary's events do not depend on the candidate's "
+                    "phase; key them by recording (`<recording>[[:N]]`), not by run key"
+                )
+        return tuple((str(k), str(d)) for k, d in v.items())
+
+    return check
+
+
+_expect_digest = _keyed_digests("expect_digest", "run key")
 
 
 def _tolerance(v: Any) -> float:
@@ -242,6 +255,9 @@ class ScopeEntry(ConfigModel):
     candidate_config: Annotated[tuple[str, ...], checked(_digests("candidate_config"))]
     recording: Annotated[tuple[tuple[str, str], ...], checked(_recordings)]
     phase: Annotated[tuple[str, ...], checked(_strings("phase"))] = ()
+    primary_events: Annotated[
+        tuple[tuple[str, str], ...], checked(_keyed_digests("primary_events", "recording key"))
+    ] = ()
     reason: str = ""
 
     def scope(self) -> Scope:

@@ -51,7 +51,7 @@ _EMPTY_SCHEMAS = {
     "candidate_held_bytes BIGINT, memory_probed BOOLEAN, primary_error VARCHAR, "
     "candidate_error VARCHAR, primary_timeout BOOLEAN, candidate_timeout BOOLEAN, primary_events INTEGER, "
     "candidate_events INTEGER, shard INTEGER",
-    "events": "tick_seq BIGINT, emit_index INTEGER, ticker VARCHAR, type VARCHAR, "
+    "events": "tick_seq BIGINT, emit_seq BIGINT, emit_index INTEGER, ticker VARCHAR, type VARCHAR, "
     "direction VARCHAR, price DOUBLE, event_json VARCHAR",
     "diff": "ticker VARCHAR, type VARCHAR, direction VARCHAR, tick_seq BIGINT, "
     "primary_index INTEGER, candidate_index INTEGER, class VARCHAR, "
@@ -103,7 +103,8 @@ class Evidence:
     def rules_document(self) -> dict[str, Any]:
         """What verdict.json, JUnit and the report say about the rules: the file (path, digest,
         why it was chosen), the run's identity, every rule's scope decision and, per rule, the
-        rows it accepted here against the count it declares for this run's key."""
+        rows it accepted here against the count it declares for this run's key; the digest of
+        the primary's events against the one its scope declares (`primary_events`)."""
         accepted = {
             i: (n, d)
             for i, n, d in self.con.execute("SELECT id, n, digest FROM accepted_digests").fetchall()
@@ -118,11 +119,22 @@ class Evidence:
             "SELECT count(*) FROM diff WHERE class <> 'match' AND accepted_by IS NULL"
         ).fetchone()[0]  # type: ignore[index]
         origin = self.rules_origin
+        key, scope, declared, n, digest = self.con.execute(
+            "SELECT recording_key, scope, r.digest, d.n, d.digest "
+            "FROM primary_reference r, primary_events_digest d"
+        ).fetchone()  # type: ignore[misc]
         return {
             "file": origin.as_dict() if origin is not None else None,
             "identity": self.identity.as_dict(),
             "run_key": run_key(self.manifest),
             "unexplained_rows": int(unexplained),
+            "primary_events": {
+                "recording_key": key,
+                "events": int(n),
+                "digest": digest,
+                "declared": declared,
+                "scope": scope,
+            },
             "rules": [
                 {
                     **d.as_dict(),
@@ -263,7 +275,7 @@ def open_evidence(
     pool = ThreadPoolExecutor(max_workers=1)
     try:
         diff_ready = pool.submit(_accepted_views, con, rules, today, on_views)
-        create_rule_tables(con, manifest, rules, today)
+        create_rule_tables(con, manifest, rules, today, identity)
         lat, fig, rollout_fig, paired = _tables_and_stats(
             con, manifest, rd, stack_stats, noise, obs_files, seed
         )
@@ -284,8 +296,9 @@ def _accepted_views(
     today: dt.date,
     on_views: Callable[[duckdb.DuckDBPyConnection], None] | None,
 ) -> None:
-    """`diff` (accepted_by from the rules), `unexplained` and `accepted_digests` (each rule's
-    accepted rows: count and digest of their contents), on a cursor of their own."""
+    """`diff` (accepted_by from the rules), `unexplained`, `accepted_digests` (each rule's
+    accepted rows: count and digest of their contents) and `primary_events_digest`, on a cursor
+    of their own."""
     cur = con.cursor()
     try:
         create_accepted_diff(cur, rules, today)
@@ -297,6 +310,11 @@ def _accepted_views(
         cur.close()
     if on_views is not None:
         on_views(con)
+    cur = con.cursor()  # after the report's queries have started: only the checks read it
+    try:
+        cur.execute(statement("harness.diff", "classify", "primary_events_digest"))
+    finally:
+        cur.close()
 
 
 def _tables_and_stats(

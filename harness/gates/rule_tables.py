@@ -1,6 +1,7 @@
 """The accepted-differences rules as tables the gate SQL reads (`rule_scope`, `expired_rules`,
-`rule_expectations`, `latency_findings`), for one run: its key picks each rule's declared count
-and digest, its recording and phase the latency findings that cover it."""
+`rule_expectations`, `latency_findings`, `primary_reference`), for one run: its key picks each
+rule's declared count and digest, its recording and phase the latency findings that cover it, its
+recording key the digest of the primary's events its scope declares."""
 
 from __future__ import annotations
 
@@ -10,13 +11,19 @@ from typing import Any
 
 import duckdb
 
+from harness.core.identity import RunIdentity
 from harness.diff.rules import RuleSet, candidate_phase, recording_name, run_key
 
 
 def create_rule_tables(
-    con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any], rules: RuleSet, today: dt.date
+    con: duckdb.DuckDBPyConnection,
+    manifest: Mapping[str, Any],
+    rules: RuleSet,
+    today: dt.date,
+    identity: RunIdentity,
 ) -> None:
-    """The rules' tables gates read: scope decisions, expired rules, expectations, findings."""
+    """The rules' tables gates read: scope decisions, expired rules, expectations, findings,
+    the primary's reference."""
     con.execute("CREATE TABLE rule_scope (id VARCHAR, scope VARCHAR, applies BOOLEAN, why VARCHAR)")
     if rules.decisions:
         con.executemany(
@@ -48,3 +55,12 @@ def create_rule_tables(
             "INSERT INTO latency_findings VALUES (?, ?, ?, ?)",
             [lf.id, lf.max_ratio, lf.expires, lf.expired(today)],
         )
+    # one row: the run's recording key and, if a scope admitting the run declares it, the digest
+    # of the primary's events there (gates/sql/_always.sql: primary_events_reference)
+    slice_key = run_key(manifest, with_phase=False)
+    ref = rules.primary_reference(identity, slice_key)
+    con.execute(
+        "CREATE TABLE primary_reference AS SELECT ?::VARCHAR AS recording_key, "
+        "?::VARCHAR AS scope, ?::VARCHAR AS digest",
+        [slice_key, *(ref or (None, None))],
+    )

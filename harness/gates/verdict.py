@@ -85,7 +85,27 @@ def rules_lines(doc: dict[str, Any] | None) -> list[str]:
     for why, ids in outside.items():
         lines.append(f"  {len(ids)} rule(s) do not apply {why}: {', '.join(ids)}")
     lines.append(f"unexplained diff rows: {doc.get('unexplained_rows')}")
+    ref = doc.get("primary_events")
+    if ref:
+        lines.append(primary_events_line(ref))
     return lines
+
+
+def primary_events_line(ref: dict[str, Any]) -> str:
+    """The primary's events against its declared reference (what `primary_events` would say)."""
+    head = f"primary's events: {ref['events']}, digest {ref['digest']}"
+    if ref.get("declared") is None:
+        key = ref.get("recording_key")
+        return head + (
+            f"; no reference declared for {key} (a scope's primary_events pins it)"
+            if key
+            else "; a filtered run has no recording key, so no reference applies"
+        )
+    same = ref["declared"] == ref["digest"]
+    return head + (
+        f"; {'as' if same else 'NOT as'} scope {ref['scope']} declares for "
+        f"{ref['recording_key']}" + ("" if same else f" ({ref['declared']})")
+    )
 
 
 def junit_xml(

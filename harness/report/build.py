@@ -35,7 +35,7 @@ from harness.gates.engine import (
 from harness.gates.evidence import Evidence
 from harness.gates.statistics import subsample_index
 from harness.gates.ticker_statistics import per_ticker_stats
-from harness.gates.verdict import p_value, readable, table_rows
+from harness.gates.verdict import p_value, primary_events_line, readable, table_rows
 from harness.report import breakdowns
 from harness.report.divergence import divergence_view
 from harness.report.plot_worker import PlotWorker
@@ -355,6 +355,7 @@ def _build(
             plot_paths.append(path)
         ranked = tickers[tickers["n"] >= MIN_TICKER_TICKS] if len(tickers) else tickers
         slow = ranked.sort_values("ratio_median", ascending=False).head(10)
+        rules_doc = ev.rules_document()
         context = {
             "run_id": ev.run_id,
             "manifest": ev.manifest,
@@ -376,7 +377,10 @@ def _build(
             "divergence": divergence_view(first, _accepted_by(ev, first)),
             "expired": ev.rules.expired(ev.today),
             "rules_source": ev.rules.source,
-            "rules_doc": ev.rules_document(),
+            "rules_doc": rules_doc,
+            "primary_line": primary_events_line(rules_doc["primary_events"]),
+            "primary_differs": rules_doc["primary_events"]["declared"]
+            not in (None, rules_doc["primary_events"]["digest"]),
             "failures": ev.failures(),
             "images": {k: _b64(v) for k, v in figures.items()},
             "by_day": _by_day(run_dir),

@@ -114,3 +114,17 @@ FROM (SELECT accepted_by,
       FROM diff WHERE class <> 'match' AND accepted_by IS NOT NULL)
 GROUP BY accepted_by
 {%- endmacro %}
+
+{# What the primary emitted, as one digest (`primary_events_reference` against the digest a scope
+declares in `primary_events`): the primary is the reference, so for a recording its events are
+known; in one process a candidate can change them through state the two share, and then no diff
+shows it. Each event: the seq of the call that returned it and its transport text; in text order
+of their md5s, so shards, workers, call order and resumes give the same digest. A table: every
+phase's checks read it. #}
+{% macro primary_events_digest() -%}
+CREATE TABLE primary_events_digest AS
+SELECT count(*) AS n,
+       'sha256:' || left(sha256(coalesce(string_agg(h, chr(10) ORDER BY h), '')), 16) AS digest
+FROM (SELECT md5(coalesce(emit_seq::VARCHAR, '∅') || '|' || coalesce(event_json, '∅')) AS h
+      FROM events_primary)
+{%- endmacro %}

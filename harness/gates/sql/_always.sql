@@ -84,6 +84,18 @@ FROM rule_expectations e
 LEFT JOIN accepted_digests a ON a.id = e.id
 WHERE e.digest IS NOT NULL AND NOT e.expired
 UNION ALL
+-- The reference itself, where the run's scope declares it (`primary_events`): in one process the
+-- candidate can change the primary through state they share (a module-level table or function it
+-- modifies); both then emit the same wrong events and every check above passes.
+SELECT 'primary_events_reference', pd.n::DOUBLE, '= ' || pr.digest,
+       CASE WHEN pd.digest = pr.digest THEN 'PASS' ELSE 'FAIL' END,
+       CASE WHEN pd.digest = pr.digest
+            THEN printf('the primary''s %d events hash to %s, as scope %s declares for %s', pd.n, pd.digest, pr.scope, pr.recording_key)
+            ELSE printf('the primary''s %d events hash to %s, scope %s declares %s for %s: the primary did not behave as in its reference run. In one process the candidate can change the primary through state they share (a module-level table or function), and then both emit the same wrong events and no diff shows it (replay with --sides concurrent to run them apart); if the primary changed on purpose, update primary_events',
+                        pd.n, pd.digest, pr.scope, pr.digest, pr.recording_key) END
+FROM primary_reference pr, primary_events_digest pd
+WHERE pr.digest IS NOT NULL
+UNION ALL
 -- A rule that accepts rows in a run for which it declares no count can never lead to a pass:
 -- "accepted" means exactly the known rows, and an undeclared run has no known rows.
 SELECT 'accepted_rows_undeclared', coalesce(sum(n), 0)::DOUBLE, '= 0',
