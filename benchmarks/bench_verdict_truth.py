@@ -4,12 +4,16 @@
         [--ticks N] [--aa-runs 20] [--skip-matrix]
 
 Prints, with the target beside each figure:
-  * every cell of the defect matrix (harness.replay.mutants.CASES × both bundled stacks × every phase):
+  * every cell of the defect matrix (harness.replay.defect_matrix.CASES × both bundled stacks × every phase):
     verdict, and whether the defect's own checks failed (target: every violated cell FAIL);
   * the A/A false-alarm rate over --aa-runs seeds at phases 0 and 1 (target ≤ 1 in 20), with the
     latency ratio CI widths;
   * sensitivity: the smallest event defect caught (one dropped event) and the verdict of
-    candidates slowed by 1.02×…1.5× at phase 1 (the latency gate's reach on this machine).
+    candidates slowed by 1.02×…1.5× at phase 1 (the latency gate's reach on this machine),
+    leaks, and work moved to a thread of the candidate's own (`offload`, stack_thread_cpu);
+  * a candidate changing the primary through shared module state (multi-channel vs legacy with
+    HighLow's relative volume scaled while it runs): primary_events_reference, with the bundled
+    rules, against every other check.
 The same matrix runs on short slices in `make test` (tests/test_verdict_truth.py).
 """
 
@@ -30,7 +34,7 @@ from harness.gates.engine import PHASES, Status, Verdict, gate_run  # noqa: E402
 from harness.pipeline.lifecycle import RunSetup  # noqa: E402
 from harness.pipeline.shadow import shadow_run  # noqa: E402
 from harness.recordings.reader import open_recording  # noqa: E402
-from harness.replay.mutants import CASES, target_ticker  # noqa: E402
+from harness.replay.defect_matrix import CASES, target_ticker  # noqa: E402
 from harness.replay.outcome import RunOptions  # noqa: E402
 from harness.replay.shadow import RunSpec  # noqa: E402
 
@@ -148,6 +152,40 @@ def sensitivity(rec: Path, n: int | None, root: Path) -> None:
         res = gate(replay(rec, n, legacy, leak, root / f"leak-{size}"))["phase_0_installation"]
         mem = next(c for c in res.checks if c.check == "memory_growth")
         print(f"  leak {size:>4} B/tick: memory_growth {mem.status.value:<6} {mem.reason}")
+    for share in (0.02, 0.05, 0.1, 0.5):
+        off = ("harness.replay.mutants:mutant", {"mutant": {"defect": "offload", "share": share}})
+        res = gate(replay(rec, n, legacy, off, root / f"offload-{share}"))[PHASE1]
+        thr = next(c for c in res.checks if c.check == "stack_thread_cpu")
+        lat = next(c for c in res.checks if c.check == "latency_ratio_ci_upper")
+        ratio = lat.reason.split(",")[0]
+        print(f"  offload {share:.2f}: phase 1 {res.verdict.value:<12} stack_thread_cpu "
+              f"{thr.status.value:<12} {thr.reason.split(';')[0]}; {ratio}")  # fmt: skip
+
+
+def shared_state(rec: Path, n: int | None, root: Path) -> None:
+    """Multi-channel vs legacy at phase 1, HighLow's relative volume ×1.5 in the module both use."""
+    from tickstock.legacy.detectors import highlow
+
+    legacy, multi = BASES["legacy"], BASES["multichannel"]
+    original = highlow.calculate_relative_volume
+
+    def scaled(volume, average):
+        value = original(volume, average)
+        return value * 1.5 if isinstance(value, float) else value
+
+    highlow.calculate_relative_volume = scaled
+    try:
+        run = replay(rec, n, legacy, multi, root / "shared-state")
+    finally:
+        highlow.calculate_relative_volume = original
+    res = gate(run, (PHASE1,))[PHASE1]
+    ref = next((c for c in res.checks if c.check == "primary_events_reference"), None)
+    others = sorted(c.check for c in res.checks if c.status is Status.FAIL and c is not ref)
+    state = "no reference declared for this key" if ref is None else ref.status.value
+    print(
+        f"  shared state changed: primary_events_reference {state}; "
+        f"other FAIL checks: {others or 'none'}; phase 1 {res.verdict.value}"
+    )
 
 
 def main() -> int:
@@ -172,6 +210,8 @@ def main() -> int:
             aa(rec, args.ticks, args.aa_runs, root)
         print("sensitivity (phase 1):")
         sensitivity(rec, args.ticks, root)
+        print("a candidate changing the primary through shared state (bundled rules):")
+        shared_state(rec, args.ticks, root)
     return 1 if bad else 0
 
 

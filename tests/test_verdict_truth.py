@@ -1,6 +1,6 @@
 """Verdict truth: no defect in the matrix passes a phase gate whose criteria it violates.
 
-Every case of harness.replay.mutants.CASES wraps both bundled stacks (legacy, multi-channel at phase 1)
+Every case of harness.replay.defect_matrix.CASES wraps both bundled stacks (legacy, multi-channel at phase 1)
 and is replayed against the unwrapped stack on short slices of both bundled recordings, in
 process and (the process-crossing defects; all with VERDICT_TRUTH_FULL=1) on a real Dask LocalCluster; each run is gated at every phase with the repository's
 accepted-differences file (whose rules must not apply: a wrapper is another candidate). A cell is
@@ -22,7 +22,7 @@ from harness.gates.engine import PHASES, Status, Verdict, gate_run
 from harness.pipeline.lifecycle import RunSetup
 from harness.pipeline.shadow import shadow_run
 from harness.recordings.reader import open_recording
-from harness.replay.mutants import CASES, Case, target_ticker
+from harness.replay.defect_matrix import CASES, LATENCY_PHASES, Case, target_ticker
 from harness.replay.outcome import RunOptions
 from harness.replay.shadow import RunSpec, StackSpec
 
@@ -316,3 +316,28 @@ def test_gate_uses_the_rules_recorded_with_the_run_from_any_directory(tmp_path: 
         capture_output=True, text=True, cwd=elsewhere,
     )  # fmt: skip
     assert json.loads(none.stdout)["accepted_differences"]["file"]["path"] is None
+
+
+@pytest.mark.parametrize("path", ["in-process", "dask"])
+def test_work_moved_to_a_thread_of_the_stack_leaves_latency_undecided(
+    request: pytest.FixtureRequest, path: str, runs_root: Path
+) -> None:
+    """A candidate that burns half its call time again in a thread of its own after every call
+    (the `offload` defect) PASSed phase 1 at a latency ratio of 1.03: its calls are as fast as
+    the primary's and the rest is in no call's time. The threads the stacks started are counted
+    (in the worker process too), and beyond 5 % of the timed calls no latency-judged phase can
+    PASS; the unwrapped stacks start no thread and the check passes at 0."""
+    if path == "dask":
+        request.getfixturevalue("dask_cluster")
+    case = Case("offload", {"defect": "offload", "share": 0.5}, (), ())
+    got = _gated(path, "legacy", "sample-day", case, runs_root)
+    assert got["injected"] > 0
+    for phase in LATENCY_PHASES:
+        result = got["results"][phase]
+        check = next(c for c in result.checks if c.check == "stack_thread_cpu")
+        assert check.status is Status.INCONCLUSIVE, (phase, check.reason)
+        assert "mutant-offload" in check.reason and (check.observed or 0) > 0.1
+        assert result.verdict is not Verdict.PASS
+    identical = _gated("in-process", "legacy", "sample-day", None, runs_root)
+    check = next(c for c in identical["results"][PHASE1].checks if c.check == "stack_thread_cpu")
+    assert check.status is Status.PASS and check.observed == 0.0, check.reason

@@ -330,10 +330,14 @@ def _tables_and_stats(
     raw_audit = manifest.get("audit")
     audit: Mapping[str, Any] = raw_audit if isinstance(raw_audit, Mapping) else {}
     observed = con.execute("SELECT count(*) FROM observations").fetchone()[0]  # type: ignore[index]
+    # the stacks' own threads (replay/threads.py); a run written before they were measured: NULL
+    raw_threads = manifest.get("stack_threads")
+    threads: Mapping[str, Any] = raw_threads if isinstance(raw_threads, Mapping) else {}
     con.execute(
         "CREATE TABLE run_info AS SELECT ?::VARCHAR AS run_id, ?::VARCHAR AS status, "
         "?::BOOLEAN AS audit_ok, ?::BIGINT AS ticks_read, ?::BIGINT AS ticks_observed, "
-        "?::VARCHAR AS run_key, ?::VARCHAR AS candidate_phase, ?::VARCHAR AS sides",
+        "?::VARCHAR AS run_key, ?::VARCHAR AS candidate_phase, ?::VARCHAR AS sides, "
+        "?::BIGINT AS stack_thread_cpu_ns, ?::VARCHAR AS stack_threads",
         [
             str(manifest.get("run_id", rd.name)),
             str(manifest.get("status", "unknown")),
@@ -343,6 +347,8 @@ def _tables_and_stats(
             run_key(manifest),
             candidate_phase(manifest),
             str((manifest.get("options") or {}).get("sides") or INTERLEAVED),
+            threads.get("cpu_ns"),
+            ", ".join(str(n) for n in threads.get("threads") or ()) or None,
         ],
     )
     raw_cand = stack_stats.get("candidate")

@@ -13,6 +13,7 @@ Every way of running — one process, sharded, resumed, live — goes through `s
 from __future__ import annotations
 
 import contextlib
+import functools
 import platform
 import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,6 +32,7 @@ from harness.diff.summary import build
 from harness.replay.faults import FaultSpec
 from harness.replay.outcome import RunOptions, RunOutcome, StackCounts
 from harness.replay.shadow import RunSpec, StackSpec
+from harness.replay.threads import ThreadCpu
 from harness.store.runs import DEFAULT_ROOT, Run, RunWriter, require_finished
 
 
@@ -203,13 +205,19 @@ def finish_run(
         sum(o.wall_ns for o in outcomes),
         aborted,
         tuple(problems),
+        functools.reduce(ThreadCpu.plus, (o.threads for o in outcomes), ThreadCpu()),
     )
     audit = total.audit()
     audit["expected"] = expected
     status = "complete" if total.audit_ok else "incomplete"
     reason = aborted or ("; ".join(problems) if problems else None)
     writer.write_json("stack_stats.json", total.stats)
-    writer.update(audit=audit, wall_s=round(total.wall_ns / 1e9, 3), reason=reason)
+    writer.update(
+        audit=audit,
+        wall_s=round(total.wall_ns / 1e9, 3),
+        reason=reason,
+        stack_threads=total.threads.as_dict(),
+    )
     try:
         # the summary reports the status the run is about to get
         final = {**writer.manifest, "status": status}

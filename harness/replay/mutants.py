@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import queue
+import threading
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -66,6 +67,8 @@ DEFECTS: dict[str, Defect] = {
                {"ticker": None, "hang_s": 0.3, "count": 3}),
         Defect("slow", "burn `factor - 1` times the inner call's time after every call",
                {"factor": 1.5}),
+        Defect("offload", "burn `share` times the inner call's time after every call, in a "
+               "thread of its own (work moved off the timed path)", {"share": 0.5}),
         Defect("leak", "keep `bytes_per_tick` bytes of garbage alive per tick",
                {"bytes_per_tick": 2048}),
     )
@@ -82,6 +85,12 @@ def _spin(ns: int) -> None:
     end = time.perf_counter_ns() + ns
     while time.perf_counter_ns() < end:
         pass
+
+
+def _burn_queued(work: queue.SimpleQueue[int | None]) -> None:
+    """The offload defect's worker: burn each queued amount of CPU until told to stop (None)."""
+    while (ns := work.get()) is not None:
+        _spin(ns)
 
 
 def _period(ts_ns: int) -> str:
@@ -109,6 +118,13 @@ class MutantStack:
         self.seed = seed
         self.injected = 0
         self._leak: list[bytearray] = []
+        self._work: queue.SimpleQueue[int | None] | None = None
+        if defect == "offload":  # a worker thread of the stack's own, fed after every call
+            self._work = queue.SimpleQueue()
+            self._worker = threading.Thread(
+                target=_burn_queued, args=(self._work,), name="mutant-offload", daemon=True
+            )
+            self._worker.start()
         self._held: dict[str, list[dict[str, Any]]] = {}  # late: events waiting for the next tick
         # defects acting on the call itself (raise, hang, slow, leak) edit no events
         self._edit: Callable[[Any, list[dict[str, Any]]], list[dict[str, Any]]] = getattr(
@@ -132,6 +148,10 @@ class MutantStack:
         if self.defect == "slow":
             _spin(int((time.perf_counter_ns() - t0) * (float(self.p["factor"]) - 1.0)))
             return events
+        if self._work is not None:
+            self._work.put(int((time.perf_counter_ns() - t0) * float(self.p["share"])))
+            self.injected += 1
+            return events
         if self.defect == "leak":
             self._leak.append(bytearray(int(self.p["bytes_per_tick"])))
             self.injected += 1
@@ -150,6 +170,9 @@ class MutantStack:
         return out
 
     def close(self) -> None:
+        if self._work is not None:
+            self._work.put(None)
+            self._worker.join()
         self.inner.close()
 
     # -- event edits (one per defect) ---------------------------------------------------------
@@ -275,112 +298,3 @@ def mutant(config: Mapping[str, Any]) -> MutantStack:
     if defect == "hang" and not spec.get("ticker"):
         raise ConfigError("mutant hang: give the ticker to stall on")
     return MutantStack(load_stack(str(inner), cfg), defect, spec, seed)
-
-
-#: The rollout phases, in order (harness.gates.engine.PHASES; repeated here to keep this module light).
-ALL_PHASES = (
-    "phase_0_installation",
-    "phase_1_parallel_testing",
-    "phase_2_limited_rollout",
-    "phase_3_gradual_expansion",
-    "phase_4_full_rollout",
-)
-#: Phases with a latency criterion (phase 2's is error rate and detection only).
-LATENCY_PHASES = tuple(p for p in ALL_PHASES if p != "phase_2_limited_rollout")
-_EVENT_LOSS = ("missing_events", "fallback_trigger_event_loss", "unexplained_differences")
-
-
-@dataclass(frozen=True, slots=True)
-class Case:
-    """One row of the defect matrix: the mutant's parameters ("{ticker}" and "{period}" are
-    filled per recording), the phases whose criteria it violates, and the checks that must FAIL
-    there (the cell's proof that the gate saw *this* defect, not something else)."""
-
-    name: str
-    params: Mapping[str, Any]
-    violates: tuple[str, ...]
-    checks: tuple[str, ...]
-    phase_checks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    #: errors/timeouts: where the failed ticks carried primary events, every phase must FAIL
-    #: `missing_events` too (the events are lost); a stall on ticks without events loses none
-    loss_driven: bool = False
-
-    def mutant_table(
-        self, inner: str, ticker: str, period: str, count: int = 3, seed: int = 0
-    ) -> dict[str, Any]:
-        """The `mutant` config table for one recording: `ticker` (drop / hang) has events,
-        `count` of its first ticks reach its first event, `period` is one the slice covers."""
-
-        def fill(v: Any) -> Any:
-            if v == "{count}":
-                return count
-            if v == "{ticker}":
-                return ticker
-            if v == "{tickers}":
-                return [ticker]
-            if v == "{period}":
-                return period
-            return v
-
-        return {"inner": inner, "seed": seed, **{k: fill(v) for k, v in self.params.items()}}
-
-    def must_fail(self, phase: str) -> tuple[str, ...]:
-        return self.checks + tuple(self.phase_checks.get(phase, ()))
-
-
-CASES: tuple[Case, ...] = (
-    Case("drop", {"defect": "drop", "rate": 0.02}, ALL_PHASES, _EVENT_LOSS),
-    Case("drop_ticker", {"defect": "drop", "rate": 1.0, "tickers": "{tickers}"}, ALL_PHASES,
-         _EVENT_LOSS),
-    Case("drop_period", {"defect": "drop", "rate": 0.05, "period": "{period}"}, ALL_PHASES,
-         _EVENT_LOSS),
-    Case("drop_type", {"defect": "drop", "rate": 0.1, "type": "trend"}, ALL_PHASES, _EVENT_LOSS),
-    Case("duplicate", {"defect": "duplicate", "rate": 0.02}, ALL_PHASES,
-         ("extra_events", "duplicate_events")),
-    Case("spurious", {"defect": "spurious", "rate": 0.002}, ALL_PHASES, ("extra_events",)),
-    Case("shift_price", {"defect": "shift", "rate": 0.02, "field": "price", "amount": 0.01},
-         ALL_PHASES, ("field_changes",)),
-    Case("shift_field", {"defect": "shift", "rate": 0.02, "field": "count", "amount": 1},
-         ALL_PHASES, ("field_changes",)),
-    Case("swap_direction", {"defect": "swap_direction", "rate": 0.02}, ALL_PHASES,
-         ("missing_events", "extra_events", "wrong_direction_events")),
-    Case("delay_time", {"defect": "delay_time", "rate": 0.02, "seconds": 1}, ALL_PHASES,
-         ("field_changes",)),
-    Case("reorder", {"defect": "reorder", "rate": 1.0}, ALL_PHASES, ("order_changes",)),
-    Case("late", {"defect": "late", "rate": 0.02}, ALL_PHASES, ("late_events",)),
-    # errors and timeouts violate phase 0 ("0 errors") by themselves; everywhere else through
-    # what they cost: events the primary emitted on a failed tick are lost (missing_events)
-    Case("raise", {"defect": "raise", "rate": 0.02}, ("phase_0_installation",), ("errors",),
-         loss_driven=True),
-    Case("hang", {"defect": "hang", "ticker": "{ticker}", "hang_s": 0.2, "count": "{count}"},
-         ("phase_0_installation",), ("errors",), loss_driven=True),
-    Case("slow_1.5x", {"defect": "slow", "factor": 1.5}, LATENCY_PHASES,
-         ("latency_ratio_ci_upper",)),
-    Case("slow_2x", {"defect": "slow", "factor": 2.0}, LATENCY_PHASES,
-         ("latency_ratio_ci_upper",)),
-    # "system stable" (phase 0) and "system stability" (phase 4): no memory growth of its own
-    Case("leak", {"defect": "leak", "bytes_per_tick": 2048},
-         ("phase_0_installation", "phase_4_full_rollout"), ("memory_growth",)),
-)  # fmt: skip
-
-
-def target_ticker(run_dir: Path, side: str = "primary") -> tuple[str, int]:
-    """For the ticker- and hang-defects: the ticker with events (≥ 3) whose first event comes
-    after the fewest of its ticks (fewest ticks overall on a tie), and that number of ticks."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        row = con.execute(
-            f"""WITH ev AS (SELECT ticker, min(tick_seq) AS first_seq, count(*) AS n
-                            FROM read_parquet('{run_dir}/events_{side}/*.parquet') GROUP BY ticker),
-                     ob AS (SELECT ticker, seq FROM read_parquet('{run_dir}/observations/*.parquet'))
-                SELECT ev.ticker, count(*) FILTER (ob.seq <= ev.first_seq) AS upto
-                FROM ev JOIN ob USING (ticker) WHERE ev.n >= 3
-                GROUP BY ev.ticker ORDER BY upto, count(*), ev.ticker LIMIT 1"""
-        ).fetchone()
-    finally:
-        con.close()
-    if row is None:
-        raise ConfigError(f"{run_dir}: no ticker with 3 or more {side} events")
-    return str(row[0]), int(row[1])

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from harness.core.errors import ConfigError
 from harness.core.model import SIDES
+from harness.replay.threads import ThreadCpu
 
 #: How the two stacks of a run share the machine (`RunOptions.sides`); CONCURRENT runs each in
 #: a process of its own (harness.replay.split).
@@ -76,6 +77,8 @@ class RunOutcome:
     wall_ns: int
     aborted: str | None = None
     audit_problems: tuple[str, ...] = field(default_factory=tuple)
+    #: CPU of threads the stacks started, used while shadowed (not in any call's time)
+    threads: ThreadCpu = field(default_factory=ThreadCpu)
 
     @property
     def audit_ok(self) -> bool:

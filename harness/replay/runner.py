@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from harness.replay.outcome import RunOptions, RunOutcome, Sink, StackCounts
+from harness.replay.threads import ThreadLedger
 from harness.replay.watchdog import TickTimeout, Watchdog
 from harness.store.batches import (
     BatchTape,
@@ -72,9 +73,17 @@ class ShadowRunner:
     """Runs primary and candidate side by side over any iterable of ticks."""
 
     def __init__(
-        self, primary: Any, candidate: Any, sink: Sink, options: RunOptions, skip: int = 0
+        self,
+        primary: Any,
+        candidate: Any,
+        sink: Sink,
+        options: RunOptions,
+        skip: int = 0,
+        threads: ThreadLedger | None = None,
     ) -> None:
         self.sides = {"primary": _Side(primary), "candidate": _Side(candidate)}
+        #: the stacks' own threads (`ThreadLedger.before()` taken before they were built)
+        self.threads = threads if threads is not None else ThreadLedger.before()
         self.sink = sink
         self.opt = options
         #: resuming: the first `skip` ticks are already stored; they rebuild both stacks' state
@@ -95,8 +104,11 @@ class ShadowRunner:
             gc.disable()
         try:
             with self.dog:
+                self.threads.ignore(self.dog.thread)
+                self.threads.start()
                 read, aborted = self._loop(ticks, progress)
                 flush_problems = self._finish()
+                threads = self.threads.used()
         finally:
             if gc_was_on:
                 gc.enable()
@@ -108,7 +120,14 @@ class ShadowRunner:
         }
         problems = list(flush_problems) + _audit(read, counts, stats, aborted)
         return RunOutcome(
-            read, counts["primary"], counts["candidate"], stats, wall, aborted, tuple(problems)
+            read,
+            counts["primary"],
+            counts["candidate"],
+            stats,
+            wall,
+            aborted,
+            tuple(problems),
+            threads,
         )
 
     def _make_call(
@@ -247,6 +266,7 @@ class ShadowRunner:
                 self._write(tape, read <= skip)
                 tape.clear()
                 self._collect()
+                self.threads.sample()
                 if progress is not None:
                     progress(k)
                 bits = bits[k:] + order.randbytes(k)

@@ -8,7 +8,7 @@ pipeline's (`harness.pipeline.lifecycle`).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from harness.replay.faults import FaultSpec, FaultyStack
 from harness.replay.outcome import CONCURRENT, RunOptions, RunOutcome
 from harness.replay.runner import ShadowRunner
 from harness.replay.stack import load_stack
+from harness.replay.threads import ThreadLedger
 from harness.store.parts import PartSink
 
 
@@ -67,15 +68,29 @@ def close_quietly(*stacks: Any) -> None:
             stack.close()
 
 
-def load_pair(primary: StackSpec, candidate: StackSpec) -> tuple[Any, Any]:
+@dataclass(frozen=True, slots=True)
+class LoadedPair:
+    """Both stacks, built; `threads` was taken before they were, so the threads they start are
+    theirs (harness/replay/threads.py). Unpacks as (primary, candidate)."""
+
+    primary: Any
+    candidate: Any
+    threads: ThreadLedger
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.primary, self.candidate))
+
+
+def load_pair(primary: StackSpec, candidate: StackSpec) -> LoadedPair:
     """Build both stacks (fresh instances even in A/A); closes the first if the second fails."""
+    threads = ThreadLedger.before()
     p = load_stack(primary.factory, primary.config)
     try:
         c = load_stack(candidate.factory, candidate.config)
     except BaseException:
         close_quietly(p)
         raise
-    return p, c
+    return LoadedPair(p, c, threads)
 
 
 def shadow_shard(
@@ -83,7 +98,7 @@ def shadow_shard(
     ticks: Iterable[Any],
     spec: RunSpec,
     progress: Callable[[int], None] | None = None,
-    stacks: tuple[Any, Any] | None = None,
+    stacks: LoadedPair | None = None,
     skip: int = 0,
     first_batch: int = 0,
     feed: Any = None,
@@ -100,11 +115,12 @@ def shadow_shard(
             close_quietly(*stacks)
         sink = PartSink(Path(run_dir), spec.options.shard, first_batch)
         return SplitRunner(spec, feed, sink, skip).run(progress=progress)
-    p, c = stacks if stacks is not None else load_pair(spec.primary, spec.candidate)
+    pair = stacks if stacks is not None else load_pair(spec.primary, spec.candidate)
+    p, c = pair
     if spec.inject.active:
         c = FaultyStack(c, spec.inject, spec.options.seed)
     try:
         sink = PartSink(Path(run_dir), spec.options.shard, first_batch)
-        return ShadowRunner(p, c, sink, spec.options, skip).run(ticks, progress)
+        return ShadowRunner(p, c, sink, spec.options, skip, pair.threads).run(ticks, progress)
     finally:
         close_quietly(p, c)

@@ -44,6 +44,7 @@ from harness.replay.runner import (
     call_modes,
 )
 from harness.replay.stack import load_stack
+from harness.replay.threads import ThreadCpu, ThreadLedger
 from harness.replay.watchdog import Watchdog
 from harness.store.batches import BatchTape, EventColumns, SideTape
 
@@ -94,9 +95,17 @@ class _SideRunner(ShadowRunner):
     """The interleaved runner's per-tick call for one stack, batches sent down a pipe."""
 
     def __init__(
-        self, stack: Any, name: str, conn: Any, options: Any, skip: int, swap: CoreSwap | None
+        self,
+        stack: Any,
+        name: str,
+        conn: Any,
+        options: Any,
+        skip: int,
+        swap: CoreSwap | None,
+        threads: ThreadLedger,
     ) -> None:
         self.sides = {name: _Side(stack)}
+        self.threads = threads
         self.name = name
         self.conn = conn
         self.opt = options
@@ -111,7 +120,10 @@ class _SideRunner(ShadowRunner):
             gc.disable()
         try:
             with self.dog:
+                self.threads.ignore(self.dog.thread)
+                self.threads.start()
                 read = self._side_loop(ticks)
+                threads = self.threads.used()
         finally:
             if gc_was_on:
                 gc.enable()
@@ -121,7 +133,7 @@ class _SideRunner(ShadowRunner):
             flushed = EventColumns.of([(-1, list(side.stack.flush() or []))])
         except Exception as exc:
             problems.append(f"{self.name} flush() raised {_error_text(exc)}")
-        self.conn.send(("end", read, problems, flushed, _safe_stats(side.stack)))
+        self.conn.send(("end", read, problems, flushed, _safe_stats(side.stack), threads))
 
     def _side_loop(self, ticks: Iterator[Any]) -> int:
         """`ShadowRunner._loop` for one side; the same call modes on the same rows."""
@@ -162,6 +174,7 @@ class _SideRunner(ShadowRunner):
                 self._send(tape, read <= skip)
                 tape.clear()
                 self._collect()
+                self.threads.sample()
                 k = 0
         self._send(tape, False, None, final=True)
         return read
@@ -181,11 +194,12 @@ def _side_process(
         threading.Thread(target=exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     try:
         stack_spec = spec.primary if name == "primary" else spec.candidate
+        threads = ThreadLedger.before()  # this process's threads so far are the harness's
         stack = load_stack(stack_spec.factory, stack_spec.config)
         if name == "candidate" and spec.inject.active:
             stack = FaultyStack(stack, spec.inject, spec.options.seed)
         try:
-            _SideRunner(stack, name, conn, spec.options, skip, swap).run_side(feed.ticks())
+            _SideRunner(stack, name, conn, spec.options, skip, swap, threads).run_side(feed.ticks())
         finally:
             with contextlib.suppress(Exception):
                 stack.close()
@@ -235,7 +249,7 @@ class SplitRunner(ShadowRunner):
                 send.close()
                 self._procs[name], self._conns[name] = proc, receive
             read, aborted = self._merge(progress)
-            stats, problems = self._ends(aborted)
+            stats, problems, threads = self._ends(aborted)
             self._stop(wait=aborted is None)
         finally:
             self._stop(wait=False)
@@ -252,6 +266,7 @@ class SplitRunner(ShadowRunner):
             time.perf_counter_ns() - started,
             aborted,
             tuple(problems),
+            threads,
         )
 
     def _recv(self, name: str) -> tuple[Any, ...]:
@@ -310,20 +325,22 @@ class SplitRunner(ShadowRunner):
                     raise SideProcessError("one side ended before the other on the same ticks")
                 return read, None
 
-    def _ends(self, aborted: str | None) -> tuple[dict[str, Any], list[str]]:
+    def _ends(self, aborted: str | None) -> tuple[dict[str, Any], list[str], ThreadCpu]:
         """Flush events and stats of each side; after an abort only the side that stopped
         reports (the other ran on and is stopped: its flush and stats would not match the rows)."""
         stats: dict[str, Any] = {}
         problems: list[str] = []
+        threads = ThreadCpu()
         for name in SIDES:
             if aborted is not None and not aborted.startswith(name):
                 stats[name] = {"stats_error": "not collected: the run aborted on the other side"}
                 continue
-            _, _read, flush_problems, flushed, side_stats = self._recv(name)
+            _, _read, flush_problems, flushed, side_stats, side_threads = self._recv(name)
             problems += flush_problems
             self._emit(self.sides[name], name, flushed)
             stats[name] = side_stats
-        return stats, problems
+            threads = threads.plus(side_threads)
+        return stats, problems, threads
 
     def _stop(self, wait: bool) -> None:
         """Reap the side processes: after a clean end they exit by themselves; otherwise (an

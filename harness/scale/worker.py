@@ -27,6 +27,7 @@ from harness.recordings.reader import open_recording
 from harness.replay.outcome import CONCURRENT, RunOutcome, StackCounts
 from harness.replay.shadow import RunSpec, shadow_shard
 from harness.replay.split import TickFeed
+from harness.replay.threads import ThreadCpu
 from harness.scale.shards import Shard
 from harness.store.parts import attempt_dir, commit_attempt
 from harness.store.runs import atomic_write_json
@@ -78,6 +79,7 @@ def commit(run_dir: Path, report: ShardReport) -> None:
                 "wall_ns": o.wall_ns,
                 "aborted": o.aborted,
                 "audit_problems": list(o.audit_problems),
+                "threads": o.threads.as_dict(),
             },
         },
     )
@@ -94,6 +96,7 @@ def committed_report(record: dict[str, Any]) -> ShardReport:
         int(o["wall_ns"]),
         o["aborted"],
         tuple(o["audit_problems"]),
+        ThreadCpu.of(o.get("threads")),
     )
     return ShardReport(
         int(record["index"]),

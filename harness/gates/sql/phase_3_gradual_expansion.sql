@@ -6,6 +6,8 @@ SELECT * FROM rollout_checks
 UNION ALL
 SELECT * FROM latency_check('latency_ratio_ci_upper', 1.00, false)
 UNION ALL
+SELECT * FROM stack_thread_cpu(0.05)
+UNION ALL
 SELECT * FROM mean_latency_check('performance_acceptable', 1.00, false)
 UNION ALL
 SELECT * FROM phase_check('phase_3_gradual_expansion')

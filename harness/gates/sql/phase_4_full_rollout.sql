@@ -6,6 +6,8 @@
 WITH m AS (SELECT * FROM measured WHERE scope = 'all')
 SELECT * FROM latency_check('latency_ratio_ci_upper', 1.00, true)
 UNION ALL
+SELECT * FROM stack_thread_cpu(0.05)
+UNION ALL
 SELECT * FROM mean_latency_check('performance_improvement', 1.00, true)
 UNION ALL
 SELECT unnest([

@@ -1,0 +1,102 @@
+"""The CPU that threads of the stacks' own use while they are shadowed.
+
+Each call is timed on the thread that makes it. Work a stack hands to a thread of its own (a
+queue and a worker, a `ThreadPoolExecutor`) is not in its calls' times, and in one process that
+thread takes the GIL and a core from the other side's calls: a candidate burning twice its CPU
+that way PASSed phase 1 with a latency ratio of 1.03 (2026-12-07). So the runner counts it: the
+Python threads alive after the stacks were built that were not alive before, each read from its
+own CPU clock (`time.pthread_getcpuclockid`) at the loop's start, at every batch end and at its
+end; a thread that exits keeps the CPU it had when last read. The gates then refuse to judge
+latency when that CPU is more than a few percent of the calls' (`stack_thread_cpu`, _setup.sql).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadCpu:
+    """What the stacks' threads used during a run: CPU (ns) and their names."""
+
+    cpu_ns: int = 0
+    names: tuple[str, ...] = ()
+
+    def plus(self, other: ThreadCpu) -> ThreadCpu:
+        return ThreadCpu(self.cpu_ns + other.cpu_ns, tuple(sorted({*self.names, *other.names})))
+
+    def as_dict(self) -> dict[str, object]:
+        return {"cpu_ns": self.cpu_ns, "threads": list(self.names)}
+
+    @classmethod
+    def of(cls, d: Mapping[str, Any] | None) -> ThreadCpu:
+        """`as_dict`'s output read back (a shard record written before it existed: nothing)."""
+        if not d:
+            return cls()
+        return cls(int(d.get("cpu_ns", 0)), tuple(str(n) for n in d.get("threads", ())))
+
+
+def _cpu_ns(thread: threading.Thread) -> int | None:
+    """The thread's CPU time, or None when it has exited or the platform has no thread clocks."""
+    ident = thread.ident
+    if ident is None or not thread.is_alive():
+        return None
+    try:
+        return time.clock_gettime_ns(time.pthread_getcpuclockid(ident))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+class ThreadLedger:
+    """Threads started since `before()` (by the stacks being built, or by their calls), and the
+    CPU each used since `start()`. The harness's own threads started meanwhile are `ignore`d."""
+
+    def __init__(self, existing: set[int]) -> None:
+        self._existing = existing
+        self._ignored: set[int] = set()
+        self._base: dict[int, int] = {}  # CPU at the loop's start (0: started during it)
+        self._last: dict[int, int] = {}  # CPU when last read
+        self._names: dict[int, str] = {}
+
+    @classmethod
+    def before(cls) -> ThreadLedger:
+        """Call before the stacks are built: every thread alive now is the environment's."""
+        return cls({t.ident for t in threading.enumerate() if t.ident is not None})
+
+    def ignore(self, thread: threading.Thread | None) -> None:
+        if thread is not None and thread.ident is not None:
+            self._ignored.add(thread.ident)
+
+    def start(self) -> None:
+        """The loop starts: CPU the stacks' threads used while being built does not count."""
+        self._base.clear()
+        self._last.clear()
+        self._read(starting=True)
+
+    def sample(self) -> None:
+        """Read every stack thread's clock (cheap: one syscall per thread; once per batch)."""
+        self._read(starting=False)
+
+    def _read(self, starting: bool) -> None:
+        me = threading.get_ident()
+        for t in threading.enumerate():
+            ident = t.ident
+            if ident is None or ident == me or ident in self._existing or ident in self._ignored:
+                continue
+            cpu = _cpu_ns(t)
+            if cpu is None:
+                continue
+            self._base.setdefault(ident, cpu if starting else 0)
+            self._last[ident] = cpu
+            self._names[ident] = t.name
+
+    def used(self) -> ThreadCpu:
+        """CPU the stacks' threads used since `start()` (read now, as `sample`)."""
+        self.sample()
+        cpu = sum(self._last[i] - self._base[i] for i in self._last)
+        busy = sorted({self._names[i] for i in self._last if self._last[i] > self._base[i]})
+        return ThreadCpu(int(cpu), tuple(busy))
