@@ -26,14 +26,35 @@ def _burner(seconds: float, name: str) -> tuple[threading.Thread, threading.Even
     return threading.Thread(target=run, name=name), burnt, release
 
 
+def _waiting_burner(
+    seconds: float, name: str
+) -> tuple[threading.Thread, threading.Event, threading.Event]:
+    """A thread that waits for `go`, burns `seconds` of CPU, says so (`done`) and stays alive
+    until the go event is cleared by the test (`go.clear()` then `done` is awaited again)."""
+    go, done = threading.Event(), threading.Event()
+
+    def run() -> None:
+        go.wait()
+        _burn(seconds)
+        done.set()
+        while go.is_set():
+            time.sleep(0.01)
+
+    return threading.Thread(target=run, name=name), go, done
+
+
 def test_threads_started_after_the_ledger_count_with_their_cpu_and_names():
     env, env_burnt, env_release = _burner(0.15, "environment")
     env.start()  # alive before the stacks are built: the environment's, never counted
     ledger = ThreadLedger.before()
-    idle, idle_ready, idle_release = _burner(0.0, "built-with-the-stack")
-    idle.start()  # started while the stacks were built, idle in the loop: 0 CPU, not named
-    idle_ready.wait()
+    built, built_go, built_done = _waiting_burner(0.1, "built-with-the-stack")
+    built.start()  # started while the stacks were built: theirs; it works once the loop runs
+    ledger.built()
+    harness, harness_go, harness_done = _waiting_burner(0.1, "heartbeat-like")
+    harness.start()  # started after the build, before the loop: the harness's, never counted
     ledger.start()
+    built_go.set()
+    harness_go.set()
     worker, burnt, release = _burner(0.2, "stack-worker")
     worker.start()  # started during the loop: all its CPU counts
     exiting, exiting_burnt, exiting_release = _burner(0.1, "stack-exiting")
@@ -42,16 +63,19 @@ def test_threads_started_after_the_ledger_count_with_their_cpu_and_names():
     ledger.sample()  # read while alive; it exits before the end and keeps this reading
     exiting_release.set()
     exiting.join()
-    burnt.wait()
-    env_burnt.wait()
+    for ev in (burnt, env_burnt, built_done, harness_done):
+        ev.wait()
     _burn(0.1)  # the loop's own thread: never counted
     used = ledger.used()
-    for ev in (release, idle_release, env_release):
+    for ev in (release, env_release):
         ev.set()
-    for t in (worker, idle, env):
+    built_go.clear()
+    harness_go.clear()
+    for t in (worker, env, built, harness):
         t.join()
-    assert 0.28e9 <= used.cpu_ns <= 0.45e9, used  # 0.2 + 0.1 s, not the 0.15 + 0.1 s of others
-    assert used.names == ("stack-exiting", "stack-worker")
+    # 0.2 + 0.1 + 0.1 s, not the 0.15 + 0.1 + 0.1 s of the others
+    assert 0.36e9 <= used.cpu_ns <= 0.6e9, used
+    assert used.names == ("built-with-the-stack", "stack-exiting", "stack-worker")
 
 
 def test_the_harness_own_threads_are_ignored_and_cpu_before_the_loop_does_not_count():

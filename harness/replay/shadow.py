@@ -90,6 +90,7 @@ def load_pair(primary: StackSpec, candidate: StackSpec) -> LoadedPair:
     except BaseException:
         close_quietly(p)
         raise
+    threads.built()
     return LoadedPair(p, c, threads)
 
 

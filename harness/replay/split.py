@@ -196,6 +196,7 @@ def _side_process(
         stack_spec = spec.primary if name == "primary" else spec.candidate
         threads = ThreadLedger.before()  # this process's threads so far are the harness's
         stack = load_stack(stack_spec.factory, stack_spec.config)
+        threads.built()
         if name == "candidate" and spec.inject.active:
             stack = FaultyStack(stack, spec.inject, spec.options.seed)
         try:

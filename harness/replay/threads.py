@@ -4,10 +4,12 @@ Each call is timed on the thread that makes it. Work a stack hands to a thread o
 queue and a worker, a `ThreadPoolExecutor`) is not in its calls' times, and in one process that
 thread takes the GIL and a core from the other side's calls: a candidate burning twice its CPU
 that way PASSed phase 1 with a latency ratio of 1.03 (2026-12-07). So the runner counts it: the
-Python threads alive after the stacks were built that were not alive before, each read from its
-own CPU clock (`time.pthread_getcpuclockid`) at the loop's start, at every batch end and at its
-end; a thread that exits keeps the CPU it had when last read. The gates then refuse to judge
-latency when that CPU is more than a few percent of the calls' (`stack_thread_cpu`, _setup.sql).
+Python threads that appeared while the stacks were being built, and those that appear once the
+loop runs, each read from its own CPU clock (`time.pthread_getcpuclockid`) at the loop's start,
+at every batch end and at its end; a thread that exits keeps the CPU it had when last read. Threads
+started between the two (the run's heartbeat, a progress bar, the watchdog) are the harness's. The
+gates refuse to judge latency when that CPU is more than a few percent of the calls'
+(`stack_thread_cpu`, _setup.sql).
 """
 
 from __future__ import annotations
@@ -51,12 +53,18 @@ def _cpu_ns(thread: threading.Thread) -> int | None:
         return None
 
 
+def _alive() -> set[int]:
+    return {t.ident for t in threading.enumerate() if t.ident is not None}
+
+
 class ThreadLedger:
-    """Threads started since `before()` (by the stacks being built, or by their calls), and the
-    CPU each used since `start()`. The harness's own threads started meanwhile are `ignore`d."""
+    """The stacks' threads: those started between `before()` and `built()` (while they were
+    built) and those started after `start()` (by their calls); and the CPU each used since
+    `start()`. Anything else alive at `start()` is the environment's; `ignore` names more."""
 
     def __init__(self, existing: set[int]) -> None:
         self._existing = existing
+        self._built: set[int] = set()
         self._ignored: set[int] = set()
         self._base: dict[int, int] = {}  # CPU at the loop's start (0: started during it)
         self._last: dict[int, int] = {}  # CPU when last read
@@ -65,7 +73,11 @@ class ThreadLedger:
     @classmethod
     def before(cls) -> ThreadLedger:
         """Call before the stacks are built: every thread alive now is the environment's."""
-        return cls({t.ident for t in threading.enumerate() if t.ident is not None})
+        return cls(_alive())
+
+    def built(self) -> None:
+        """Call once the stacks are built: the threads started since `before()` are theirs."""
+        self._built = _alive() - self._existing
 
     def ignore(self, thread: threading.Thread | None) -> None:
         if thread is not None and thread.ident is not None:
@@ -73,6 +85,7 @@ class ThreadLedger:
 
     def start(self) -> None:
         """The loop starts: CPU the stacks' threads used while being built does not count."""
+        self._existing = _alive() - self._built
         self._base.clear()
         self._last.clear()
         self._read(starting=True)
