@@ -80,6 +80,9 @@ CASES: tuple[Case, ...] = (
          ALL_PHASES, ("field_changes",)),
     Case("shift_field", {"defect": "shift", "rate": 0.02, "field": "count", "amount": 1},
          ALL_PHASES, ("field_changes",)),
+    # what a stack returned is what it emitted, even if it changes the dicts afterwards
+    Case("mend_price", {"defect": "mend", "rate": 0.02, "field": "price", "amount": 0.01},
+         ALL_PHASES, ("field_changes",)),
     Case("swap_direction", {"defect": "swap_direction", "rate": 0.02}, ALL_PHASES,
          ("missing_events", "extra_events", "wrong_direction_events")),
     Case("delay_time", {"defect": "delay_time", "rate": 0.02, "seconds": 1}, ALL_PHASES,

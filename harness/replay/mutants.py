@@ -55,6 +55,8 @@ DEFECTS: dict[str, Defect] = {
                {"rate": 0.002}),
         Defect("shift", "add the smallest unit to one field of a fraction of the events",
                {"rate": 0.02, "field": "price", "amount": 0.01}),
+        Defect("mend", "as shift, then put the returned dicts right on the next call",
+               {"rate": 0.02, "field": "price", "amount": 0.01}),
         Defect("swap_direction", "swap up and down on a fraction of the events", {"rate": 0.02}),
         Defect("delay_time", "stamp a fraction of the events `seconds` late (time, timestamp)",
                {"rate": 0.02, "seconds": 1}),
@@ -126,6 +128,7 @@ class MutantStack:
             )
             self._worker.start()
         self._held: dict[str, list[dict[str, Any]]] = {}  # late: events waiting for the next tick
+        self._mending: list[tuple[dict[str, Any], dict[str, Any]]] = []  # mend: (returned, right)
         # defects acting on the call itself (raise, hang, slow, leak) edit no events
         self._edit: Callable[[Any, list[dict[str, Any]]], list[dict[str, Any]]] = getattr(
             self, f"_{defect}", lambda tick, events: events
@@ -156,8 +159,9 @@ class MutantStack:
             self._leak.append(bytearray(int(self.p["bytes_per_tick"])))
             self.injected += 1
             return events
-        # spurious adds events and late releases held ones: both act on ticks without events too
-        return self._edit(tick, events) if events or self.defect in ("spurious", "late") else events
+        # spurious adds events, late releases held ones, mend mends: on ticks without events too
+        acts_always = self.defect in ("spurious", "late", "mend")
+        return self._edit(tick, events) if events or acts_always else events
 
     def flush(self) -> Sequence[dict[str, Any]]:
         held = [e for events in self._held.values() for e in events]
@@ -230,6 +234,14 @@ class MutantStack:
                     node[path[-1]] = leaf + self.p["amount"]  # type: ignore[index]
                     self.injected += 1
             out.append(e)
+        return out
+
+    def _mend(self, tick: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for returned, right in self._mending:  # the dicts it returned last call, put right now
+            returned.clear()
+            returned.update(right)
+        out = self._shift(tick, events)
+        self._mending = [(s, e) for s, e in zip(out, events, strict=True) if s is not e]
         return out
 
     def _swap_direction(self, tick: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:

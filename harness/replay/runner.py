@@ -33,8 +33,6 @@ from harness.store.batches import (
 
 #: Per-tick call modes: plain, with thread CPU time, with the memory probe.
 PLAIN, CPU, PROBE = 0, 1, 2
-#: Calls with events a side collects before encoding them (soon after emission, still in cache).
-CHUNK = 32
 
 
 def call_modes(opt: RunOptions) -> bytes:
@@ -137,7 +135,7 @@ class ShadowRunner:
 
         It appends the call's wall (and on `CPU` ticks thread CPU) time to the side's tape and
         returns whether the call timed out; events, errors and timeouts are kept by row index,
-        and every `CHUNK` calls with events are absorbed into event columns (`seq`: the batch's
+        and each call's events are recorded as it returns them (`take`; `seq`: the batch's
         tick seqs). One closure per side, so the per-tick path does no attribute lookups.
 
         On a `PROBE` tick the call also measures the bytes the stack kept (`tape.held`): bytes
@@ -158,7 +156,7 @@ class ShadowRunner:
         start, traced, stop = tracemalloc.start, tracemalloc.get_traced_memory, tracemalloc.stop
         timeout_text = f"TickTimeout: exceeded {self.opt.tick_timeout_s} s"
         process, hangs = side.process, side.hangs
-        wall, cpu_ns, calls, absorb = tape.wall.append, tape.cpu.append, tape.calls, tape.absorb
+        wall, cpu_ns, take = tape.wall.append, tape.cpu.append, tape.take
         held, probed = tape.held, tape.probed.append
 
         def call(tick: Any, mode: int, row: int) -> bool:
@@ -206,10 +204,8 @@ class ShadowRunner:
                 hangs.pop(tick.ticker, None)
             wall(t1 - t0)
             cpu_ns(tt() - c0 if cpu else -1)
-            if events:
-                calls.append((row, events))
-                if len(calls) >= CHUNK:
-                    absorb(seq)
+            if events:  # recorded now: a stack changing the dicts later cannot change the record
+                take(row, seq[row], events)
             return False
 
         return call

@@ -75,12 +75,14 @@ def encode_event_bytes(d: Any) -> bytes:
 
 
 class EventColumns:
-    """One batch of one stack's events as column lists, filled a few calls at a time.
+    """One batch of one stack's events as column lists, filled as the stack returns them.
 
-    Why: the runner hands over a handful of calls at once (`CHUNK`), soon after the stack returned
-    them, so each event dict is encoded while it is still in cache and then released, instead of
-    a batch of dicts (~5 KB each) living until the batch ends. The Arrow columns are built once
-    per batch by `table`, exactly as from all the events at once.
+    Why: the runner records each call's events when the call returns (`add_call`), so what is
+    stored is what the stack returned then, even if it changes the dicts afterwards (a candidate
+    that returned a wrong price and put it right on its next call was stored right for 31 of
+    every 32 events while the runner encoded 32 calls at a time); and no batch of dicts (~5 KB
+    each) lives until the batch ends. The Arrow columns are built once per batch by `table`,
+    exactly as from all the events at once.
     """
 
     __slots__ = ("tick_seq", "emit", "index", "ticker", "type", "direction", "price", "json")
@@ -127,6 +129,21 @@ class EventColumns:
         self.price.extend([d.get("price") for d in dicts])
         self.json.extend([encode_event_bytes(d) for d in dicts])
 
+    def add_call(self, seq: int, events: Sequence[Any]) -> None:
+        """`add([(seq, events)])` for one call, without its per-call list building."""
+        for i, d in enumerate(events):
+            if type(d) is not dict:
+                d = d if isinstance(d, dict) else {"value": d}
+            own = d.get("tick_seq")
+            self.tick_seq.append(own if type(own) is int else seq)
+            self.emit.append(seq)
+            self.index.append(i)
+            self.ticker.append(d.get("ticker"))
+            self.type.append(d.get("type"))
+            self.direction.append(d.get("direction"))
+            self.price.append(d.get("price"))
+            self.json.append(encode_event_bytes(d))
+
     def table(self, first_pos: int, shard: int) -> pa.Table:
         """The event rows (design.md §7) of the batch; emit_pos counts on from `first_pos`."""
         n = len(self)
@@ -157,8 +174,8 @@ class SideTape:
     Why not a tuple per call: a batch of result tuples (and the ticks they pin) is ~1 KB of live
     objects per tick that the stacks' own allocations then have to work around; arrays of int64
     hold 16 bytes per tick and no objects. Only the rare outcomes (events, errors, timeouts) keep
-    Python objects, keyed by the row index within the batch; calls that returned events wait in
-    `calls` until `absorb` (every `CHUNK` of them) turns them into `events` columns.
+    Python objects, keyed by the row index within the batch; a call's events become `events`
+    columns when it returns (`take`). `calls` + `absorb` take several calls at once (the flush).
     """
 
     __slots__ = (
@@ -176,6 +193,12 @@ class SideTape:
         self.events = EventColumns()
         self.errors: dict[int, str] = {}  # row → error text (timeouts included)
         self.timeouts: list[int] = []  # rows whose call timed out
+
+    def take(self, row: int, seq: int, events: Sequence[Any]) -> None:
+        """Record one call's events now (emit_seq `seq`): what it returned, as it returned it."""
+        self.rows.append(row)
+        self.counts.append(len(events))
+        self.events.add_call(seq, events)
 
     def absorb(self, seq: array) -> None:
         """Move the pending calls into `events` (emit_seq = seq[row]) and release their dicts."""
