@@ -1,4 +1,4 @@
-"""Event columns filled a chunk at a time give the same rows as one batch tabulated at once."""
+"""Event columns filled call by call give the same rows as one batch tabulated at once."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def test_chunked_event_columns_equal_the_whole_batch_table():
     calls = _calls()
     whole = EventColumns.of(calls).table(100, 2)
     columns = EventColumns()
-    for call in calls:  # one call per chunk, the smallest chunk the runner can hand over
-        columns.add([call])
+    for seq, events in calls:  # as the runner records them: each call when it returns
+        columns.add_call(seq, events)
     chunked = columns.table(100, 2)
     assert chunked.equals(whole)
     assert chunked.column("emit_pos").to_pylist() == [100, 101, 102, 103, 104]

@@ -80,29 +80,32 @@ def test_threads_started_after_the_ledger_count_with_their_cpu_and_names():
 
 def test_the_harness_own_threads_are_ignored_and_cpu_before_the_loop_does_not_count():
     ledger = ThreadLedger.before()
-    done = threading.Event()
+    built_burnt, done = threading.Event(), threading.Event()
 
     def burn_then_wait() -> None:
         _burn(0.15)  # while "being built": before start(), not counted
+        built_burnt.set()
         done.wait()
 
     stack_thread = threading.Thread(target=burn_then_wait, name="stack-own")
     stack_thread.start()
-    harness_done = threading.Event()
+    built_burnt.wait()
+    ledger.built()
+    harness_go, harness_done = threading.Event(), threading.Event()
 
     def harness_work() -> None:
-        _burn(0.15)
-        harness_done.wait()
+        harness_go.wait()
+        _burn(0.15)  # in the loop, but started after the build (a heartbeat, the watchdog)
+        harness_done.set()
+        done.wait()
 
     harness_thread = threading.Thread(target=harness_work, name="watchdog-like")
     harness_thread.start()
-    ledger.ignore(harness_thread)
-    time.sleep(0.3)
     ledger.start()
-    time.sleep(0.05)
+    harness_go.set()
+    harness_done.wait()
     used = ledger.used()
     done.set()
-    harness_done.set()
     stack_thread.join()
     harness_thread.join()
     assert used.cpu_ns < 0.05e9, used

@@ -103,8 +103,12 @@ def _expect(v: Any) -> tuple[tuple[str, int], ...]:
     return tuple((str(k), int(n)) for k, n in v.items())
 
 
-def _keyed_digests(name: str, keys: str) -> Callable[[Any], tuple[tuple[str, str], ...]]:
-    """A table of `keys` = "sha256:<16 hex>" (as the gate prints digests)."""
+def _keyed_digests(
+    name: str, by_recording: bool = False
+) -> Callable[[Any], tuple[tuple[str, str], ...]]:
+    """A table of run key (or, `by_recording`, recording key) = "sha256:<16 hex>", as the gate
+    prints digests."""
+    keys = "recording key" if by_recording else "run key"
 
     def check(v: Any) -> tuple[tuple[str, str], ...]:
         if not isinstance(v, dict):
@@ -117,7 +121,7 @@ def _keyed_digests(name: str, keys: str) -> Callable[[Any], tuple[tuple[str, str
                     f'{name}[{key!r}] must be "sha256:" and 16 hex digits (as the gate '
                     f"prints it), got {d!r}"
                 )
-            if keys == "recording key" and "/" in str(key):
+            if by_recording and "/" in str(key):
                 raise ValueError(
                     f"{name}[{key!r}]: the primary's events do not depend on the candidate's "
                     "phase; key them by recording (`<recording>[[:N]]`), not by run key"
@@ -127,7 +131,7 @@ def _keyed_digests(name: str, keys: str) -> Callable[[Any], tuple[tuple[str, str
     return check
 
 
-_expect_digest = _keyed_digests("expect_digest", "run key")
+_expect_digest = _keyed_digests("expect_digest")
 
 
 def _tolerance(v: Any) -> float:
@@ -256,7 +260,7 @@ class ScopeEntry(ConfigModel):
     recording: Annotated[tuple[tuple[str, str], ...], checked(_recordings)]
     phase: Annotated[tuple[str, ...], checked(_strings("phase"))] = ()
     primary_events: Annotated[
-        tuple[tuple[str, str], ...], checked(_keyed_digests("primary_events", "recording key"))
+        tuple[tuple[str, str], ...], checked(_keyed_digests("primary_events", by_recording=True))
     ] = ()
     reason: str = ""
 

@@ -102,7 +102,6 @@ class ShadowRunner:
             gc.disable()
         try:
             with self.dog:
-                self.threads.ignore(self.dog.thread)
                 self.threads.start()
                 read, aborted = self._loop(ticks, progress)
                 flush_problems = self._finish()
@@ -295,8 +294,6 @@ class ShadowRunner:
         observations (the batch's commit marker). `stored`: the batch is already in the run."""
         if not len(tape):
             return
-        tape.primary.absorb(tape.seq)
-        tape.candidate.absorb(tape.seq)
         for name, st in (("primary", tape.primary), ("candidate", tape.candidate)):
             side = self.sides[name]
             failed = len(st.errors)  # timeouts are in errors too

@@ -120,7 +120,6 @@ class _SideRunner(ShadowRunner):
             gc.disable()
         try:
             with self.dog:
-                self.threads.ignore(self.dog.thread)
                 self.threads.start()
                 read = self._side_loop(ticks)
                 threads = self.threads.used()
@@ -182,7 +181,6 @@ class _SideRunner(ShadowRunner):
     def _send(
         self, tape: BatchTape, stored: bool, aborted: str | None = None, final: bool = False
     ) -> None:
-        tape.primary.absorb(tape.seq)  # events are encoded here, on this side's core
         self.conn.send(("batch", _Batch(stored, tape, final or aborted is not None, aborted)))
 
 
@@ -385,7 +383,7 @@ def _truncate_side(side: SideTape, n: int) -> None:
     side.probed = [r for r in side.probed if r < n]
     side.errors = {r: t for r, t in side.errors.items() if r < n}
     side.timeouts = [r for r in side.timeouts if r < n]
-    keep = sum(1 for r in side.rows if r < n)  # absorbed calls are in row order
+    keep = sum(1 for r in side.rows if r < n)  # calls with events, in row order
     events = sum(side.counts[:keep])
     del side.rows[keep:], side.counts[keep:]
     ev = side.events

@@ -60,12 +60,11 @@ def _alive() -> set[int]:
 class ThreadLedger:
     """The stacks' threads: those started between `before()` and `built()` (while they were
     built) and those started after `start()` (by their calls); and the CPU each used since
-    `start()`. Anything else alive at `start()` is the environment's; `ignore` names more."""
+    `start()`. Anything else alive at `start()` is the environment's (the watchdog too)."""
 
     def __init__(self, existing: set[int]) -> None:
         self._existing = existing
         self._built: set[int] = set()
-        self._ignored: set[int] = set()
         self._base: dict[int, int] = {}  # CPU at the loop's start (0: started during it)
         self._last: dict[int, int] = {}  # CPU when last read
         self._names: dict[int, str] = {}
@@ -78,10 +77,6 @@ class ThreadLedger:
     def built(self) -> None:
         """Call once the stacks are built: the threads started since `before()` are theirs."""
         self._built = _alive() - self._existing
-
-    def ignore(self, thread: threading.Thread | None) -> None:
-        if thread is not None and thread.ident is not None:
-            self._ignored.add(thread.ident)
 
     def start(self) -> None:
         """The loop starts: CPU the stacks' threads used while being built does not count."""
@@ -98,7 +93,7 @@ class ThreadLedger:
         me = threading.get_ident()
         for t in threading.enumerate():
             ident = t.ident
-            if ident is None or ident == me or ident in self._existing or ident in self._ignored:
+            if ident is None or ident == me or ident in self._existing:
                 continue
             cpu = _cpu_ns(t)
             if cpu is None:

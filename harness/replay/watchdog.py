@@ -38,11 +38,6 @@ class Watchdog:
         self._thread: threading.Thread | None = None
         self._previous: Any = None
 
-    @property
-    def thread(self) -> threading.Thread | None:
-        """The watching thread while active (the harness's own, not a stack's)."""
-        return self._thread
-
     def _on_signal(self, signum: int, frame: Any) -> None:
         if self.cur[0] == self._target:
             raise TickTimeout

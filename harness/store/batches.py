@@ -109,31 +109,14 @@ class EventColumns:
 
     def add(self, calls: Iterable[tuple[int, Sequence[Any]]]) -> None:
         """Append the events of (emit_seq, events of that call) pairs, in emission order."""
-        dicts: list[Any] = []
-        emit: list[int] = []
-        index: list[int] = []
         for seq, events in calls:
-            n = len(events)
-            dicts.extend(events)
-            emit.extend([seq] * n)
-            index.extend(range(n))
-        if not all(type(d) is dict for d in dicts):
-            dicts = [d if isinstance(d, dict) else {"value": d} for d in dicts]
-        own = [d.get("tick_seq") for d in dicts]
-        self.tick_seq.extend([s if type(s) is int else e for s, e in zip(own, emit, strict=True)])
-        self.emit.extend(emit)
-        self.index.extend(index)
-        self.ticker.extend([d.get("ticker") for d in dicts])
-        self.type.extend([d.get("type") for d in dicts])
-        self.direction.extend([d.get("direction") for d in dicts])
-        self.price.extend([d.get("price") for d in dicts])
-        self.json.extend([encode_event_bytes(d) for d in dicts])
+            self.add_call(seq, events)
 
     def add_call(self, seq: int, events: Sequence[Any]) -> None:
-        """`add([(seq, events)])` for one call, without its per-call list building."""
+        """Append one call's events (emit_seq `seq`), encoded now."""
         for i, d in enumerate(events):
-            if type(d) is not dict:
-                d = d if isinstance(d, dict) else {"value": d}
+            if not isinstance(d, dict):
+                d = {"value": d}
             own = d.get("tick_seq")
             self.tick_seq.append(own if type(own) is int else seq)
             self.emit.append(seq)
@@ -175,11 +158,11 @@ class SideTape:
     objects per tick that the stacks' own allocations then have to work around; arrays of int64
     hold 16 bytes per tick and no objects. Only the rare outcomes (events, errors, timeouts) keep
     Python objects, keyed by the row index within the batch; a call's events become `events`
-    columns when it returns (`take`). `calls` + `absorb` take several calls at once (the flush).
+    columns when it returns (`take`).
     """
 
     __slots__ = (
-        "wall", "cpu", "held", "probed", "calls", "rows", "counts", "events", "errors", "timeouts"
+        "wall", "cpu", "held", "probed", "rows", "counts", "events", "errors", "timeouts"
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -187,8 +170,7 @@ class SideTape:
         self.cpu = array("q")  # thread CPU ns, -1 when not sampled (or timed out)
         self.held: dict[int, int] = {}  # row → bytes the stack kept (memory-probed calls only)
         self.probed: list[int] = []  # rows whose call ran under the memory probe
-        self.calls: list[tuple[int, Sequence[dict[str, Any]]]] = []  # (row, events) not absorbed
-        self.rows = array("q")  # absorbed calls: row index …
+        self.rows = array("q")  # calls that returned events: row index …
         self.counts = array("q")  # … and how many events it returned
         self.events = EventColumns()
         self.errors: dict[int, str] = {}  # row → error text (timeouts included)
@@ -200,20 +182,10 @@ class SideTape:
         self.counts.append(len(events))
         self.events.add_call(seq, events)
 
-    def absorb(self, seq: array) -> None:
-        """Move the pending calls into `events` (emit_seq = seq[row]) and release their dicts."""
-        calls = self.calls
-        for row, events in calls:
-            self.rows.append(row)
-            self.counts.append(len(events))
-        self.events.add([(seq[row], events) for row, events in calls])
-        calls.clear()
-
     def clear(self) -> None:
         del self.wall[:], self.cpu[:], self.rows[:], self.counts[:]
         self.held.clear()
         self.probed.clear()
-        self.calls.clear()
         self.events.clear()
         self.errors.clear()
         self.timeouts.clear()
@@ -253,8 +225,6 @@ def _int64(values: array, null_below_zero: bool = False) -> pa.Array:
 
 
 def _side_columns(side: SideTape, n: int) -> tuple[pa.Array, ...]:
-    if side.calls:  # their event counts would be missing from the rows
-        raise ValueError("observations_table: absorb the tape's pending calls first")
     errors = [None] * n
     for i, text in side.errors.items():
         errors[i] = text  # type: ignore[call-overload]

@@ -158,17 +158,18 @@ WITH t AS (SELECT stack_thread_cpu_ns::DOUBLE AS cpu, stack_threads AS names FRO
      c AS (SELECT (max(value) FILTER (metric = 'primary_mean_ns')
                    + max(value) FILTER (metric = 'candidate_mean_ns'))
                   * max(value) FILTER (metric = 'latency_n') AS timed
-           FROM stats WHERE scope = 'all')
+           FROM stats WHERE scope = 'all'),
+     ct AS (SELECT timed, coalesce(NOT isnan(timed) AND timed > 0, false) AS known FROM c)
 SELECT 'stack_thread_cpu' AS check, t.cpu / 1e9 AS observed,
        printf('<= %.0f %% of the timed calls'' time', lim * 100) AS threshold,
-       CASE WHEN c.timed IS NULL OR isnan(c.timed) OR c.timed <= 0 THEN 'NODATA'
+       CASE WHEN NOT c.known THEN 'NODATA'
             WHEN t.cpu <= lim * c.timed THEN 'PASS' ELSE 'INCONCLUSIVE' END AS status,
-       CASE WHEN c.timed IS NULL OR isnan(c.timed) OR c.timed <= 0 THEN 'no timed calls to compare with'
+       CASE WHEN NOT c.known THEN 'no timed calls to compare with'
             WHEN t.cpu = 0 THEN printf('no thread the stacks started used CPU outside their calls (%.2f s of timed calls)', c.timed / 1e9)
             ELSE printf('threads the stacks started (%s) used %.3f s of CPU outside their calls, %.1f %% of the %.2f s the timed calls took',
                         coalesce(t.names, '?'), t.cpu / 1e9, 100 * t.cpu / c.timed, c.timed / 1e9)
                  || CASE WHEN t.cpu > lim * c.timed THEN '; per-call latency leaves that work out, and in one process those threads take the GIL and a core from the other side''s calls: latency is not decided' ELSE '' END END AS reason
-FROM t, c WHERE t.cpu IS NOT NULL;
+FROM t, ct c WHERE t.cpu IS NOT NULL;
 
 -- The reason of an event check: its text, or why there is nothing to compare.
 CREATE MACRO events_reason(total, txt) AS
