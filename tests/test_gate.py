@@ -185,7 +185,10 @@ def test_verdict_json_and_junit_carry_every_check(tmp_path):
     assert {"run", "phase", "verdict", "checks", "recommendation"} <= set(doc)
     suite = ET.fromstring(junit_xml(results)).find("testsuite")
     assert suite is not None and int(suite.get("tests")) == len(results[0].checks)
-    assert suite.get("failures") == "1"
+    failed = [c["check"] for c in doc["checks"] if c["status"] == "FAIL"]
+    # 2x slower on every tick: the median and the mean ratio both fail, nothing else
+    assert failed == ["latency_ratio_ci_upper", "latency_mean_ratio_ci_upper"], failed
+    assert suite.get("failures") == "2"
 
 
 def test_cli_gate_prints_table_writes_artefacts_and_exits_with_verdict(tmp_path):

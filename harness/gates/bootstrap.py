@@ -71,6 +71,21 @@ def safe_ratio(num: float, den: float) -> float:
     return num / den if den > 0 else math.nan
 
 
+#: The share of the slowest calls (both sides pooled) the mean ratio sees at the cap's value:
+#: an OS preemption lands a 1-4 ms stall on a few calls of ~20 us, and a handful of them decided
+#: the mean of a 5,000-tick A/A run (0.977-1.017 plain, 0.988-1.006 capped, with another process
+#: busy on the second core; 2026-12-08). A tail on more calls than this still moves the mean.
+MEAN_CAP_SHARE = 0.001
+
+
+def pooled_cap(primary_sorted: np.ndarray, candidate_sorted: np.ndarray, share: float) -> float:
+    """The k-th largest of both sides' latencies pooled, k = ceil(share * pairs * 2): the value the
+    slowest `share` of calls are capped at for the mean ratio. Reads only the sorted tails."""
+    k = max(1, math.ceil(share * (primary_sorted.size + candidate_sorted.size)))
+    top = np.concatenate((primary_sorted[-k:], candidate_sorted[-k:]))
+    return float(np.partition(top, top.size - k)[top.size - k])
+
+
 def subsample_index(rng: np.random.Generator, n: int, cap: int) -> np.ndarray:
     """Sorted indices of a seeded sample of `cap` of `n` items without replacement (all if n ≤ cap)."""
     if n <= cap:
@@ -85,7 +100,8 @@ def bootstrap_ratios(
     resamples: int,
     clusters: np.ndarray | None = None,
 ) -> tuple[Interval, Interval]:
-    """Percentile-bootstrap 95 % CIs of median(c)/median(p) and mean(c)/mean(p).
+    """Percentile-bootstrap 95 % CIs of median(c)/median(p) and mean(c)/mean(p) (the caller
+    caps the slowest calls for the mean, `pooled_cap`; a cap above the median leaves it as is).
 
     Resamples pairs; or, with `clusters` (each pair's cluster label, nondecreasing), whole
     clusters of pairs: pairs that share noise (a concurrent run's swap cycle, timed on the same

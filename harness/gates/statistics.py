@@ -20,11 +20,13 @@ from scipy import special
 from harness.gates.bootstrap import (
     BOOTSTRAP_MAX_SAMPLE,
     BOOTSTRAP_RESAMPLES,
+    MEAN_CAP_SHARE,
     MIN_CLUSTERS,
     MIN_PAIRED_TICKS,
     Interval,
     bootstrap_ratios,
     cluster_count,
+    pooled_cap,
     recentred,
     safe_ratio,
     subsample_index,
@@ -211,6 +213,7 @@ def latency_stats(
     (`bootstrap_ratios`); the subsample they are drawn from is still a sample of pairs.
     `widen` = a systematic error no resampling sees, added on both sides of both ratio CIs
     (a concurrent run's: `bootstrap.CONCURRENT_MARGIN`).
+    The mean ratio is of latencies capped at `pooled_cap` (the slowest MEAN_CAP_SHARE of calls).
     """
     p = np.asarray(primary_ns, dtype=np.float64)
     c = np.asarray(candidate_ns, dtype=np.float64)
@@ -228,13 +231,18 @@ def latency_stats(
         )  # fmt: skip
     boot_idx = subsample_index(rng, n, max_sample)
     labels = None if clusters is None else np.asarray(clusters)[boot_idx]
-    sub_median, sub_mean = bootstrap_ratios(p[boot_idx], c[boot_idx], rng, resamples, labels)
+    # the mean ratio sees the slowest 0.1 % of calls at the cap (MEAN_CAP_SHARE); the medians
+    # are the same with or without it, the reported percentiles and means are of the raw times
+    tails = (ps, cs) if presorted is not None else (np.sort(p), np.sort(c))
+    cap = pooled_cap(*tails, MEAN_CAP_SHARE)
+    pc, cc = np.minimum(p, cap), np.minimum(c, cap)
+    sub_median, sub_mean = bootstrap_ratios(pc[boot_idx], cc[boot_idx], rng, resamples, labels)
     # Point estimates use every tick, not the bootstrap subsample; a subsample's interval is moved
     # onto them (its width, which is that of the smaller sample and so conservative, is kept).
     # Otherwise a subsample whose ratio fell below the run's would lower the upper bound gates read.
     median = np.median if presorted is None else sorted_median
     ratio_median = recentred(sub_median, safe_ratio(float(median(cs)), float(median(ps))))
-    ratio_mean = recentred(sub_mean, safe_ratio(float(c.mean()), float(p.mean())))
+    ratio_mean = recentred(sub_mean, safe_ratio(float(cc.mean()), float(pc.mean())))
     ratio_median, ratio_mean = ratio_median.widened(widen), ratio_mean.widened(widen)
     w_idx = subsample_index(rng, n, WILCOXON_MAX_SAMPLE)
     d = c[w_idx] - p[w_idx]

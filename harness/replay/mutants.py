@@ -69,6 +69,9 @@ DEFECTS: dict[str, Defect] = {
                {"ticker": None, "hang_s": 0.3, "count": 3}),
         Defect("slow", "burn `factor - 1` times the inner call's time after every call",
                {"factor": 1.5}),
+        Defect("spike", "burn `factor - 1` times the inner call's time on a fraction `rate` of the "
+               "ticks (a tail: the median call is untouched, the mean grows)",
+               {"rate": 0.02, "factor": 11.0}),
         Defect("offload", "burn `share` times the inner call's time after every call, in a "
                "thread of its own (work moved off the timed path)", {"share": 0.5}),
         Defect("leak", "keep `bytes_per_tick` bytes of garbage alive per tick",
@@ -120,6 +123,8 @@ class MutantStack:
         self.seed = seed
         self.injected = 0
         self._leak: list[bytearray] = []
+        # spike: the ticks a multiplicative hash of the sequence number puts below this bound
+        self._spike_below = int(float(self.p["rate"]) * 1_000_003) if defect == "spike" else 0
         self._work: queue.SimpleQueue[int | None] | None = None
         if defect == "offload":  # a worker thread of the stack's own, fed after every call
             self._work = queue.SimpleQueue()
@@ -136,6 +141,13 @@ class MutantStack:
 
     # -- the Stack protocol -------------------------------------------------------------------
     def process(self, tick: Any) -> Sequence[dict[str, Any]]:
+        if self._spike_below:  # first and lean: the calls it leaves alone keep their median
+            t0 = time.perf_counter_ns()
+            events = self.inner.process(tick)
+            if (tick.seq * 2654435761 + self.seed) % 1_000_003 < self._spike_below:
+                self.injected += 1
+                _spin(int((time.perf_counter_ns() - t0) * (float(self.p["factor"]) - 1.0)))
+            return events
         if self.defect == "raise" and _unit(self.seed, tick.seq, -1) < self.p["rate"]:
             self.injected += 1
             raise RuntimeError(f"mutant: raised on {tick.ticker} seq {tick.seq}")

@@ -192,10 +192,14 @@ SELECT name AS check, lat.high AS observed,
        ratio_reason(lat.point, lat.low, lat.high, lim, lat.floor, lat.floor_source, lat.power_note) AS reason
 FROM latency lat;
 
+-- The mean ratio weighs every tick by its time, as the seed's own performance test does
+-- (`avg_multichannel <= avg_legacy * 1.05`): a tail the median never sees (found 2026-12-08: 1 % of
+-- ticks 21x slower, mean +20 %, median +3 %, PASSed phases 0 and 1) moves it.
 CREATE MACRO mean_latency_check(name, lim, strict) AS TABLE
 SELECT name AS check, lat.mean_high AS observed,
-       printf('mean ratio CI upper %s %.2f (improvement %s 0 ms)', CASE WHEN strict THEN '<' ELSE '<=' END,
-              lim, CASE WHEN strict THEN '>' ELSE '>=' END) AS threshold,
+       printf('mean ratio CI upper %s %.2f', CASE WHEN strict THEN '<' ELSE '<=' END, lim)
+       || CASE WHEN lim = 1 THEN printf(' (improvement %s 0 ms)', CASE WHEN strict THEN '>' ELSE '>=' END)
+               ELSE '' END AS threshold,
        ratio_status(lat.mean_low, lat.mean_high, lim, lat.floor, strict) AS status,
        ratio_reason(lat.mean_point, lat.mean_low, lat.mean_high, lim, lat.floor, lat.floor_source, lat.power_note) AS reason
 FROM latency lat;

@@ -14,6 +14,8 @@ FROM d
 UNION ALL
 SELECT * FROM latency_check('latency_ratio_ci_upper', 1.05, false)
 UNION ALL
+SELECT * FROM mean_latency_check('latency_mean_ratio_ci_upper', 1.05, false)
+UNION ALL
 SELECT * FROM stack_thread_cpu(0.05)
 UNION ALL
 SELECT 'errors', (m.primary_error_rate_percent + m.fallback_rate_percent) * m.ticks / 100, '= 0',

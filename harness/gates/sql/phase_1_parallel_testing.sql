@@ -4,6 +4,8 @@
 -- every other kind of event difference, is in _always.sql: missing and extra are losses in every phase).
 SELECT * FROM latency_check('latency_ratio_ci_upper', 1.05, false)
 UNION ALL
+SELECT * FROM mean_latency_check('latency_mean_ratio_ci_upper', 1.05, false)
+UNION ALL
 SELECT * FROM stack_thread_cpu(0.05)
 UNION ALL
 SELECT 'channel_success_rate', m.success_rate_percent, '>= 95 %',
