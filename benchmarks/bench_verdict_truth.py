@@ -10,7 +10,7 @@ Prints, with the target beside each figure:
     latency ratio CI widths;
   * sensitivity: the smallest event defect caught (one dropped event) and the verdict of
     candidates slowed by 1.02×…1.5× at phase 1 (the latency gate's reach on this machine),
-    leaks, and work moved to a thread of the candidate's own (`offload`, stack_thread_cpu);
+    tails (`spike`: a share of the calls slowed, the median and mean ratios side by side), leaks, and work moved to a thread of the candidate's own (`offload`, stack_thread_cpu);
   * a candidate changing the primary through shared module state (multi-channel vs legacy with
     HighLow's relative volume scaled while it runs): primary_events_reference, with the bundled
     rules, against every other check.
@@ -126,10 +126,15 @@ def aa(rec: Path, n: int | None, runs: int, root: Path) -> None:
         run = replay(rec, n, BASES["legacy"], None, root / "aa", RunOptions(seed=seed))
         res = gate(run, ("phase_0_installation", PHASE1), seed=seed)
         lat = next(c for c in res[PHASE1].checks if c.check == "latency_ratio_ci_upper")
-        widths.append(lat.reason.split("CI [")[1].split("]")[0])
+        mean = next(c for c in res[PHASE1].checks if c.check == "latency_mean_ratio_ci_upper")
+        widths.append(
+            lat.reason.split("CI [")[1].split("]")[0]
+            + " / mean "
+            + mean.reason.split("CI [")[1].split("]")[0]
+        )
         alarms += any(r.verdict is not Verdict.PASS for r in res.values())
     print(f"  A/A false alarms: {alarms} of {runs} seeded runs (target ≤ {runs // 20} of {runs})")
-    print(f"  latency ratio 95 % CIs: {', '.join(widths)}")
+    print(f"  latency ratio 95 % CIs (median / mean): {', '.join(widths)}")
 
 
 def sensitivity(rec: Path, n: int | None, root: Path) -> None:
@@ -152,6 +157,17 @@ def sensitivity(rec: Path, n: int | None, root: Path) -> None:
         res = gate(replay(rec, n, legacy, leak, root / f"leak-{size}"))["phase_0_installation"]
         mem = next(c for c in res.checks if c.check == "memory_growth")
         print(f"  leak {size:>4} B/tick: memory_growth {mem.status.value:<6} {mem.reason}")
+    for rate, factor in ((0.002, 21.0), (0.005, 21.0), (0.01, 21.0), (0.0005, 401.0)):
+        spike = (
+            "harness.replay.mutants:mutant",
+            {"mutant": {"defect": "spike", "rate": rate, "factor": factor}},
+        )
+        res = gate(replay(rec, n, legacy, spike, root / f"spike-{rate}"))[PHASE1]
+        med = next(c for c in res.checks if c.check == "latency_ratio_ci_upper")
+        mean = next(c for c in res.checks if c.check == "latency_mean_ratio_ci_upper")
+        print(f"  spike {rate:.2%} of calls {factor:.0f}×: phase 1 {res.verdict.value:<12} "
+              f"median {med.status.value} {med.reason.split(';')[0]}; "
+              f"mean {mean.status.value} {mean.reason.split(';')[0]}")  # fmt: skip
     for share in (0.02, 0.05, 0.1, 0.5):
         off = ("harness.replay.mutants:mutant", {"mutant": {"defect": "offload", "share": share}})
         res = gate(replay(rec, n, legacy, off, root / f"offload-{share}"))[PHASE1]
