@@ -408,3 +408,42 @@ def test_late_delivery_fails_every_phase_and_an_older_diff_cannot_pass_it(tmp_pa
     pq.write_table(pq.read_table(part).drop(["late"]), part)
     older = _verdicts(run)
     assert all(_status(r, "late_events") is Status.NODATA for r in older.values())
+
+
+def _with_event_ids(run, primary_ids, candidate_ids):
+    """Rewrite the run's event texts to carry these event_ids (None: no event_id key)."""
+    import pyarrow as pa
+
+    for side, ids in (("primary", primary_ids), ("candidate", candidate_ids)):
+        path = run / f"events_{side}.parquet"
+        table = pq.read_table(path)
+        texts = [json.dumps({} if i is None else {"event_id": i}) for i in ids(table.num_rows)]
+        col = table.schema.get_field_index("event_json")
+        pq.write_table(table.set_column(col, "event_json", pa.array(texts, pa.string())), path)
+
+
+@pytest.mark.parametrize(
+    "primary_ids, candidate_ids, expected",
+    [
+        (lambda n: [f"p{i}" for i in range(n)], lambda n: [f"c{i}" for i in range(n)], (Status.PASS, 0)),
+        # ids that collide: 3 events share one id each with the one before them
+        (lambda n: [f"p{i}" for i in range(n)], lambda n: [f"c{i - (i in (5, 9, 11))}" for i in range(n)], (Status.FAIL, 3)),
+        # ids that go missing
+        (lambda n: [f"p{i}" for i in range(n)], lambda n: [None if i < 2 else f"c{i}" for i in range(n)], (Status.FAIL, 2)),
+        # the primary's ids repeat (or there are none): no identifier, no check
+        (lambda n: ["same"] * n, lambda n: ["same"] * n, None),
+        (lambda n: [None] * n, lambda n: [None] * n, None),
+    ],
+)  # fmt: skip
+def test_event_ids_must_stay_identifiers_where_the_primarys_are(
+    tmp_path, primary_ids, candidate_ids, expected
+):
+    run = make_run(tmp_path)
+    _with_event_ids(run, primary_ids, candidate_ids)
+    ev, results = gate_run(run, ("phase_1_parallel_testing",))
+    ev.close()
+    checks = {c.check: c for c in results[0].checks}
+    if expected is None:
+        assert "event_ids_unique" not in checks
+    else:
+        assert (checks["event_ids_unique"].status, checks["event_ids_unique"].observed) == expected

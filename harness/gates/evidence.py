@@ -297,8 +297,8 @@ def _accepted_views(
     on_views: Callable[[duckdb.DuckDBPyConnection], None] | None,
 ) -> None:
     """`diff` (accepted_by from the rules), `unexplained`, `accepted_digests` (each rule's
-    accepted rows: count and digest of their contents) and `primary_events_digest`, on a cursor
-    of their own."""
+    accepted rows: count and digest of their contents), `primary_events_digest` and `event_ids`,
+    on a cursor of their own."""
     cur = con.cursor()
     try:
         create_accepted_diff(cur, rules, today)
@@ -313,6 +313,7 @@ def _accepted_views(
     cur = con.cursor()  # after the report's queries have started: only the checks read it
     try:
         cur.execute(statement("harness.diff", "classify", "primary_events_digest"))
+        cur.execute(statement("harness.diff", "classify", "event_ids"))
     finally:
         cur.close()
 

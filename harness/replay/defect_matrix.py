@@ -85,6 +85,9 @@ CASES: tuple[Case, ...] = (
          ALL_PHASES, ("field_changes",)),
     Case("swap_direction", {"defect": "swap_direction", "rate": 0.02}, ALL_PHASES,
          ("missing_events", "extra_events", "wrong_direction_events")),
+    # the diff ignores event_id's value (ids embed counters that differ between stacks), not
+    # that it identifies an event
+    Case("reuse_id", {"defect": "reuse_id", "rate": 0.1}, ALL_PHASES, ("event_ids_unique",)),
     Case("delay_time", {"defect": "delay_time", "rate": 0.02, "seconds": 1}, ALL_PHASES,
          ("field_changes",)),
     Case("reorder", {"defect": "reorder", "rate": 1.0}, ALL_PHASES, ("order_changes",)),

@@ -58,6 +58,8 @@ DEFECTS: dict[str, Defect] = {
         Defect("mend", "as shift, then put the returned dicts right on the next call",
                {"rate": 0.02, "field": "price", "amount": 0.01}),
         Defect("swap_direction", "swap up and down on a fraction of the events", {"rate": 0.02}),
+        Defect("reuse_id", "give a fraction of the events the event_id of the event returned "
+               "before them (an id the diff ignores, no longer an identifier)", {"rate": 0.02}),
         Defect("delay_time", "stamp a fraction of the events `seconds` late (time, timestamp)",
                {"rate": 0.02, "seconds": 1}),
         Defect("reorder", "reverse the emission order within ticks that emit several events",
@@ -132,6 +134,7 @@ class MutantStack:
                 target=_burn_queued, args=(self._work,), name="mutant-offload", daemon=True
             )
             self._worker.start()
+        self._last_id: Any = None  # reuse_id: the id of the last event returned
         self._held: dict[str, list[dict[str, Any]]] = {}  # late: events waiting for the next tick
         self._mending: list[tuple[dict[str, Any], dict[str, Any]]] = []  # mend: (returned, right)
         # defects acting on the call itself (raise, hang, slow, leak) edit no events
@@ -263,6 +266,16 @@ class MutantStack:
             if self._hit(tick, i) and e.get("direction") in swap:
                 e = {**e, "direction": swap[e["direction"]]}
                 self.injected += 1
+            out.append(e)
+        return out
+
+    def _reuse_id(self, tick: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for i, e in enumerate(events):
+            if self._hit(tick, i) and self._last_id is not None and "event_id" in e:
+                e = {**e, "event_id": self._last_id}
+                self.injected += 1
+            self._last_id = e.get("event_id", self._last_id)
             out.append(e)
         return out
 

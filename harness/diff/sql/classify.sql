@@ -128,3 +128,19 @@ SELECT count(*) AS n,
 FROM (SELECT md5(coalesce(emit_seq::VARCHAR, '∅') || '|' || coalesce(event_json, '∅')) AS h
       FROM events_primary)
 {%- endmacro %}
+
+
+{# Every event's `event_id` identifies it (TickStock: time + uuid; deterministic in replay). The
+diff ignores its value, which the primary declares ignorable (ids embed counters that differ
+between stacks), so ids that collide or go missing differ in no compared field. Per side: events,
+events without an id, and ids repeated. One row (aggregates without GROUP BY). #}
+{% macro event_ids() -%}
+CREATE TABLE event_ids AS
+SELECT p.*, c.*
+FROM (SELECT count(*) AS p_events, count(*) - count(id) AS p_without,
+             count(id) - count(DISTINCT id) AS p_repeats
+      FROM (SELECT json_extract_string(event_json, '$.event_id') AS id FROM events_primary)) p,
+     (SELECT count(*) AS c_events, count(*) - count(id) AS c_without,
+             count(id) - count(DISTINCT id) AS c_repeats
+      FROM (SELECT json_extract_string(event_json, '$.event_id') AS id FROM events_candidate)) c
+{%- endmacro %}

@@ -96,6 +96,18 @@ SELECT 'primary_events_reference', pd.n::DOUBLE, '= ' || pr.digest,
 FROM primary_reference pr, primary_events_digest pd
 WHERE pr.digest IS NOT NULL
 UNION ALL
+-- Event ids identify events (users' clients key on them); the diff ignores their values, the
+-- primary having declared them ignorable. Found 2026-12-08: a candidate giving its events ids
+-- `<ticker>_<type>` PASSed phases 0 and 1. Where the primary's events all carry distinct ids, the
+-- candidate's must too (no row when the primary's do not: then the field is no identifier).
+SELECT 'event_ids_unique', (e.c_repeats + e.c_without)::DOUBLE, '= 0 repeated or missing',
+       CASE WHEN e.c_repeats + e.c_without = 0 THEN 'PASS' ELSE 'FAIL' END,
+       printf('%d of %d candidate events repeat an earlier event''s event_id and %d carry none; '
+              || 'the primary''s %d events all carry distinct ids', e.c_repeats, e.c_events,
+              e.c_without, e.p_events)
+FROM event_ids e
+WHERE e.p_events > 0 AND e.p_without = 0 AND e.p_repeats = 0
+UNION ALL
 -- A rule that accepts rows in a run for which it declares no count can never lead to a pass:
 -- "accepted" means exactly the known rows, and an undeclared run has no known rows.
 SELECT 'accepted_rows_undeclared', coalesce(sum(n), 0)::DOUBLE, '= 0',
