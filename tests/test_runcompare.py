@@ -143,3 +143,31 @@ def test_a_candidate_delivering_late_is_a_changed_candidate(day, tmp_path):
     injected = json.loads((b / "stack_stats.json").read_text())["candidate"]["mutant"]["injected"]
     check = next(c for c in compare_runs(a, b).checks if c.check == "candidate_events_unchanged")
     assert injected > 0 and check.status is Status.FAIL and check.observed == injected
+
+
+def test_the_noise_floor_covers_the_mean_ratio_as_well_as_the_median(tmp_path):
+    """The floor serves the mean-ratio checks too: an A/A run whose mean strays further than its
+    median (a few slow calls on one side) widens the floor by the mean's deviation."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from harness.gates.calibration import floor_from, measure_aa
+    from harness.gates.evidence import open_evidence
+
+    run = make_run(tmp_path, ticks=6_000, seed=2)
+    manifest = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({**manifest, "aa": True}))
+    part = run / "observations" / "part-00000.parquet"
+    obs = pq.read_table(part)
+    slow = obs.column("candidate_ns").to_numpy().copy()
+    slow[::200] *= 10  # 0.5 % of the calls: beyond the 0.1 % the mean caps
+    col = obs.schema.get_field_index("candidate_ns")
+    pq.write_table(obs.set_column(col, "candidate_ns", pa.array(slow)), part)
+    ev = open_evidence(run)
+    median, mean = ev.latency.ratio_median, ev.latency.ratio_mean
+    ev.close()
+    assert mean.high > median.high + 0.02
+    aa = measure_aa(run)
+    assert aa.ratio == median.point
+    assert (aa.low, aa.high) == (min(median.low, mean.low), mean.high)
+    assert floor_from([aa.ratio], [aa.low], [aa.high]) == pytest.approx(mean.high - 1.0)
