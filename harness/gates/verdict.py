@@ -71,7 +71,7 @@ def rules_lines(doc: dict[str, Any] | None) -> list[str]:
             continue
         if r.get("kind") == "latency":
             lines.append(
-                f"  {r['id']} [{r['scope']}] applies: known latency finding (checked as latency_known_finding)"
+                f"  {r['id']} [{r['scope']}] applies: known latency finding (checked as latency_known_finding and latency_known_finding_mean)"
             )
             continue
         declared = r.get("expected_rows")
