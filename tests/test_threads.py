@@ -119,3 +119,44 @@ def test_thread_cpu_adds_up_over_shards_and_reads_back():
     assert total == ThreadCpu(15, ("a", "b", "c"))
     assert ThreadCpu.of(total.as_dict()) == total
     assert ThreadCpu.of(None) == ThreadCpu()
+
+
+def _process_burner(seconds: float, wait_for: str | None = None):
+    """A child Python process that (after `wait_for` exists, when given) burns `seconds` of CPU,
+    then sleeps until killed."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys, time\n"
+        f"w = {wait_for!r}\n"
+        "while w and not os.path.exists(w): time.sleep(0.005)\n"
+        f"end = time.process_time() + {seconds}\n"
+        "while time.process_time() < end: pass\n"
+        "print('burnt', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+
+
+def test_child_processes_the_stacks_start_count_like_their_threads(tmp_path):
+    env = _process_burner(0.2)  # alive before the stacks are built: the environment's
+    ledger = ThreadLedger.before()
+    go = tmp_path / "go"
+    pool = _process_burner(0.2, wait_for=str(go))  # a pool built with the stack; works in the loop
+    ledger.built()
+    ledger.start()
+    go.touch()
+    spawned = _process_burner(0.3)  # spawned by a call during the loop
+    try:
+        for p in (env, pool, spawned):
+            assert p.stdout is not None and p.stdout.readline().strip() == "burnt"
+        used = ledger.used()
+    finally:
+        for p in (env, pool, spawned):
+            p.kill()
+            p.wait()
+    # the pool's 0.2 s and the spawned 0.3 s (+ their interpreters' start-up), not the
+    # environment's 0.2 s; the names say they are processes
+    assert 0.45e9 <= used.cpu_ns <= 0.75e9, used
+    assert len(used.names) == 2 and all(n.startswith("process ") for n in used.names), used

@@ -333,25 +333,32 @@ def test_gate_uses_the_rules_recorded_with_the_run_from_any_directory(tmp_path: 
     assert json.loads(none.stdout)["accepted_differences"]["file"]["path"] is None
 
 
-@pytest.mark.parametrize("path", ["in-process", "dask"])
+@pytest.mark.parametrize(
+    "path, worker", [("in-process", "thread"), ("dask", "thread"), ("in-process", "process")]
+)
 def test_work_moved_to_a_thread_of_the_stack_leaves_latency_undecided(
-    request: pytest.FixtureRequest, path: str, runs_root: Path
+    request: pytest.FixtureRequest, path: str, worker: str, runs_root: Path
 ) -> None:
-    """A candidate that burns half its call time again in a thread of its own after every call
-    (the `offload` defect) PASSed phase 1 at a latency ratio of 1.03: its calls are as fast as
+    """A candidate that burns half its call time again in a thread (or a process) of its own after
+    every call (the `offload` defect) PASSed phase 1 at a latency ratio of 1.03: its calls are as fast as
     the primary's and the rest is in no call's time. The threads the stacks started are counted
     (in the worker process too), and beyond 5 % of the timed calls no latency-judged phase can
     PASS; the unwrapped stacks start no thread and the check passes at 0."""
     if path == "dask":
         request.getfixturevalue("dask_cluster")
-    case = Case("offload", {"defect": "offload", "share": 0.5}, (), ())
+    process = worker == "process"
+    case = Case(
+        f"offload-{worker}", {"defect": "offload", "share": 0.5, "process": process}, (), ()
+    )
     got = _gated(path, "legacy", "sample-day", case, runs_root)
     assert got["injected"] > 0
     for phase in LATENCY_PHASES:
         result = got["results"][phase]
         check = next(c for c in result.checks if c.check == "stack_thread_cpu")
         assert check.status is Status.INCONCLUSIVE, (phase, check.reason)
-        assert "mutant-offload" in check.reason and (check.observed or 0) > 0.1
+        # a thread by its name; a process by its executable's ("process python… [pid]")
+        assert ("process " if process else "mutant-offload") in check.reason, check.reason
+        assert (check.observed or 0) > 0.1
         assert result.verdict is not Verdict.PASS
     identical = _gated("in-process", "legacy", "sample-day", None, runs_root)
     check = next(c for c in identical["results"][PHASE1].checks if c.check == "stack_thread_cpu")

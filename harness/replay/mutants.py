@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import multiprocessing
 import queue
 import threading
 import time
@@ -75,7 +76,8 @@ DEFECTS: dict[str, Defect] = {
                "ticks (a tail: the median call is untouched, the mean grows)",
                {"rate": 0.02, "factor": 11.0}),
         Defect("offload", "burn `share` times the inner call's time after every call, in a "
-               "thread of its own (work moved off the timed path)", {"share": 0.5}),
+               "thread of its own, or a process of its own with `process` (work moved off the "
+               "timed path)", {"share": 0.5, "process": False}),
         Defect("leak", "keep `bytes_per_tick` bytes of garbage alive per tick",
                {"bytes_per_tick": 2048}),
     )
@@ -127,8 +129,16 @@ class MutantStack:
         self._leak: list[bytearray] = []
         # spike: the ticks a multiplicative hash of the sequence number puts below this bound
         self._spike_below = int(float(self.p["rate"]) * 1_000_003) if defect == "spike" else 0
-        self._work: queue.SimpleQueue[int | None] | None = None
-        if defect == "offload":  # a worker thread of the stack's own, fed after every call
+        self._work: Any = None
+        self._owed = 0  # offload: CPU (ns) not yet handed to the worker
+        if defect == "offload" and self.p["process"]:  # a worker process of its own
+            ctx = multiprocessing.get_context("spawn")
+            self._work = ctx.SimpleQueue()
+            self._worker: Any = ctx.Process(
+                target=_burn_queued, args=(self._work,), name="mutant-offload", daemon=True
+            )
+            self._worker.start()
+        elif defect == "offload":  # a worker thread of the stack's own, fed after every call
             self._work = queue.SimpleQueue()
             self._worker = threading.Thread(
                 target=_burn_queued, args=(self._work,), name="mutant-offload", daemon=True
@@ -167,8 +177,13 @@ class MutantStack:
             _spin(int((time.perf_counter_ns() - t0) * (float(self.p["factor"]) - 1.0)))
             return events
         if self._work is not None:
-            self._work.put(int((time.perf_counter_ns() - t0) * float(self.p["share"])))
+            self._owed += int((time.perf_counter_ns() - t0) * float(self.p["share"]))
             self.injected += 1
+            # a thread takes each call's work; a process, batches of 64 (a pipe write per call
+            # would be slower than the work it moves, and a real pool batches too)
+            if not self.p["process"] or self.injected % 64 == 0:
+                self._work.put(self._owed)
+                self._owed = 0
             return events
         if self.defect == "leak":
             self._leak.append(bytearray(int(self.p["bytes_per_tick"])))

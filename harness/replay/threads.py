@@ -1,4 +1,4 @@
-"""The CPU that threads of the stacks' own use while they are shadowed.
+"""The CPU that threads (and child processes) of the stacks' own use while they are shadowed.
 
 Each call is timed on the thread that makes it. Work a stack hands to a thread of its own (a
 queue and a worker, a `ThreadPoolExecutor`) is not in its calls' times, and in one process that
@@ -9,7 +9,9 @@ loop runs, each read from its own CPU clock (`time.pthread_getcpuclockid`) at th
 at every batch end and at its end; a thread that exits keeps the CPU it had when last read. Threads
 started between the two (the run's heartbeat, a progress bar, the watchdog) are the harness's. The
 gates refuse to judge latency when that CPU is more than a few percent of the calls'
-(`stack_thread_cpu`, _setup.sql).
+(`stack_thread_cpu`, _setup.sql). Child processes the stacks start (a process pool) are read the
+same way (psutil: user + system CPU), with the same rules for when they started; one that exits
+keeps its last reading.
 """
 
 from __future__ import annotations
@@ -57,30 +59,58 @@ def _alive() -> set[int]:
     return {t.ident for t in threading.enumerate() if t.ident is not None}
 
 
-class ThreadLedger:
-    """The stacks' threads: those started between `before()` and `built()` (while they were
-    built) and those started after `start()` (by their calls); and the CPU each used since
-    `start()`. Anything else alive at `start()` is the environment's (the watchdog too)."""
+def _children() -> dict[int, Any]:
+    """This process's descendants (pid → psutil.Process); none where psutil cannot list them."""
+    try:
+        import psutil
 
-    def __init__(self, existing: set[int]) -> None:
+        return {c.pid: c for c in psutil.Process().children(recursive=True)}
+    except Exception:  # noqa: BLE001 - no psutil, or the platform refuses: no processes counted
+        return {}
+
+
+def _process_cpu_ns(proc: Any) -> int | None:
+    """A child process's CPU (user + system), or None once it has exited."""
+    try:
+        t = proc.cpu_times()
+    except Exception:  # noqa: BLE001 - psutil.NoSuchProcess / AccessDenied / ZombieProcess
+        return None
+    return int((t.user + t.system) * 1e9)
+
+
+class ThreadLedger:
+    """The stacks' threads and child processes: those started between `before()` and `built()`
+    (while they were built) and those started after `start()` (by their calls); and the CPU each
+    used since `start()`. Anything else alive at `start()` is the environment's (the watchdog
+    too)."""
+
+    def __init__(self, existing: set[int], existing_pids: set[int] | None = None) -> None:
         self._existing = existing
         self._built: set[int] = set()
-        self._base: dict[int, int] = {}  # CPU at the loop's start (0: started during it)
-        self._last: dict[int, int] = {}  # CPU when last read
-        self._names: dict[int, str] = {}
+        # keys: thread idents, and ("pid", n) for child processes (processes the stacks spawn
+        # are read like their threads: their work is in no call's time either)
+        self._base: dict[Any, int] = {}  # CPU at the loop's start (0: started during it)
+        self._last: dict[Any, int] = {}  # CPU when last read
+        self._names: dict[Any, str] = {}
+        self._existing_pids = existing_pids or set()
+        self._built_pids: set[int] = set()
 
     @classmethod
     def before(cls) -> ThreadLedger:
-        """Call before the stacks are built: every thread alive now is the environment's."""
-        return cls(_alive())
+        """Call before the stacks are built: every thread and child process alive now is the
+        environment's."""
+        return cls(_alive(), set(_children()))
 
     def built(self) -> None:
-        """Call once the stacks are built: the threads started since `before()` are theirs."""
+        """Call once the stacks are built: the threads and child processes started since
+        `before()` are theirs."""
         self._built = _alive() - self._existing
+        self._built_pids = set(_children()) - self._existing_pids
 
     def start(self) -> None:
         """The loop starts: CPU the stacks' threads used while being built does not count."""
         self._existing = _alive() - self._built
+        self._existing_pids = set(_children()) - self._built_pids
         self._base.clear()
         self._last.clear()
         self._read(starting=True)
@@ -101,6 +131,20 @@ class ThreadLedger:
             self._base.setdefault(ident, cpu if starting else 0)
             self._last[ident] = cpu
             self._names[ident] = t.name
+        for pid, proc in _children().items():
+            if pid in self._existing_pids:
+                continue
+            cpu = _process_cpu_ns(proc)
+            if cpu is None:
+                continue
+            key = ("pid", pid)
+            self._base.setdefault(key, cpu if starting else 0)
+            self._last[key] = cpu
+            if key not in self._names:
+                try:
+                    self._names[key] = f"process {proc.name()} [{pid}]"
+                except Exception:  # noqa: BLE001 - it exited between the two reads
+                    self._names[key] = f"process [{pid}]"
 
     def used(self) -> ThreadCpu:
         """CPU the stacks' threads used since `start()` (read now, as `sample`)."""

@@ -148,8 +148,8 @@ SELECT 'memory_growth' AS check, m.excess AS observed,
                  || CASE WHEN m.low > lim OR m.median_low > lim THEN '; the candidate grows beyond the primary (a leak)' ELSE '' END END AS reason
 FROM memory m;
 
--- Per-call latency times the call on the thread that makes it. Work a stack hands to threads of
--- its own is in no call's time, and in one process those threads take the GIL and a core from the
+-- Per-call latency times the call on the thread that makes it. Work a stack hands to threads (or
+-- child processes) of its own is in no call's time, and in one process those threads take the GIL and a core from the
 -- other side's calls (replay/threads.py): beyond `lim` (a fraction) of the timed calls' time the
 -- latency comparison is not decided (INCONCLUSIVE, never PASS); a run written before the threads
 -- were measured has no row.
@@ -165,10 +165,10 @@ SELECT 'stack_thread_cpu' AS check, t.cpu / 1e9 AS observed,
        CASE WHEN NOT c.known THEN 'NODATA'
             WHEN t.cpu <= lim * c.timed THEN 'PASS' ELSE 'INCONCLUSIVE' END AS status,
        CASE WHEN NOT c.known THEN 'no timed calls to compare with'
-            WHEN t.cpu = 0 THEN printf('no thread the stacks started used CPU outside their calls (%.2f s of timed calls)', c.timed / 1e9)
-            ELSE printf('threads the stacks started (%s) used %.3f s of CPU outside their calls, %.1f %% of the %.2f s the timed calls took',
+            WHEN t.cpu = 0 THEN printf('no thread or process the stacks started used CPU outside their calls (%.2f s of timed calls)', c.timed / 1e9)
+            ELSE printf('threads and processes the stacks started (%s) used %.3f s of CPU outside their calls, %.1f %% of the %.2f s the timed calls took',
                         coalesce(t.names, '?'), t.cpu / 1e9, 100 * t.cpu / c.timed, c.timed / 1e9)
-                 || CASE WHEN t.cpu > lim * c.timed THEN '; per-call latency leaves that work out, and in one process those threads take the GIL and a core from the other side''s calls: latency is not decided' ELSE '' END END AS reason
+                 || CASE WHEN t.cpu > lim * c.timed THEN '; per-call latency leaves that work out, and those threads (processes) take the GIL (a core) from the other side''s calls: latency is not decided' ELSE '' END END AS reason
 FROM t, ct c WHERE t.cpu IS NOT NULL;
 
 -- The reason of an event check: its text, or why there is nothing to compare.
