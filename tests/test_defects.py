@@ -43,8 +43,14 @@ def _failed(outcome):
 def test_aa_run_passes_phases_zero_and_one(day, tmp_path):
     for phase in PHASES:
         out = _gate(day, tmp_path, phase, {}, candidate=None)
-        assert out.result.verdict is Verdict.PASS, out.message()
-        assert out.ok
+        # 1,500 ticks of a 20 us stack are 30 ms per side: a preempted call or two can leave the
+        # mean ratio undecided (INCONCLUSIVE, never FAIL; docs/verdict-truth.md); all else PASSes
+        open_ = [c for c in out.result.checks if c.status is not Status.PASS]
+        assert all(
+            c.check == "latency_mean_ratio_ci_upper" and c.status is Status.INCONCLUSIVE
+            for c in open_
+        ), out.message()
+        assert out.result.verdict is not Verdict.FAIL and out.ok
 
 
 @pytest.mark.parametrize(

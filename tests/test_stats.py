@@ -62,6 +62,8 @@ def test_the_cap_is_the_kth_largest_of_both_sides_pooled():
     for share in (0.001, 0.01, 0.2):
         k = math.ceil(share * 6_000)
         assert pooled_cap(p, c, share) == both[-k]
+    assert pooled_cap(p, c, 0.001, min_calls=10) == both[-10]  # 6 by share, 10 at least
+    assert pooled_cap(p[:3], c[:2], 0.001, min_calls=10) == min(p[0], c[0])  # all of them
 
 
 def test_identical_stacks_give_ratio_ci_containing_one():

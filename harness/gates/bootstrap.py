@@ -76,12 +76,20 @@ def safe_ratio(num: float, den: float) -> float:
 #: the mean of a 5,000-tick A/A run (0.977-1.017 plain, 0.988-1.006 capped, with another process
 #: busy on the second core; 2026-12-08). A tail on more calls than this still moves the mean.
 MEAN_CAP_SHARE = 0.001
+#: ... and never fewer calls than this: a short run's few preempted calls are more than 0.1 % of
+#: it (an A/A run of 1,500 ticks under the test suite's load: 12 calls beyond 10x the median, mean
+#: ratio 1.054 capped at 3 calls, 1.010 at 10; 2026-12-08).
+MEAN_CAP_MIN_CALLS = 10
 
 
-def pooled_cap(primary_sorted: np.ndarray, candidate_sorted: np.ndarray, share: float) -> float:
-    """The k-th largest of both sides' latencies pooled, k = ceil(share * pairs * 2): the value the
-    slowest `share` of calls are capped at for the mean ratio. Reads only the sorted tails."""
-    k = max(1, math.ceil(share * (primary_sorted.size + candidate_sorted.size)))
+def pooled_cap(
+    primary_sorted: np.ndarray, candidate_sorted: np.ndarray, share: float, min_calls: int = 1
+) -> float:
+    """The k-th largest of both sides' latencies pooled, k = max(ceil(share * pairs * 2),
+    min_calls): the value the slowest calls are capped at for the mean ratio. Reads only the
+    sorted tails."""
+    n = primary_sorted.size + candidate_sorted.size
+    k = min(n, max(1, min_calls, math.ceil(share * n)))
     top = np.concatenate((primary_sorted[-k:], candidate_sorted[-k:]))
     return float(np.partition(top, top.size - k)[top.size - k])
 

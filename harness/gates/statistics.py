@@ -20,6 +20,7 @@ from scipy import special
 from harness.gates.bootstrap import (
     BOOTSTRAP_MAX_SAMPLE,
     BOOTSTRAP_RESAMPLES,
+    MEAN_CAP_MIN_CALLS,
     MEAN_CAP_SHARE,
     MIN_CLUSTERS,
     MIN_PAIRED_TICKS,
@@ -213,7 +214,8 @@ def latency_stats(
     (`bootstrap_ratios`); the subsample they are drawn from is still a sample of pairs.
     `widen` = a systematic error no resampling sees, added on both sides of both ratio CIs
     (a concurrent run's: `bootstrap.CONCURRENT_MARGIN`).
-    The mean ratio is of latencies capped at `pooled_cap` (the slowest MEAN_CAP_SHARE of calls).
+    The mean ratio is of latencies capped at `pooled_cap` (the slowest MEAN_CAP_SHARE of calls,
+    at least MEAN_CAP_MIN_CALLS).
     """
     p = np.asarray(primary_ns, dtype=np.float64)
     c = np.asarray(candidate_ns, dtype=np.float64)
@@ -231,10 +233,10 @@ def latency_stats(
         )  # fmt: skip
     boot_idx = subsample_index(rng, n, max_sample)
     labels = None if clusters is None else np.asarray(clusters)[boot_idx]
-    # the mean ratio sees the slowest 0.1 % of calls at the cap (MEAN_CAP_SHARE); the medians
+    # the mean ratio sees the slowest 0.1 % of calls (at least 10) at the cap; the medians
     # are the same with or without it, the reported percentiles and means are of the raw times
     tails = (ps, cs) if presorted is not None else (np.sort(p), np.sort(c))
-    cap = pooled_cap(*tails, MEAN_CAP_SHARE)
+    cap = pooled_cap(*tails, MEAN_CAP_SHARE, MEAN_CAP_MIN_CALLS)
     pc, cc = np.minimum(p, cap), np.minimum(c, cap)
     sub_median, sub_mean = bootstrap_ratios(pc[boot_idx], cc[boot_idx], rng, resamples, labels)
     # Point estimates use every tick, not the bootstrap subsample; a subsample's interval is moved
