@@ -1,7 +1,7 @@
 """Verdict truth on whole recordings: the defect matrix, the A/A false-alarm rate, sensitivity.
 
     python benchmarks/bench_verdict_truth.py [--recording recordings/lobster-2012-06-21]
-        [--ticks N] [--aa-runs 20] [--skip-matrix]
+        [--ticks N] [--aa-runs 20] [--skip-matrix] [--cases a,b] [--matrix-only]
 
 Prints, with the target beside each figure:
   * every cell of the defect matrix (harness.replay.defect_matrix.CASES × both bundled stacks × every phase):
@@ -211,6 +211,9 @@ def main() -> int:
     ap.add_argument("--aa-runs", type=int, default=20)
     ap.add_argument("--skip-matrix", action="store_true")
     ap.add_argument("--cases", default="", help="comma-separated CASES names (default: all)")
+    ap.add_argument(
+        "--matrix-only", action="store_true", help="no sensitivity or shared-state lines"
+    )
     args = ap.parse_args()
     rec = Path(args.recording)
     with tempfile.TemporaryDirectory(prefix="verdict-truth-") as tmp:
@@ -224,10 +227,11 @@ def main() -> int:
         if args.aa_runs:
             print("A/A:")
             aa(rec, args.ticks, args.aa_runs, root)
-        print("sensitivity (phase 1):")
-        sensitivity(rec, args.ticks, root)
-        print("a candidate changing the primary through shared state (bundled rules):")
-        shared_state(rec, args.ticks, root)
+        if not args.matrix_only:
+            print("sensitivity (phase 1):")
+            sensitivity(rec, args.ticks, root)
+            print("a candidate changing the primary through shared state (bundled rules):")
+            shared_state(rec, args.ticks, root)
     return 1 if bad else 0
 
 
