@@ -171,3 +171,28 @@ def test_the_noise_floor_covers_the_mean_ratio_as_well_as_the_median(tmp_path):
     assert aa.ratio == median.point
     assert (aa.low, aa.high) == (min(median.low, mean.low), mean.high)
     assert floor_from([aa.ratio], [aa.low], [aa.high]) == pytest.approx(mean.high - 1.0)
+
+
+def test_run_vs_run_sees_a_tail_b_added_through_the_mean(tmp_path):
+    """B's candidate slow on 2 % of its calls (21x): the B/A ratio of medians stays within 1.05,
+    the ratio of means does not (the gates' phase 0/1 hole of 2026-12-08, between runs)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    a = make_run(tmp_path / "a", ticks=6_000, seed=3)
+    b = make_run(tmp_path / "b", ticks=6_000, seed=4)
+    part = b / "observations" / "part-00000.parquet"
+    obs = pq.read_table(part)
+    ns = obs.column("candidate_ns").to_numpy().copy()
+    ns[::50] *= 21
+    col = obs.schema.get_field_index("candidate_ns")
+    pq.write_table(obs.set_column(col, "candidate_ns", pa.array(ns)), part)
+    checks = {c.check: c for c in compare_runs(a, b).checks}
+    median, mean = checks["candidate_latency_ratio"], checks["candidate_mean_latency_ratio"]
+    assert median.status is Status.PASS and median.observed < 1.05, median.reason
+    assert mean.status is Status.FAIL and "ratio of means" in mean.reason, mean.reason
+    # and an unchanged B passes both
+    same = {
+        c.check: c for c in compare_runs(a, make_run(tmp_path / "c", ticks=6_000, seed=5)).checks
+    }
+    assert same["candidate_mean_latency_ratio"].status is Status.PASS, same

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -182,11 +183,14 @@ def yardstick_ratio(
     max_sample: int = BOOTSTRAP_MAX_SAMPLE,
     clusters: np.ndarray | None = None,
     widen: float = 0.0,
+    mean: bool = False,
 ) -> Interval:
     """Run B's candidate against run A's, each measured against the primary timed beside it:
     [median(c_b)/median(p_b)] / [median(c_a)/median(p_a)] from each run's (primary, candidate)
     latencies, with a bootstrap 95 % CI resampling ticks (all four arrays paired by index = tick)
-    or whole `clusters` of them, `widen` wider on both sides (as `latency_stats`).
+    or whole `clusters` of them, `widen` wider on both sides (as `latency_stats`). `mean`: the
+    same with means, each run's latencies capped as the gates cap them (`pooled_cap`), so that a
+    tail B added shows (the median never sees it).
 
     Why a yardstick: two runs are timed at different moments, and the same stack took 8.8–12.4 s
     over the sample day within minutes on this VM. B's candidate over A's raw would carry that
@@ -196,10 +200,17 @@ def yardstick_ratio(
     n = arrays[0].size
     if n < MIN_PAIRED_TICKS:
         return Interval(math.nan, math.nan, math.nan)
+    centre: Callable[[np.ndarray], Any] = np.median
+    if mean:
+        centre = np.mean
+        for i in (0, 2):  # each run's pair capped at that run's own pooled cap
+            p, c = arrays[i], arrays[i + 1]
+            cap = pooled_cap(np.sort(p), np.sort(c), MEAN_CAP_SHARE, MEAN_CAP_MIN_CALLS)
+            arrays[i], arrays[i + 1] = np.minimum(p, cap), np.minimum(c, cap)
 
     def stat(pa: np.ndarray, ca: np.ndarray, pb: np.ndarray, cb: np.ndarray) -> float:
-        b = safe_ratio(float(np.median(cb)), float(np.median(pb)))
-        return safe_ratio(b, safe_ratio(float(np.median(ca)), float(np.median(pa))))
+        b = safe_ratio(float(centre(cb)), float(centre(pb)))
+        return safe_ratio(b, safe_ratio(float(centre(ca)), float(centre(pa))))
 
     rng = np.random.default_rng(seed)
     idx = subsample_index(rng, n, max_sample)

@@ -61,17 +61,22 @@ def _sha(manifest: Mapping[str, Any]) -> str | None:
 
 
 def _ratio_check(
-    iv: Interval, floor: float, source: str, yardstick: bool, cycles: int | None
+    iv: Interval,
+    floor: float,
+    source: str,
+    yardstick: bool,
+    cycles: int | None,
+    name: str = "candidate_latency_ratio",
 ) -> CheckResult:
-    """The latency check; `cycles`: swap cycles resampled when a run's sides were concurrent (its
-    CI then arrives widened by `CONCURRENT_MARGIN`, as the phase gates get it)."""
+    """The latency check (`name`: of the medians, or `candidate_mean_latency_ratio`); `cycles`:
+    swap cycles resampled when a run's sides were concurrent (its CI then arrives widened by
+    `CONCURRENT_MARGIN`, as the phase gates get it)."""
     lo, hi, point = iv.low, iv.high, iv.point
     if np.isnan(hi):
-        return CheckResult(
-            "candidate_latency_ratio", None, f"<= {THRESHOLD}", Status.NODATA, "no paired ticks"
-        )
+        return CheckResult(name, None, f"<= {THRESHOLD}", Status.NODATA, "no paired ticks")
     how = "each against its run's primary" if yardstick else "raw: the runs' primaries differ"
-    why = f"B/A ratio {point:.3f} ({how}), 95% CI [{lo:.3f}, {hi:.3f}]; noise floor {floor:.3f} ({source})"
+    of = "means (slowest 0.1 % capped)" if "mean" in name else "medians"
+    why = f"B/A ratio of {of} {point:.3f} ({how}), 95% CI [{lo:.3f}, {hi:.3f}]; noise floor {floor:.3f} ({source})"
     undecided = None
     if cycles is not None:
         why += f"; CI over {cycles} swap cycles, widened by {CONCURRENT_MARGIN:.2f} on both sides (--sides concurrent)"
@@ -80,14 +85,14 @@ def _ratio_check(
     if undecided is None and hi <= THRESHOLD and not yardstick:
         undecided = "no yardstick for the machine's drift between the runs, so it cannot PASS"
     if undecided is not None:
-        return CheckResult("candidate_latency_ratio", hi, f"<= {THRESHOLD}", Status.INCONCLUSIVE,
+        return CheckResult(name, hi, f"<= {THRESHOLD}", Status.INCONCLUSIVE,
                            f"{why}; {undecided}")  # fmt: skip
     if hi <= THRESHOLD:
-        return CheckResult("candidate_latency_ratio", hi, f"<= {THRESHOLD}", Status.PASS, why)
+        return CheckResult(name, hi, f"<= {THRESHOLD}", Status.PASS, why)
     if lo > THRESHOLD + floor:
-        return CheckResult("candidate_latency_ratio", hi, f"<= {THRESHOLD}", Status.FAIL,
+        return CheckResult(name, hi, f"<= {THRESHOLD}", Status.FAIL,
                            why + "; slower beyond the noise floor")  # fmt: skip
-    return CheckResult("candidate_latency_ratio", hi, f"<= {THRESHOLD}", Status.INCONCLUSIVE,
+    return CheckResult(name, hi, f"<= {THRESHOLD}", Status.INCONCLUSIVE,
                        why + "; within noise / CI straddles")  # fmt: skip
 
 
@@ -161,12 +166,20 @@ def compare_runs(
     cycles, widen = ci_design(ok, concurrent)
     if same:
         pa, ca, pb, cb = (np.asarray(cols[k])[ok] for k in ("pa", "a", "pb", "b"))
-        iv = yardstick_ratio((pa, ca), (pb, cb), seed=seed, clusters=cycles, widen=widen)
+        ivs = [
+            yardstick_ratio((pa, ca), (pb, cb), seed=seed, clusters=cycles, widen=widen, mean=m)
+            for m in (False, True)
+        ]
     else:
         a, b = np.asarray(cols["a"])[ok], np.asarray(cols["b"])[ok]
-        iv = latency_stats(a, b, seed=seed, clusters=cycles, widen=widen).ratio_median
+        raw = latency_stats(a, b, seed=seed, clusters=cycles, widen=widen)
+        ivs = [raw.ratio_median, raw.ratio_mean]
     count = None if cycles is None else cluster_count(cycles)
-    checks.append(_ratio_check(iv, noise.floor, noise.source, same, count))
+    # the medians, and the means: a tail B added (rare slow calls) moves only the mean
+    for iv, name in zip(
+        ivs, ("candidate_latency_ratio", "candidate_mean_latency_ratio"), strict=True
+    ):
+        checks.append(_ratio_check(iv, noise.floor, noise.source, same, count, name))
     more = int(be.sum()) - int(ae.sum())
     checks.append(CheckResult("candidate_errors_not_increased", float(be.sum()), f"<= {int(ae.sum())} (run A)",
                               Status.PASS if more <= 0 else Status.FAIL, f"A {int(ae.sum())} errors, B {int(be.sum())}"))  # fmt: skip
