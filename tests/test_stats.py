@@ -59,9 +59,11 @@ def test_the_cap_is_the_kth_largest_of_both_sides_pooled():
     rng = np.random.default_rng(9)
     p, c = np.sort(rng.random(3_000)), np.sort(rng.random(3_000) * 2)
     both = np.sort(np.concatenate((p, c)))
+    shuffled_p, shuffled_c = rng.permutation(p), rng.permutation(c)
     for share in (0.001, 0.01, 0.2):
         k = math.ceil(share * 6_000)
-        assert pooled_cap(p, c, share) == both[-k]
+        assert pooled_cap(p, c, share, 1, presorted=True) == both[-k]
+        assert pooled_cap(shuffled_p, shuffled_c, share, 1) == both[-k]  # any order
     assert pooled_cap(p, c, 0.001, min_calls=10) == both[-10]  # 6 by share, 10 at least
     assert pooled_cap(p[:3], c[:2], 0.001, min_calls=10) == min(p[0], c[0])  # all of them
 

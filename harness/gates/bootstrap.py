@@ -84,14 +84,24 @@ MEAN_CAP_MIN_CALLS = 10
 
 
 def pooled_cap(
-    primary_sorted: np.ndarray, candidate_sorted: np.ndarray, share: float, min_calls: int = 1
+    primary: np.ndarray,
+    candidate: np.ndarray,
+    share: float = MEAN_CAP_SHARE,
+    min_calls: int = MEAN_CAP_MIN_CALLS,
+    presorted: bool = False,
 ) -> float:
     """The k-th largest of both sides' latencies pooled, k = max(ceil(share * pairs * 2),
-    min_calls): the value the slowest calls are capped at for the mean ratio. Reads only the
-    sorted tails."""
-    n = primary_sorted.size + candidate_sorted.size
+    min_calls): the value the slowest calls are capped at for the mean ratio. Reads each side's
+    k largest: slices of sorted arrays (`presorted`), else a partition (O(n), no sort)."""
+    n = primary.size + candidate.size
     k = min(n, max(1, min_calls, math.ceil(share * n)))
-    top = np.concatenate((primary_sorted[-k:], candidate_sorted[-k:]))
+
+    def largest(a: np.ndarray) -> np.ndarray:
+        if presorted or a.size <= k:
+            return a[-k:]
+        return np.partition(a, a.size - k)[a.size - k :]
+
+    top = np.concatenate((largest(primary), largest(candidate)))
     return float(np.partition(top, top.size - k)[top.size - k])
 
 
@@ -205,7 +215,7 @@ def yardstick_ratio(
         centre = np.mean
         for i in (0, 2):  # each run's pair capped at that run's own pooled cap
             p, c = arrays[i], arrays[i + 1]
-            cap = pooled_cap(np.sort(p), np.sort(c), MEAN_CAP_SHARE, MEAN_CAP_MIN_CALLS)
+            cap = pooled_cap(p, c)
             arrays[i], arrays[i + 1] = np.minimum(p, cap), np.minimum(c, cap)
 
     def stat(pa: np.ndarray, ca: np.ndarray, pb: np.ndarray, cb: np.ndarray) -> float:

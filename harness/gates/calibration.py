@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -94,7 +94,7 @@ def measure_aa(run_dir: Path, seed: int = 0) -> AARun:
         ev.close()
 
 
-def _outer(a: float, b: float, pick: Any) -> float:
+def _outer(a: float, b: float, pick: Callable[[list[float]], float]) -> float:
     """min/max of two bounds, ignoring a NaN one (a run too short for a CI)."""
     values = [x for x in (a, b) if not math.isnan(x)]
     return float(pick(values)) if values else math.nan

@@ -40,6 +40,11 @@ from harness.store.runs import load_manifest, parts_view
 
 PHASE = "run_vs_run"
 THRESHOLD = 1.05
+#: The two latency checks and what each compares.
+_OF = {
+    "candidate_latency_ratio": "medians",
+    "candidate_mean_latency_ratio": "means (slowest 0.1 % capped)",
+}
 
 
 def _files(run: Path, sub: str) -> list[Path]:
@@ -75,7 +80,7 @@ def _ratio_check(
     if np.isnan(hi):
         return CheckResult(name, None, f"<= {THRESHOLD}", Status.NODATA, "no paired ticks")
     how = "each against its run's primary" if yardstick else "raw: the runs' primaries differ"
-    of = "means (slowest 0.1 % capped)" if "mean" in name else "medians"
+    of = _OF[name]
     why = f"B/A ratio of {of} {point:.3f} ({how}), 95% CI [{lo:.3f}, {hi:.3f}]; noise floor {floor:.3f} ({source})"
     undecided = None
     if cycles is not None:
@@ -176,9 +181,7 @@ def compare_runs(
         ivs = [raw.ratio_median, raw.ratio_mean]
     count = None if cycles is None else cluster_count(cycles)
     # the medians, and the means: a tail B added (rare slow calls) moves only the mean
-    for iv, name in zip(
-        ivs, ("candidate_latency_ratio", "candidate_mean_latency_ratio"), strict=True
-    ):
+    for iv, name in zip(ivs, _OF, strict=True):
         checks.append(_ratio_check(iv, noise.floor, noise.source, same, count, name))
     more = int(be.sum()) - int(ae.sum())
     checks.append(CheckResult("candidate_errors_not_increased", float(be.sum()), f"<= {int(ae.sum())} (run A)",

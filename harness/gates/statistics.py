@@ -20,8 +20,6 @@ from scipy import special
 from harness.gates.bootstrap import (
     BOOTSTRAP_MAX_SAMPLE,
     BOOTSTRAP_RESAMPLES,
-    MEAN_CAP_MIN_CALLS,
-    MEAN_CAP_SHARE,
     MIN_CLUSTERS,
     MIN_PAIRED_TICKS,
     Interval,
@@ -235,8 +233,7 @@ def latency_stats(
     labels = None if clusters is None else np.asarray(clusters)[boot_idx]
     # the mean ratio sees the slowest 0.1 % of calls (at least 10) at the cap; the medians
     # are the same with or without it, the reported percentiles and means are of the raw times
-    tails = (ps, cs) if presorted is not None else (np.sort(p), np.sort(c))
-    cap = pooled_cap(*tails, MEAN_CAP_SHARE, MEAN_CAP_MIN_CALLS)
+    cap = pooled_cap(ps, cs, presorted=presorted is not None)
     pc, cc = np.minimum(p, cap), np.minimum(c, cap)
     sub_median, sub_mean = bootstrap_ratios(pc[boot_idx], cc[boot_idx], rng, resamples, labels)
     # Point estimates use every tick, not the bootstrap subsample; a subsample's interval is moved
