@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,10 +55,6 @@ def _cpu_ns(thread: threading.Thread) -> int | None:
         return None
 
 
-def _alive() -> set[int]:
-    return {t.ident for t in threading.enumerate() if t.ident is not None}
-
-
 def _children() -> dict[int, Any]:
     """This process's descendants (pid → psutil.Process); none where psutil cannot list them."""
     try:
@@ -78,73 +74,75 @@ def _process_cpu_ns(proc: Any) -> int | None:
     return int((t.user + t.system) * 1e9)
 
 
+def _process_name(proc: Any) -> str:
+    try:
+        return f"process {proc.name()} [{proc.pid}]"
+    except Exception:  # noqa: BLE001 - it exited between the two reads
+        return f"process [{proc.pid}]"
+
+
+def _alive() -> set[Any]:
+    """Every thread (its ident) and descendant process (("pid", n)) alive now."""
+    threads = {t.ident for t in threading.enumerate() if t.ident is not None}
+    return threads | {("pid", pid) for pid in _children()}
+
+
+def _readings() -> Iterator[tuple[Any, int, Any]]:
+    """(key as in `_alive`, CPU ns, the thread or psutil process) of every thread but the
+    caller's and every descendant process that can be read now."""
+    me = threading.get_ident()
+    for t in threading.enumerate():
+        if t.ident is not None and t.ident != me and (cpu := _cpu_ns(t)) is not None:
+            yield t.ident, cpu, t
+    for pid, proc in _children().items():
+        if (cpu := _process_cpu_ns(proc)) is not None:
+            yield ("pid", pid), cpu, proc
+
+
 class ThreadLedger:
     """The stacks' threads and child processes: those started between `before()` and `built()`
     (while they were built) and those started after `start()` (by their calls); and the CPU each
     used since `start()`. Anything else alive at `start()` is the environment's (the watchdog
-    too)."""
+    too). Threads and processes share one key space (`_alive`)."""
 
-    def __init__(self, existing: set[int], existing_pids: set[int] | None = None) -> None:
+    def __init__(self, existing: set[Any]) -> None:
         self._existing = existing
-        self._built: set[int] = set()
-        # keys: thread idents, and ("pid", n) for child processes (processes the stacks spawn
-        # are read like their threads: their work is in no call's time either)
+        self._built: set[Any] = set()
         self._base: dict[Any, int] = {}  # CPU at the loop's start (0: started during it)
         self._last: dict[Any, int] = {}  # CPU when last read
         self._names: dict[Any, str] = {}
-        self._existing_pids = existing_pids or set()
-        self._built_pids: set[int] = set()
 
     @classmethod
     def before(cls) -> ThreadLedger:
-        """Call before the stacks are built: every thread and child process alive now is the
+        """Call before the stacks are built: every thread and process alive now is the
         environment's."""
-        return cls(_alive(), set(_children()))
+        return cls(_alive())
 
     def built(self) -> None:
-        """Call once the stacks are built: the threads and child processes started since
-        `before()` are theirs."""
+        """Call once the stacks are built: the threads and processes started since `before()`
+        are theirs."""
         self._built = _alive() - self._existing
-        self._built_pids = set(_children()) - self._existing_pids
 
     def start(self) -> None:
         """The loop starts: CPU the stacks' threads used while being built does not count."""
         self._existing = _alive() - self._built
-        self._existing_pids = set(_children()) - self._built_pids
         self._base.clear()
         self._last.clear()
         self._read(starting=True)
 
     def sample(self) -> None:
-        """Read every stack thread's clock (cheap: one syscall per thread; once per batch)."""
+        """Read every stack thread's and process's clock (once per batch)."""
         self._read(starting=False)
 
     def _read(self, starting: bool) -> None:
-        me = threading.get_ident()
-        for t in threading.enumerate():
-            ident = t.ident
-            if ident is None or ident == me or ident in self._existing:
+        for key, cpu, who in _readings():
+            if key in self._existing:
                 continue
-            cpu = _cpu_ns(t)
-            if cpu is None:
-                continue
-            self._base.setdefault(ident, cpu if starting else 0)
-            self._last[ident] = cpu
-            self._names[ident] = t.name
-        for pid, proc in _children().items():
-            if pid in self._existing_pids:
-                continue
-            cpu = _process_cpu_ns(proc)
-            if cpu is None:
-                continue
-            key = ("pid", pid)
             self._base.setdefault(key, cpu if starting else 0)
             self._last[key] = cpu
             if key not in self._names:
-                try:
-                    self._names[key] = f"process {proc.name()} [{pid}]"
-                except Exception:  # noqa: BLE001 - it exited between the two reads
-                    self._names[key] = f"process [{pid}]"
+                threaded = isinstance(who, threading.Thread)
+                self._names[key] = who.name if threaded else _process_name(who)
 
     def used(self) -> ThreadCpu:
         """CPU the stacks' threads used since `start()` (read now, as `sample`)."""
