@@ -447,3 +447,18 @@ def test_event_ids_must_stay_identifiers_where_the_primarys_are(
         assert "event_ids_unique" not in checks
     else:
         assert (checks["event_ids_unique"].status, checks["event_ids_unique"].observed) == expected
+
+
+def test_the_rules_document_is_computed_once_per_evidence_and_not_shared(tmp_path):
+    # `gate --report` writes verdict.json and the report from one evidence: one diff scan
+    ev = open_evidence(make_run(tmp_path, missing=3))
+    try:
+        first = ev.rules_document()
+        assert first["unexplained_rows"] == 3
+        ev.con.execute("CREATE OR REPLACE TEMP VIEW diff AS SELECT 1 AS nothing")
+        again = ev.rules_document()  # no new scan: the view above would make one fail
+        assert again == first
+        again["unexplained_rows"] = -1  # a caller editing its copy changes no one else's
+        assert ev.rules_document() == first
+    finally:
+        ev.close()

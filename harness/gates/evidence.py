@@ -88,23 +88,29 @@ class Evidence:
     #: where the rules came from, when opened through the gate (gate.open_run_evidence)
     rules_origin: RulesChoice | None = None
 
-    #: `failures()` once computed: verdict.json and the report both read it, and each
-    #: computation is six scans of the observations (≈ 0.1 s each on a 10M-tick run)
-    _failures: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict, repr=False)
+    #: `failures()` and `rules_document()` once computed: verdict.json and the report both read
+    #: them (`gate --report`), and failures alone is six scans of the observations (≈ 0.1 s each
+    #: on a 10M-tick run), the rules document a scan of the diff
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def failures(self) -> dict[str, dict[str, Any]]:
         """Each stack's exceptions and timeouts: counts, types, the first failed tick."""
-        if "all" not in self._failures:
+        if "failures" not in self._memo:
             from harness.diff.summary import failures
 
-            self._failures["all"] = failures(self.con)
-        return copy.deepcopy(self._failures["all"])
+            self._memo["failures"] = failures(self.con)
+        return copy.deepcopy(self._memo["failures"])
 
     def rules_document(self) -> dict[str, Any]:
         """What verdict.json, JUnit and the report say about the rules: the file (path, digest,
         why it was chosen), the run's identity, every rule's scope decision and, per rule, the
         rows it accepted here against the count it declares for this run's key; the digest of
         the primary's events against the one its scope declares (`primary_events`)."""
+        if "rules" not in self._memo:
+            self._memo["rules"] = self._rules_document()
+        return copy.deepcopy(self._memo["rules"])
+
+    def _rules_document(self) -> dict[str, Any]:
         accepted = {
             i: (n, d)
             for i, n, d in self.con.execute("SELECT id, n, digest FROM accepted_digests").fetchall()
