@@ -60,8 +60,8 @@ def judge(result: GateResult, strict: bool = False) -> tuple[bool, str]:
     CI is a regression gate, not the rollout decision: every non-latency check must PASS (events
     equal up to accepted rules with their declared counts, run complete, no errors). Latency is
     judged by the phase's own bar, unless a known latency finding (`latency_known_finding[...]`)
-    covers the run: then by that finding's accepted ceiling on the median and the mean ratio, and the note says the rollout
-    verdict stays what the gate said.
+    covers the run: then by that finding's accepted ceiling on the median and the mean ratio, and
+    the note says the rollout verdict stays what the gate said.
     """
     verdict = result.verdict
     if verdict is Verdict.PASS:

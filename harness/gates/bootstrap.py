@@ -81,6 +81,8 @@ MEAN_CAP_SHARE = 0.001
 #: it (an A/A run of 1,500 ticks under the test suite's load: 12 calls beyond 10x the median, mean
 #: ratio 1.054 capped at 3 calls, 1.010 at 10; 2026-12-08).
 MEAN_CAP_MIN_CALLS = 10
+#: How reports name what the mean ratio is of.
+MEAN_CAP_NOTE = f"slowest {MEAN_CAP_SHARE * 100:g} % of calls capped, at least {MEAN_CAP_MIN_CALLS}"
 
 
 def pooled_cap(

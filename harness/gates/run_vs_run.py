@@ -25,6 +25,7 @@ from harness.diff.align import DiffConfig
 from harness.diff.classify import classify
 from harness.gates.bootstrap import (
     CONCURRENT_MARGIN,
+    MEAN_CAP_NOTE,
     MIN_CLUSTERS,
     Interval,
     ci_design,
@@ -43,7 +44,7 @@ THRESHOLD = 1.05
 #: The two latency checks and what each compares.
 _OF = {
     "candidate_latency_ratio": "medians",
-    "candidate_mean_latency_ratio": "means (slowest 0.1 % capped)",
+    "candidate_mean_latency_ratio": f"means ({MEAN_CAP_NOTE})",
 }
 
 

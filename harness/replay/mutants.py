@@ -130,7 +130,10 @@ class MutantStack:
         # spike: the ticks a multiplicative hash of the sequence number puts below this bound
         self._spike_below = int(float(self.p["rate"]) * 1_000_003) if defect == "spike" else 0
         self._work: Any = None
-        self._owed = 0  # offload: CPU (ns) not yet handed to the worker
+        self._owed = 0  # offload: CPU (ns) not yet handed to the worker …
+        # … every call to a thread; every 64 calls to a process (a pipe write per call would cost
+        # more than the work it moves, and a real pool batches too)
+        self._hand_every = 64 if defect == "offload" and self.p["process"] else 1
         if defect == "offload" and self.p["process"]:  # a worker process of its own
             ctx = multiprocessing.get_context("spawn")
             self._work = ctx.SimpleQueue()
@@ -179,9 +182,7 @@ class MutantStack:
         if self._work is not None:
             self._owed += int((time.perf_counter_ns() - t0) * float(self.p["share"]))
             self.injected += 1
-            # a thread takes each call's work; a process, batches of 64 (a pipe write per call
-            # would be slower than the work it moves, and a real pool batches too)
-            if not self.p["process"] or self.injected % 64 == 0:
+            if self.injected % self._hand_every == 0:
                 self._work.put(self._owed)
                 self._owed = 0
             return events

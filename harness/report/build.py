@@ -24,6 +24,7 @@ import pandas as pd
 
 from harness.core.files import atomic_write_bytes, atomic_write_text, remove
 from harness.core.sqlfiles import statement
+from harness.gates.bootstrap import MEAN_CAP_NOTE
 from harness.gates.engine import (
     PHASES,
     GateResult,
@@ -362,6 +363,7 @@ def _build(
             "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
             "results": [{"r": r, "rows": table_rows(r)} for r in results],
             "latency": ev.latency,
+            "mean_cap": MEAN_CAP_NOTE,
             "noise": ev.noise,
             "figures": ev.figures,
             "side_by_side": side_by_side(ev),
